@@ -1,0 +1,256 @@
+"""Generic mutations of IR programs, shared by every program search space.
+
+Each mutation is a pure function ``(program, settings, rng) -> Program | None`` (None when it
+does not apply, e.g. no literal to perturb). `mutate` picks one by weight; `mutate_until_changed`
+retries until the child computes something different from its parent (its functional hash
+differs), as the Lion and AutoNumerics-Zero searches do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from automl.ir import (
+    Argument,
+    Instruction,
+    Program,
+    Signature,
+    canonical_names,
+    parameter_sort_key,
+)
+
+MUTATION_KINDS = (
+    "insert_statement",
+    "delete_statement",
+    "change_argument",
+    "change_op",
+    "perturb_constant",
+)
+
+
+@dataclass(frozen=True)
+class MutationSettings:
+    """How a space wants its programs mutated.
+
+    `parameter_stem`: new constant arguments become fresh fitted constants (``c7``) when set,
+    otherwise literals drawn from N(0, 1). `literal_probability`: chance that a new argument is a
+    constant rather than an existing value.
+    """
+
+    ops: tuple[str, ...]
+    max_statements: int = 30
+    literal_probability: float = 0.1
+    parameter_stem: str | None = None
+    weights: tuple[tuple[str, float], ...] = tuple((kind, 1.0) for kind in MUTATION_KINDS)
+
+
+class MutationFailed(RuntimeError):
+    """No mutation changed the program's function within the allowed tries."""
+
+
+def _available(program: Program, position: int) -> list[str]:
+    """Values readable by a statement at `position`: inputs, parameters, earlier registers."""
+    return [
+        *program.inputs,
+        *program.parameters,
+        *(ins.register for ins in program.instructions[:position]),
+    ]
+
+
+def _new_constant(program: Program, settings: MutationSettings, rng: np.random.Generator
+                  ) -> Argument:
+    if settings.parameter_stem is None:
+        return float(rng.normal())
+    used = {parameter_sort_key(p)[1] for p in program.parameters}
+    index = 0
+    while index in used:
+        index += 1
+    return f"{settings.parameter_stem}{index}"
+
+
+def _random_argument(program: Program, position: int, settings: MutationSettings,
+                     rng: np.random.Generator) -> Argument:
+    if rng.random() < settings.literal_probability:
+        return _new_constant(program, settings, rng)
+    choices = _available(program, position)
+    return choices[int(rng.integers(len(choices)))]
+
+
+def _with_parameters(program: Program, instructions: list[Instruction],
+                     outputs: tuple[tuple[str, str], ...] | None = None) -> Program:
+    """Rebuild, recomputing which fitted constants are used (a mutation may add one)."""
+    registers = {ins.register for ins in instructions}
+    parameters = set(program.parameters)
+    parameters.update(a for ins in instructions for a in ins.args
+                      if isinstance(a, str) and a not in registers and a not in program.inputs)
+    ordered = tuple(sorted(parameters, key=parameter_sort_key))
+    return canonical_names(program.replace(
+        instructions=tuple(instructions),
+        outputs=outputs if outputs is not None else program.outputs,
+        parameters=ordered,
+    ))
+
+
+def _fresh_register(program: Program) -> str:
+    taken = {ins.register for ins in program.instructions}
+    taken.update(program.inputs, program.parameters, program.output_names)
+    counter = 1
+    while f"t{counter}" in taken:
+        counter += 1
+    return f"t{counter}"
+
+
+def insert_statement(program: Program, settings: MutationSettings, signature: Signature,
+                     rng: np.random.Generator) -> Program | None:
+    """Insert ``r = op(...)`` and make later code read it: either every later read of one value
+    (the text form's reassignment, as in Lion) or a single read (inserting a vertex on an edge,
+    as in AutoNumerics-Zero)."""
+    if len(program) >= settings.max_statements:
+        return None
+    position = int(rng.integers(len(program) + 1))
+    op = signature.registry.get(settings.ops[int(rng.integers(len(settings.ops)))])
+    register = _fresh_register(program)
+    available = _available(program, position)
+    replaced = available[int(rng.integers(len(available)))]
+    args = [_random_argument(program, position, settings, rng) for _ in range(op.arity)]
+    args[int(rng.integers(op.arity))] = replaced  # the new value is computed from the old one
+    # read sites after the insertion point: (statement index, argument index), output = -1
+    sites = [(j, k) for j in range(position, len(program))
+             for k, a in enumerate(program.instructions[j].args) if a == replaced]
+    sites += [(-1, k) for k, (_, reg) in enumerate(program.outputs) if reg == replaced]
+    if not sites:
+        return None
+    if rng.random() < 0.5:
+        sites = [sites[int(rng.integers(len(sites)))]]
+    site_set = set(sites)
+    instructions = list(program.instructions)
+    for j in {j for j, _ in sites if j >= 0}:
+        ins = instructions[j]
+        instructions[j] = Instruction(ins.register, ins.op, tuple(
+            register if (j, k) in site_set else a for k, a in enumerate(ins.args)))
+    outputs = tuple((name, register if (-1, k) in site_set else reg)
+                    for k, (name, reg) in enumerate(program.outputs))
+    instructions.insert(position, Instruction(register, op.name, tuple(args)))
+    return _with_parameters(program, instructions, outputs)
+
+
+def delete_statement(program: Program, settings: MutationSettings, signature: Signature,
+                     rng: np.random.Generator) -> Program | None:
+    """Remove one statement; its readers read one of its register arguments instead."""
+    if len(program) <= 1:
+        return None
+    position = int(rng.integers(len(program)))
+    removed = program.instructions[position]
+    register_args = [a for a in removed.args if isinstance(a, str)]
+    if register_args:
+        substitute = register_args[int(rng.integers(len(register_args)))]
+    else:
+        available = _available(program, position)
+        substitute = available[int(rng.integers(len(available)))]
+    instructions = [
+        Instruction(ins.register, ins.op,
+                    tuple(substitute if a == removed.register else a for a in ins.args))
+        for i, ins in enumerate(program.instructions) if i != position
+    ]
+    outputs = tuple((name, substitute if reg == removed.register else reg)
+                    for name, reg in program.outputs)
+    return _with_parameters(program, instructions, outputs)
+
+
+def change_argument(program: Program, settings: MutationSettings, signature: Signature,
+                    rng: np.random.Generator) -> Program | None:
+    if not program.instructions:
+        return None
+    position = int(rng.integers(len(program)))
+    ins = program.instructions[position]
+    if not ins.args:
+        return None
+    k = int(rng.integers(len(ins.args)))
+    args = list(ins.args)
+    args[k] = _random_argument(program, position, settings, rng)
+    instructions = list(program.instructions)
+    instructions[position] = Instruction(ins.register, ins.op, tuple(args))
+    return _with_parameters(program, instructions)
+
+
+def change_op(program: Program, settings: MutationSettings, signature: Signature,
+              rng: np.random.Generator) -> Program | None:
+    """Swap a statement's op; arguments are kept, dropped or drawn to fit the new arity."""
+    if not program.instructions:
+        return None
+    position = int(rng.integers(len(program)))
+    ins = program.instructions[position]
+    choices = [name for name in settings.ops if name != ins.op]
+    if not choices:
+        return None
+    op = signature.registry.get(choices[int(rng.integers(len(choices)))])
+    args = list(ins.args[: op.arity])
+    while len(args) < op.arity:
+        args.append(_random_argument(program, position, settings, rng))
+    instructions = list(program.instructions)
+    instructions[position] = Instruction(ins.register, op.name, tuple(args))
+    return _with_parameters(program, instructions)
+
+
+def perturb_constant(program: Program, settings: MutationSettings, signature: Signature,
+                     rng: np.random.Generator) -> Program | None:
+    """Redraw a literal from N(0, 1) or scale it by 2^a with a ~ N(0, 1) (Lion's rule)."""
+    sites = [(i, k) for i, ins in enumerate(program.instructions)
+             for k, a in enumerate(ins.args) if isinstance(a, float)]
+    if not sites:
+        return None
+    i, k = sites[int(rng.integers(len(sites)))]
+    ins = program.instructions[i]
+    old = ins.args[k]
+    assert isinstance(old, float)
+    new = float(rng.normal()) if rng.random() < 0.5 else old * float(2.0 ** rng.normal())
+    args = list(ins.args)
+    args[k] = new
+    instructions = list(program.instructions)
+    instructions[i] = Instruction(ins.register, ins.op, tuple(args))
+    return program.replace(instructions=tuple(instructions))
+
+
+MUTATIONS: dict[str, Callable[..., Program | None]] = {
+    "insert_statement": insert_statement,
+    "delete_statement": delete_statement,
+    "change_argument": change_argument,
+    "change_op": change_op,
+    "perturb_constant": perturb_constant,
+}
+
+
+def mutate(program: Program, settings: MutationSettings, signature: Signature,
+           rng: np.random.Generator, attempts: int = 20) -> tuple[Program, str]:
+    """One applicable mutation chosen by weight. Returns the child and the mutation's name."""
+    kinds = [kind for kind, _ in settings.weights]
+    weights = np.array([weight for _, weight in settings.weights], dtype=float)
+    weights /= weights.sum()
+    for _ in range(attempts):
+        kind = kinds[int(rng.choice(len(kinds), p=weights))]
+        child = MUTATIONS[kind](program, settings, signature, rng)
+        if child is not None:
+            return child, kind
+    raise MutationFailed("no mutation applies to this program")
+
+
+def mutate_until_changed(
+    program: Program,
+    parent_hash: str,
+    mutate_once: Callable[[Program], tuple[Program, str]],
+    fingerprint: Callable[[Program], str],
+    max_tries: int,
+) -> tuple[Program, str, str, int]:
+    """Mutate until the child's functional hash differs from the parent's (bounded tries).
+
+    Returns (child, mutation, child hash, tries used). `mutate_once` may simplify too.
+    """
+    for tries in range(1, max_tries + 1):
+        child, kind = mutate_once(program)
+        child_hash = fingerprint(child)
+        if child_hash != parent_hash:
+            return child, kind, child_hash, tries
+    raise MutationFailed(f"no functionally different child in {max_tries} tries")

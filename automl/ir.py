@@ -1,0 +1,320 @@
+"""Program IR: an SSA instruction list (= a DAG) and the one registry where ops are defined.
+
+A `Program` reads named inputs (e.g. ``x``) and named *parameters* (constants a space fits per
+candidate, e.g. ``c0``), runs instructions ``register = op(arg, ...)`` in order, and names its
+outputs. An argument is either a register name (``str``) or a numeric literal (``float``).
+
+Register names are unique (SSA). When the text form reassigns a name (``m = interp(g, m, 0.9)``)
+the parser gives the new value the register ``m'1``; the printer turns that back into ``m``.
+`canonical_names` keeps every program in that form, which is what makes ``parse(print(p)) == p``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Argument = str | float
+VERSION_MARK = "'"
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class ProgramError(ValueError):
+    """A program is malformed: unknown op, wrong arity, undefined name, missing output."""
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation. `cost` is what the cost objectives count; `commutative` lets simplify
+    and hashing treat ``add(a, b)`` and ``add(b, a)`` as the same statement."""
+
+    name: str
+    arity: int
+    numpy_impl: Callable[..., Any]
+    jax_impl: Callable[..., Any] | None = None
+    cost: float = 1.0
+    commutative: bool = False
+    doc: str = ""
+
+
+class OpRegistry:
+    """The one place where ops are defined. Spaces pick their op set from it by name."""
+
+    def __init__(self) -> None:
+        self._ops: dict[str, Op] = {}
+
+    def register(self, op: Op) -> Op:
+        existing = self._ops.get(op.name)
+        if existing is not None and existing != op:
+            raise ValueError(f"op {op.name!r} is already registered with another definition")
+        if not IDENTIFIER.match(op.name):
+            raise ValueError(f"op name {op.name!r} is not an identifier")
+        self._ops[op.name] = op
+        return op
+
+    def get(self, name: str) -> Op:
+        try:
+            return self._ops[name]
+        except KeyError:
+            raise ProgramError(f"unknown op {name!r}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ops
+
+    def names(self) -> list[str]:
+        return sorted(self._ops)
+
+
+OPS = OpRegistry()
+
+
+def _jnp() -> Any:
+    import jax.numpy as jnp  # imported lazily: most numpy-only paths never need jax
+
+    return jnp
+
+
+def _register_arithmetic() -> None:
+    # jax implementations are the same expressions; jax arrays support the operators.
+    OPS.register(Op("add", 2, np.add, lambda a, b: a + b, commutative=True, doc="a + b"))
+    OPS.register(Op("sub", 2, np.subtract, lambda a, b: a - b, doc="a - b"))
+    OPS.register(Op("mul", 2, np.multiply, lambda a, b: a * b, commutative=True, doc="a * b"))
+    OPS.register(Op("div", 2, np.divide, lambda a, b: a / b, doc="a / b (IEEE, no epsilon)"))
+    OPS.register(Op("neg", 1, np.negative, lambda a: -a, doc="-a"))
+    OPS.register(
+        Op("fma", 3, lambda a, b, c: a * b + c, lambda a, b, c: a * b + c, doc="a * b + c")
+    )
+    OPS.register(Op("sqrt", 1, np.sqrt, lambda a: _jnp().sqrt(a), doc="square root"))
+    OPS.register(
+        Op("max", 2, np.maximum, lambda a, b: _jnp().maximum(a, b), commutative=True, doc="max")
+    )
+    OPS.register(
+        Op("min", 2, np.minimum, lambda a, b: _jnp().minimum(a, b), commutative=True, doc="min")
+    )
+
+
+_register_arithmetic()
+
+
+@dataclass(frozen=True)
+class Instruction:
+    register: str
+    op: str
+    args: tuple[Argument, ...]
+
+
+@dataclass(frozen=True)
+class Program:
+    """An SSA program. `outputs` maps each output name to the register holding its value."""
+
+    inputs: tuple[str, ...]
+    parameters: tuple[str, ...]
+    instructions: tuple[Instruction, ...]
+    outputs: tuple[tuple[str, str], ...]
+    _index: dict[str, int] = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.outputs)
+
+    @property
+    def output_registers(self) -> tuple[str, ...]:
+        return tuple(register for _, register in self.outputs)
+
+    def definition_index(self) -> dict[str, int]:
+        """Register -> position of its defining instruction (inputs and parameters: -1)."""
+        if self._index is None:
+            index = {name: -1 for name in (*self.inputs, *self.parameters)}
+            index.update({ins.register: i for i, ins in enumerate(self.instructions)})
+            object.__setattr__(self, "_index", index)
+        return self._index
+
+    def __len__(self) -> int:
+        return len(self.instructions)
+
+    def replace(self, **changes: Any) -> Program:
+        values = {
+            "inputs": self.inputs,
+            "parameters": self.parameters,
+            "instructions": self.instructions,
+            "outputs": self.outputs,
+        }
+        values.update(changes)
+        return Program(**values)
+
+
+def base_name(register: str) -> str:
+    """The user-visible name of a register: ``m'2`` -> ``m``."""
+    return register.split(VERSION_MARK, 1)[0]
+
+
+def validate(program: Program, registry: OpRegistry = OPS, allowed_ops: Iterable[str] | None = None
+             ) -> None:
+    """Raise `ProgramError` naming the first problem found."""
+    allowed = None if allowed_ops is None else set(allowed_ops)
+    defined = set(program.inputs) | set(program.parameters)
+    if len(defined) != len(program.inputs) + len(program.parameters):
+        raise ProgramError("inputs and parameters must have distinct names")
+    for position, ins in enumerate(program.instructions, start=1):
+        op = registry.get(ins.op)
+        if allowed is not None and ins.op not in allowed:
+            raise ProgramError(f"statement {position}: op {ins.op!r} is not in this space's op set")
+        if len(ins.args) != op.arity:
+            raise ProgramError(
+                f"statement {position}: {ins.op} takes {op.arity} argument(s), got {len(ins.args)}"
+            )
+        for arg in ins.args:
+            if isinstance(arg, str):
+                if arg not in defined:
+                    raise ProgramError(f"statement {position}: {base_name(arg)!r} is not defined")
+            elif not isinstance(arg, float):
+                raise ProgramError(f"statement {position}: {arg!r} is not a name or a number")
+        if ins.register in defined:
+            raise ProgramError(f"statement {position}: register {ins.register!r} assigned twice")
+        defined.add(ins.register)
+    names = [name for name, _ in program.outputs]
+    if len(set(names)) != len(names):
+        raise ProgramError("an output is named twice")
+    for name, register in program.outputs:
+        if register not in defined:
+            raise ProgramError(f"output {name!r} is never assigned")
+
+
+def uses(program: Program) -> dict[str, int]:
+    """Register -> number of times it is read (by instructions and outputs)."""
+    counts: dict[str, int] = {}
+    for ins in program.instructions:
+        for arg in ins.args:
+            if isinstance(arg, str):
+                counts[arg] = counts.get(arg, 0) + 1
+    for register in program.output_registers:
+        counts[register] = counts.get(register, 0) + 1
+    return counts
+
+
+def canonical_names(program: Program) -> Program:
+    """Rename registers to the form the parser produces, so that printing is exact.
+
+    Each destination keeps its user-visible base name, as version ``base'k`` of it, whenever no
+    later statement still reads an earlier version of that base name (then the text form can
+    say ``base = ...`` again). Otherwise it gets a fresh base name. Outputs whose register is not
+    the last version of their own name are printed as aliases (``f = t3``).
+    """
+    instructions = program.instructions
+    # last position at which each register is read (outputs read "after the end")
+    last_read: dict[str, int] = {}
+    end = len(instructions)
+    for position, ins in enumerate(instructions):
+        for arg in ins.args:
+            if isinstance(arg, str):
+                last_read[arg] = position
+    for register in program.output_registers:
+        last_read[register] = end
+
+    taken_bases = {base_name(ins.register) for ins in instructions}
+    taken_bases.update(program.inputs, program.parameters)
+    taken_bases.update(program.output_names)
+    # base name -> (its current register in the new naming, the same register's original name)
+    current: dict[str, tuple[str, str]] = {
+        name: (name, name) for name in (*program.inputs, *program.parameters)
+    }
+    version: dict[str, int] = {}
+    rename: dict[str, str] = {name: name for name in (*program.inputs, *program.parameters)}
+    new_instructions = []
+    # Parameters are never shadowed: constants are identified by name when they are fitted.
+    protected = set(program.parameters)
+    # a register that is an output prefers the output's name, so `f = t2` aliases are rare
+    output_of = {register: name for name, register in reversed(program.outputs)}
+    for position, ins in enumerate(instructions):
+        args = tuple(rename[a] if isinstance(a, str) else a for a in ins.args)
+        base = output_of.get(ins.register) or base_name(ins.register)
+        previous = current.get(base)
+        shadow_ok = base not in protected and (
+            previous is None or last_read.get(previous[1], -1) <= position
+        )
+        if not shadow_ok:
+            base = _fresh_base(base, taken_bases)
+            taken_bases.add(base)
+            previous = None
+        if previous is None:
+            new_register = base
+            version[base] = 0
+        else:
+            version[base] = version.get(base, 0) + 1
+            new_register = f"{base}{VERSION_MARK}{version[base]}"
+        current[base] = (new_register, ins.register)
+        rename[ins.register] = new_register
+        new_instructions.append(Instruction(new_register, ins.op, args))
+    outputs = tuple((name, rename[register]) for name, register in program.outputs)
+    return program.replace(instructions=tuple(new_instructions), outputs=outputs)
+
+
+def _fresh_base(base: str, taken: set[str]) -> str:
+    stem = base.rstrip("0123456789") or "t"
+    counter = 1
+    while f"{stem}{counter}" in taken:
+        counter += 1
+    return f"{stem}{counter}"
+
+
+def run_numpy(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS
+              ) -> dict[str, Any]:
+    """Execute with the numpy implementations. `values` holds inputs and parameters."""
+    env: dict[str, Any] = dict(values)
+    for ins in program.instructions:
+        op = registry.get(ins.op)
+        env[ins.register] = op.numpy_impl(*[env[a] if isinstance(a, str) else a for a in ins.args])
+    return {name: env[register] for name, register in program.outputs}
+
+
+def cost(program: Program, depends_on: Iterable[str], registry: OpRegistry = OPS) -> float:
+    """Sum of op costs over instructions whose value depends on any of `depends_on`.
+
+    Instructions over constants only cost nothing: they fold into a constant at export time.
+    """
+    dependent = set(depends_on)
+    total = 0.0
+    for ins in program.instructions:
+        if any(isinstance(a, str) and a in dependent for a in ins.args):
+            dependent.add(ins.register)
+            total += registry.get(ins.op).cost
+    return total
+
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a space's programs look like: their inputs, outputs, fitted constants and op set.
+
+    `parameter_pattern` is a regular expression for names that are constants fitted per
+    candidate (``c0``, ``c1``, ...); `infix` maps the text form's operators to ops, so a space can
+    make ``/`` mean a safe division; `named_constants` are names that read as literals (``pi``).
+    """
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    ops: tuple[str, ...] | None = None
+    parameter_pattern: str | None = None
+    infix: tuple[tuple[str, str], ...] = (("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "div"))
+    negate: str = "neg"
+    named_constants: tuple[tuple[str, float], ...] = ()
+    registry: OpRegistry = field(default=OPS, compare=False, repr=False)
+
+    def is_parameter(self, name: str) -> bool:
+        return self.parameter_pattern is not None and re.fullmatch(
+            self.parameter_pattern, name
+        ) is not None
+
+    def op_allowed(self, name: str) -> bool:
+        return name in self.registry and (self.ops is None or name in self.ops)
+
+
+def parameter_sort_key(name: str) -> tuple[str, int]:
+    """Natural order, so c2 comes before c10."""
+    stem = name.rstrip("0123456789")
+    digits = name[len(stem):]
+    return stem, int(digits) if digits else -1

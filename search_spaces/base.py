@@ -1,0 +1,208 @@
+"""The SearchSpace protocol every space implements, and the registry that finds spaces.
+
+Spaces register under the entry-point group ``automl.search_spaces`` (see pyproject.toml), so a
+third-party package adds a space by declaring one entry point; nothing here changes. A space owns
+its program signature, mutation settings, probe inputs for hashing, evaluation (a batch at a
+time, so workers can compile once) and hand-written baselines. The contract tests in
+``tests/test_space_contract.py`` run against every registered space.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pydantic
+
+from automl import dsl
+from automl.evolution.mutations import MutationSettings, mutate
+from automl.hashing import DEFAULT_MANTISSA_BITS, hash_program, settings_hash
+from automl.ir import Program, Signature, validate
+from automl.simplify import simplify
+
+ENTRY_POINT_GROUP = "automl.search_spaces"
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    direction: Literal["minimize", "maximize"]
+    # compare on log10 (errors spanning 1e-3..1e-15): selection and hypervolume use this scale
+    log_scale: bool = False
+    # hypervolume reference point on the minimization scale (None: no hypervolume)
+    reference: float | None = None
+
+    def to_minimization(self, value: float) -> float:
+        if self.log_scale:
+            value = math.log10(max(value, 1e-300))
+        return value if self.direction == "minimize" else -value
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What evaluating one candidate produced. `error` is set (and `objectives` None) when the
+    candidate failed or was rejected; a failure is a result, never a crash of the campaign."""
+
+    objectives: dict[str, float] | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+    rejected: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class SpaceSettings(pydantic.BaseModel):
+    """Base of each space's evaluation settings (validated from the campaign config)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    mantissa_bits: int = pydantic.Field(DEFAULT_MANTISSA_BITS, ge=1, le=52)
+
+
+class SearchSpace(ABC):
+    name: ClassVar[str]
+    Settings: ClassVar[type[SpaceSettings]] = SpaceSettings
+    # bump when evaluation code changes meaning: it is part of the cache key
+    evaluator_version: ClassVar[int] = 1
+
+    def __init__(self, settings: SpaceSettings | Mapping[str, Any] | None = None):
+        if settings is None:
+            settings = {}
+        if isinstance(settings, Mapping):
+            settings = self.Settings.model_validate(dict(settings))
+        self.settings = settings
+
+    # -- what programs look like ----------------------------------------------------------
+    @property
+    @abstractmethod
+    def signature(self) -> Signature: ...
+
+    @property
+    @abstractmethod
+    def objectives(self) -> tuple[Objective, ...]: ...
+
+    @property
+    @abstractmethod
+    def mutation_settings(self) -> MutationSettings: ...
+
+    def parse(self, text: str, source: str = "<program>") -> Program:
+        program = dsl.parse(text, self.signature, source)
+        validate(program, self.signature.registry, self.signature.ops)
+        return program
+
+    def format(self, program: Program) -> str:
+        return dsl.print_program(program, self.signature)
+
+    # -- evolution ------------------------------------------------------------------------
+    @abstractmethod
+    def random(self, rng: np.random.Generator) -> Program: ...
+
+    def initial_population(self, rng: np.random.Generator, size: int) -> list[Program]:
+        return [self.random(rng) for _ in range(size)]
+
+    def mutate(self, program: Program, rng: np.random.Generator) -> tuple[Program, str]:
+        return mutate(program, self.mutation_settings, self.signature, rng)
+
+    def simplify(self, program: Program) -> tuple[Program, int]:
+        result = simplify(program, self.signature.registry)
+        return result.program, result.removed
+
+    # -- hashing --------------------------------------------------------------------------
+    @abstractmethod
+    def probe(self) -> list[dict[str, np.ndarray]]:
+        """Fixed, seeded inputs (fitted constants included) on which programs are hashed."""
+
+    @cached_property
+    def _probes(self) -> list[dict[str, np.ndarray]]:
+        return self.probe()
+
+    def fingerprint(self, program: Program) -> str:
+        return hash_program(program, self._probes, self.settings.mantissa_bits,
+                            self.signature.registry)
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        """Everything that changes an evaluation's result (the cache key's second half)."""
+        return {"space": self.name, "evaluator_version": self.evaluator_version,
+                "settings": self.settings.model_dump(mode="json")}
+
+    def settings_hash(self) -> str:
+        return settings_hash(self.evaluation_settings())
+
+    # -- evaluation -----------------------------------------------------------------------
+    def reject(self, program: Program) -> str | None:
+        """A reason to reject without full evaluation (cheap early rejection), or None."""
+        return None
+
+    @abstractmethod
+    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
+        """Objectives and extra metrics of one program. May raise: that is a failure."""
+
+    def evaluate(self, programs: Sequence[Program]) -> list[Evaluation]:
+        """Evaluate a batch. Spaces with a compiled batched evaluator override this."""
+        return [self._evaluate_guarded(program) for program in programs]
+
+    def _evaluate_guarded(self, program: Program) -> Evaluation:
+        start = time.perf_counter()
+        reason = self.reject(program)
+        if reason is not None:
+            return Evaluation(None, {}, reason, time.perf_counter() - start, rejected=True)
+        try:
+            with np.errstate(all="ignore"):
+                objectives, metrics = self.evaluate_one(program)
+        except Exception as error:  # a candidate's failure is data, not a crash
+            return Evaluation(None, {}, f"{type(error).__name__}: {error}",
+                              time.perf_counter() - start)
+        return checked_evaluation(objectives, metrics, time.perf_counter() - start,
+                                  self.objectives)
+
+    @abstractmethod
+    def baselines(self) -> dict[str, str]:
+        """Hand-written reference programs: name -> DSL text."""
+
+
+def checked_evaluation(objectives: Mapping[str, float], metrics: dict[str, Any],
+                       duration_s: float, expected: Sequence[Objective]) -> Evaluation:
+    """Turn raw objectives into an Evaluation, failing it on a missing or non-finite value."""
+    values: dict[str, float] = {}
+    for objective in expected:
+        if objective.name not in objectives:
+            return Evaluation(None, metrics, f"objective {objective.name!r} missing", duration_s)
+        value = float(objectives[objective.name])
+        if not math.isfinite(value):
+            return Evaluation(None, metrics, f"objective {objective.name!r} is {value}",
+                              duration_s)
+        values[objective.name] = value
+    return Evaluation(values, metrics, None, duration_s)
+
+
+class UnknownSpaceError(LookupError):
+    pass
+
+
+def available_spaces() -> dict[str, type[SearchSpace]]:
+    spaces = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        spaces[entry.name] = entry.load()
+    return spaces
+
+
+def space_class(name: str) -> type[SearchSpace]:
+    spaces = available_spaces()
+    if name not in spaces:
+        known = ", ".join(sorted(spaces)) or "none (is the package installed?)"
+        raise UnknownSpaceError(f"unknown search space {name!r} (available: {known})")
+    return spaces[name]
+
+
+def get_space(name: str, settings: Mapping[str, Any] | SpaceSettings | None = None
+              ) -> SearchSpace:
+    return space_class(name)(settings)
