@@ -1,0 +1,321 @@
+"""The `automl` command: run campaigns, inspect them, hash and evaluate single programs.
+
+User errors (bad config, program text, database URL, unknown space) print one line,
+``error: ...``, and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from automl.config import DEFAULT_DATABASE, ConfigError, load_config
+from automl.ir import ProgramError
+from automl.store import Store, StoreError
+from search_spaces.base import SearchSpace, UnknownSpaceError, get_space
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Evolutionary AutoML search over program spaces.")
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+app.add_typer(db_app, name="db")
+console = Console()
+error_console = Console(stderr=True)
+
+USER_ERRORS = (ConfigError, StoreError, ProgramError, UnknownSpaceError, ValueError, OSError)
+
+DatabaseOption = Annotated[str | None, typer.Option(
+    "--db", help=f"Database URL (default: $AUTOML_DB or {DEFAULT_DATABASE}).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except USER_ERRORS as error:
+        error_console.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def database_url(option: str | None, from_config: str | None = None) -> str:
+    """--db, then $AUTOML_DB, then the config's `database`, then the default."""
+    return option or os.environ.get("AUTOML_DB") or from_config or DEFAULT_DATABASE
+
+
+def open_store(url: str, create_directory: bool = False) -> Store:
+    if create_directory and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return Store.open(url)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return str(value)
+
+
+def _format_value(value: float) -> str:
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:.3e}"
+
+
+def _one_line(program: str) -> str:
+    return "; ".join(line for line in program.strip().splitlines())
+
+
+@app.command()
+def run(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="Campaign YAML file.")],
+    db: DatabaseOption = None,
+    max_evals: Annotated[int | None, typer.Option("--max-evals", help="Evaluation budget.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Campaign seed.")] = None,
+    executor: Annotated[str | None, typer.Option(help="local or ray.")] = None,
+    name: Annotated[str | None, typer.Option(help="Campaign name (unique).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a campaign from a YAML config; ends by printing the Pareto front."""
+    from automl.controller import CampaignController
+
+    with user_errors():
+        overrides: dict[str, Any] = {}
+        if max_evals is not None:
+            overrides["budget.max_evaluations"] = max_evals
+        if seed is not None:
+            overrides["seed"] = seed
+        if executor is not None:
+            overrides["executor.kind"] = executor
+        config = load_config(config_path, overrides)
+        url = database_url(db, config.database)
+        store = open_store(url, create_directory=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
+        campaign_name = name or f"{config.name or config_path.stem}-{stamp}"
+        with _progress_bar(config.budget.max_evaluations, quiet=as_json) as on_progress:
+            controller = CampaignController.create(config, store, campaign_name,
+                                                   on_progress=on_progress)
+            summary = controller.run()
+        store.close()
+    space = controller.space
+    if as_json:
+        _print_json({
+            "campaign": summary.campaign.name, "id": summary.campaign.id,
+            "status": summary.campaign.status, "candidates": summary.candidates,
+            "evaluations": summary.evaluations, "failed": summary.failed,
+            "duplicates": summary.duplicates, "cache_hit_rate": summary.cache_hit_rate,
+            "seconds": summary.seconds, "hypervolume": summary.hypervolume,
+            "front": [{"candidate": m.number, "objectives": m.objectives, "program": m.program}
+                      for m in summary.front],
+        })
+        return
+    console.print(
+        f"campaign [bold]{summary.campaign.name}[/] (id {summary.campaign.id}) "
+        f"{summary.campaign.status}: {summary.candidates} candidates, "
+        f"{summary.evaluations} evaluations, {summary.failed} failed, cache hit rate "
+        f"{summary.cache_hit_rate:.1%}, {summary.seconds:.1f} s"
+        + (f", hypervolume {summary.hypervolume:.4g}" if summary.hypervolume is not None else "")
+    )
+    console.print(f"database: {url_for_display(url)}")
+    _front_table(space, summary.front)
+
+
+def url_for_display(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"
+
+
+def _front_table(space: SearchSpace, front: list) -> None:
+    table = Table(title="Pareto front")
+    table.add_column("candidate", justify="right")
+    for objective in space.objectives:
+        table.add_column(f"{objective.name} ({objective.direction[:3]})", justify="right")
+    table.add_column("program")
+    for member in front:
+        table.add_row(str(member.number),
+                      *[_format_value(member.objectives[o.name]) for o in space.objectives],
+                      _one_line(member.program))
+    console.print(table)
+
+
+@contextmanager
+def _progress_bar(total: int, quiet: bool) -> Iterator[Callable | None]:
+    if quiet:
+        yield None
+        return
+    with Progress(TextColumn("[bold]evaluations"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[details]}"), TimeElapsedColumn(),
+                  console=error_console, transient=False) as bar:
+        task = bar.add_task("run", total=total, details="")
+        last = [0.0]
+
+        def on_progress(progress: Any) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.1 and progress.evaluations < total:
+                return
+            last[0] = now
+            best = ", ".join(f"{k}={_format_value(v)}" for k, v in progress.best.items())
+            bar.update(task, completed=progress.evaluations,
+                       details=f"cands {progress.candidates} hits {progress.cache_hit_rate:.0%}"
+                               f" failed {progress.failed} {best}")
+
+        yield on_progress
+
+
+@app.command("ls")
+def list_campaigns(db: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """List campaigns in the database."""
+    with user_errors(), open_store(database_url(db)) as store:
+        campaigns = store.list_campaigns()
+    if as_json:
+        _print_json([{"id": c.id, "name": c.name, "space": c.space, "status": c.status,
+                      "seed": c.seed, "candidates": c.candidate_count,
+                      "evaluations": c.evaluation_count, "created_at": c.created_at}
+                     for c in campaigns])
+        return
+    table = Table(title="campaigns")
+    for column in ("id", "name", "space", "status", "seed", "candidates", "evaluations",
+                   "created"):
+        table.add_column(column)
+    for c in campaigns:
+        table.add_row(str(c.id), c.name, c.space, c.status, str(c.seed), str(c.candidate_count),
+                      str(c.evaluation_count),
+                      time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created_at)))
+    console.print(table)
+
+
+@app.command()
+def status(
+    campaign: Annotated[str, typer.Argument(help="Campaign id or name.")],
+    db: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Counts by candidate status, cache statistics and best objective values."""
+    with user_errors(), open_store(database_url(db)) as store:
+        record = store.get_campaign(int(campaign) if campaign.isdigit() else campaign)
+        counts = store.status_counts(record.id)
+        evaluations = store.load_evaluations(record.id)
+    space = get_space(record.space, record.config.get("space", {}).get("settings"))
+    best: dict[str, float] = {}
+    for objective in space.objectives:
+        values = [e.objectives[objective.name] for e in evaluations if e.objectives]
+        if values:
+            best[objective.name] = (min(values) if objective.direction == "minimize"
+                                    else max(values))
+    total = sum(counts.values())
+    hit_rate = counts.get("duplicate", 0) / total if total else 0.0
+    payload = {"id": record.id, "name": record.name, "space": record.space,
+               "status": record.status, "seed": record.seed, "candidates": total,
+               "by_status": counts, "cache_hit_rate": hit_rate, "best": best}
+    if as_json:
+        _print_json(payload)
+        return
+    table = Table(title=f"campaign {record.name} (id {record.id}): {record.status}",
+                  show_header=False)
+    table.add_row("space", record.space)
+    table.add_row("seed", str(record.seed))
+    table.add_row("candidates", str(total))
+    for key, value in sorted(counts.items()):
+        table.add_row(f"  {key}", str(value))
+    table.add_row("cache hit rate", f"{hit_rate:.1%}")
+    for key, value in best.items():
+        table.add_row(f"best {key}", _format_value(value))
+    console.print(table)
+
+
+def _load_program(space_name: str, file: Path, settings: list[str]) -> tuple[SearchSpace, Any]:
+    space = get_space(space_name, _parse_settings(settings))
+    text = file.read_text()
+    return space, space.parse(text, str(file))
+
+
+def _parse_settings(pairs: list[str]) -> dict[str, Any]:
+    import yaml
+
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator:
+            raise ValueError(f"--set expects KEY=VALUE, got {pair!r}")
+        settings[key.strip()] = yaml.safe_load(value)
+    return settings
+
+
+SpaceOption = Annotated[str, typer.Option("--space", help="Search space name.")]
+SettingsOption = Annotated[list[str], typer.Option(
+    "--set", help="Space setting KEY=VALUE (repeatable).")]
+FileArgument = Annotated[Path, typer.Argument(metavar="FILE", help="DSL program file.")]
+
+
+@app.command("hash")
+def hash_command(file: FileArgument, space: SpaceOption, settings: SettingsOption = None,
+                 as_json: JsonOption = False) -> None:
+    """Print the functional hash of a DSL program (32 hex digits)."""
+    with user_errors():
+        search_space, program = _load_program(space, file, settings or [])
+        simplified, _ = search_space.simplify(program)
+        digest = search_space.fingerprint(simplified)
+    if as_json:
+        _print_json({"file": str(file), "space": space, "functional_hash": digest})
+    else:
+        sys.stdout.write(digest + "\n")
+
+
+@app.command("eval")
+def eval_command(file: FileArgument, space: SpaceOption, settings: SettingsOption = None,
+                 as_json: JsonOption = False) -> None:
+    """Evaluate one DSL program and print its objectives."""
+    with user_errors():
+        search_space, program = _load_program(space, file, settings or [])
+        simplified, removed = search_space.simplify(program)
+        (evaluation,) = search_space.evaluate([simplified])
+    payload = {"file": str(file), "space": space, "objectives": evaluation.objectives,
+               "metrics": evaluation.metrics, "error": evaluation.error,
+               "duration_s": evaluation.duration_s, "simplified_removed": removed,
+               "program": search_space.format(simplified)}
+    if as_json:
+        _print_json(payload)
+    else:
+        if evaluation.error:
+            console.print(f"[red]failed:[/] {evaluation.error}", highlight=False)
+        for key, value in (evaluation.objectives or {}).items():
+            console.print(f"{key}: {value:.6g}")
+        for key, value in evaluation.metrics.items():
+            console.print(f"{key}: {value}", highlight=False)
+    if evaluation.error:
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DatabaseOption = None) -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    with user_errors(), open_store(database_url(db)) as store:
+        store.upgrade()
+        revision = store.schema_revision()
+    console.print(f"schema at revision {revision}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

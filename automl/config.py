@@ -1,0 +1,174 @@
+"""Campaign configuration: pydantic models of the YAML files in configs/.
+
+Errors name the file, the line, the field and what is allowed, e.g.::
+
+    configs/bad.yaml:7: evolution.strategy: Input should be 'regularized', 'pareto_tournament'
+    or 'nsga2' (got 'tournament')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+
+from search_spaces.base import UnknownSpaceError, space_class
+
+DEFAULT_DATABASE = "sqlite:///results/automl.db"
+
+
+class ConfigError(ValueError):
+    """A campaign config is invalid; the message names file, line and field."""
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class SpaceConfig(_Strict):
+    name: str
+    settings: dict[str, Any] = {}
+
+
+class EvolutionConfig(_Strict):
+    strategy: Literal["regularized", "pareto_tournament", "nsga2"] = "nsga2"
+    population_size: int = pydantic.Field(100, ge=2)
+    tournament_size: int = pydantic.Field(2, ge=1)
+    # single-objective strategies (regularized) select on this objective; default: the first
+    objective: str | None = None
+    initial_population: int | None = pydantic.Field(None, ge=1)
+    include_baselines: bool = False
+    max_mutation_tries: int = pydantic.Field(100, ge=1)
+
+
+class BudgetConfig(_Strict):
+    max_evaluations: int = pydantic.Field(1000, ge=1)  # evaluations actually run (cache misses)
+    max_candidates: int | None = pydantic.Field(None, ge=1)  # candidates generated, hits too
+    max_seconds: float | None = pydantic.Field(None, gt=0)
+
+
+class CacheConfig(_Strict):
+    enabled: bool = True
+    evaluations_per_entry: int = pydantic.Field(1, ge=1)  # aggregating FEC: mean of up to M
+    forget_probability: float = pydantic.Field(0.0, ge=0.0, le=1.0)  # forgetful FEC
+
+
+class ExecutorConfig(_Strict):
+    kind: Literal["local", "ray"] = "local"
+    workers: int = pydantic.Field(2, ge=1)
+    batch_size: int = pydantic.Field(16, ge=1)
+    num_cpus_per_worker: float = pydantic.Field(1.0, ge=0)
+    num_gpus_per_worker: float = pydantic.Field(0.0, ge=0)
+    resources_per_worker: dict[str, float] = {}
+    address: str | None = None  # Ray cluster address; None starts a local Ray
+    dashboard: bool = False
+
+
+class StoreConfig(_Strict):
+    flush_rows: int = pydantic.Field(2000, ge=1)
+    flush_seconds: float = pydantic.Field(2.0, gt=0)
+
+
+class CampaignConfig(_Strict):
+    name: str | None = None
+    seed: int = 0
+    database: str = DEFAULT_DATABASE
+    space: SpaceConfig
+    evolution: EvolutionConfig = EvolutionConfig()
+    budget: BudgetConfig = BudgetConfig()
+    cache: CacheConfig = CacheConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    store: StoreConfig = StoreConfig()
+
+    @pydantic.model_validator(mode="after")
+    def _space_settings_valid(self) -> CampaignConfig:
+        try:
+            settings_model = space_class(self.space.name).Settings
+        except UnknownSpaceError as error:
+            raise _FieldError(("space", "name"), str(error)) from None
+        try:
+            normalized = settings_model.model_validate(self.space.settings)
+        except pydantic.ValidationError as error:
+            first = error.errors()[0]
+            raise _FieldError(("space", "settings", *first["loc"]),
+                              _describe(first)) from None
+        self.space.settings = normalized.model_dump(mode="json")
+        return self
+
+
+class _FieldError(ValueError):
+    def __init__(self, location: tuple[Any, ...], message: str):
+        super().__init__(message)
+        self.location = location
+        self.message = message
+
+
+def _describe(error: dict[str, Any]) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] not in ("missing",) and "input" in error and not isinstance(
+        error["input"], dict
+    ):
+        message += f" (got {error['input']!r})"
+    return message
+
+
+def _line_of(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
+    """Line (1-based) of the YAML node at `location`, or of its closest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(
+            node.value
+        ):
+            match = node.value[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_config(text: str, source: str = "<config>",
+                 overrides: dict[str, Any] | None = None) -> CampaignConfig:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a campaign config must be a mapping of fields")
+    for dotted, value in (overrides or {}).items():
+        target = data
+        *parents, last = dotted.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    try:
+        return CampaignConfig.model_validate(data)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        location, message = tuple(first["loc"]), _describe(first)
+        if first["type"] == "value_error" and isinstance(first.get("ctx", {}).get("error"),
+                                                         _FieldError):
+            field_error = first["ctx"]["error"]
+            location, message = field_error.location, field_error.message
+        line = _line_of(root, location)
+        where = f"{source}:{line}" if line else source
+        field = ".".join(str(part) for part in location) or "(top level)"
+        raise ConfigError(f"{where}: {field}: {message}") from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> CampaignConfig:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config: {error.strerror}") from None
+    return parse_config(text, str(path), overrides)

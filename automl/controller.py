@@ -1,0 +1,420 @@
+"""The campaign loop: steady-state, asynchronous, multi-objective evolution.
+
+One candidate's path::
+
+    population.select -> space.mutate -> simplify -> fingerprint -> cache.lookup
+        hit       -> a 'duplicate' row pointing at the original; its objectives are reused
+        in flight -> waits for the pending evaluation (never dispatched twice)
+        miss      -> executor.submit(batch) -> ... -> complete(): store, cache, population
+
+The controller is the only writer to the store and batches its writes. Randomness is
+counter-based: candidate n draws everything from ``default_rng([seed, n])``, so a run needs no
+pickled RNG state, and with the local executor the same config and seed give the same candidates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from automl.cache import CacheEntry, FunctionalCache, LookupKind
+from automl.config import CampaignConfig
+from automl.evolution.mutations import MutationFailed, mutate_until_changed
+from automl.evolution.pareto import hypervolume, non_dominated_mask
+from automl.evolution.selection import Member, make_strategy
+from automl.ir import Program
+from automl.store import CacheEntryRow, CampaignRecord, CandidateRow, EvaluationRow, Store
+from search_spaces.base import SearchSpace, get_space
+from workers.executor import EvaluationResult, EvaluationTask, Executor, LocalExecutor
+
+# Without a candidate cap, a search stuck on cache hits would never reach its evaluation budget.
+DEFAULT_CANDIDATES_PER_EVALUATION = 50
+CODE_VERSION = "0.1.0"
+
+
+@dataclass
+class Candidate:
+    number: int
+    program: Program
+    text: str
+    functional_hash: str
+    parents: tuple[int, ...]
+    mutation: str | None
+    simplified_removed: int
+    created_at: float
+
+
+@dataclass
+class Progress:
+    candidates: int
+    evaluations: int
+    max_evaluations: int
+    cache_hit_rate: float
+    failed: int
+    best: dict[str, float]
+
+
+@dataclass
+class FrontMember:
+    number: int
+    program: str
+    objectives: dict[str, float]
+
+
+@dataclass
+class CampaignSummary:
+    campaign: CampaignRecord
+    candidates: int
+    evaluations: int
+    failed: int
+    duplicates: int
+    cache_hits: int
+    in_flight_hits: int
+    cache_hit_rate: float
+    seconds: float
+    stopped: bool
+    front: list[FrontMember] = field(default_factory=list)
+    hypervolume: float | None = None
+
+
+def make_executor(config: CampaignConfig, space: SearchSpace) -> Executor:
+    settings = config.space.settings
+    if config.executor.kind == "local":
+        return LocalExecutor(config.space.name, settings, config.executor.batch_size, space=space)
+    from workers.ray_executor import RayExecutor  # Ray is imported only when used
+
+    return RayExecutor(
+        config.space.name, settings, workers=config.executor.workers,
+        batch_size=config.executor.batch_size, num_cpus=config.executor.num_cpus_per_worker,
+        num_gpus=config.executor.num_gpus_per_worker,
+        resources=config.executor.resources_per_worker, address=config.executor.address,
+        dashboard=config.executor.dashboard,
+    )
+
+
+class CampaignController:
+    def __init__(self, config: CampaignConfig, store: Store, campaign: CampaignRecord,
+                 executor: Executor | None = None, space: SearchSpace | None = None,
+                 on_progress: Callable[[Progress], None] | None = None):
+        self.config = config
+        self.store = store
+        self.campaign = campaign
+        self.space = space or get_space(config.space.name, config.space.settings)
+        self.executor = executor
+        self.on_progress = on_progress
+        self.objectives = self.space.objectives
+        names = [objective.name for objective in self.objectives]
+        evolution = config.evolution
+        strategy_args: dict[str, Any] = {"population_size": evolution.population_size,
+                                         "tournament_size": evolution.tournament_size}
+        if evolution.strategy == "regularized":
+            objective = evolution.objective or names[0]
+            if objective not in names:
+                raise ValueError(f"evolution.objective {objective!r} is not one of {names}")
+            strategy_args["objective_index"] = names.index(objective)
+        self.population = make_strategy(evolution.strategy, **strategy_args)
+        self.cache = FunctionalCache(
+            campaign.settings_hash, enabled=config.cache.enabled,
+            evaluations_per_entry=config.cache.evaluations_per_entry,
+            forget_probability=config.cache.forget_probability,
+        )
+        budget = config.budget
+        self.max_evaluations = budget.max_evaluations
+        self.max_candidates = budget.max_candidates or (
+            DEFAULT_CANDIDATES_PER_EVALUATION * budget.max_evaluations)
+        self.next_number = 0
+        self.evaluations = 0  # evaluations dispatched (cache misses)
+        self.failed = 0
+        self.duplicates = 0
+        self.outstanding: dict[int, Candidate] = {}
+        self.waiting: dict[int, Candidate] = {}  # in-flight hits, by candidate number
+        self.evaluated: dict[int, dict[str, float]] = {}  # every successful evaluation
+        self.initial_programs = self._initial_programs()
+        self._candidate_rows: list[CandidateRow] = []
+        self._evaluation_rows: list[EvaluationRow] = []
+        self._last_flush = time.monotonic()
+        self.stop_requested = False
+
+    # -- campaign lifecycle ---------------------------------------------------------------
+    @classmethod
+    def create(cls, config: CampaignConfig, store: Store, name: str, **kwargs: Any
+               ) -> CampaignController:
+        space = kwargs.pop("space", None) or get_space(config.space.name, config.space.settings)
+        campaign = store.create_campaign(
+            name=name, space=config.space.name, seed=config.seed,
+            config=config.model_dump(mode="json"), settings_hash=space.settings_hash(),
+            code_version=CODE_VERSION,
+        )
+        return cls(config, store, campaign, space=space, **kwargs)
+
+    @classmethod
+    def resume(cls, store: Store, campaign: int | str, **kwargs: Any) -> CampaignController:
+        """Continue a stored campaign from the database alone: population, cache, counters."""
+        record = store.get_campaign(campaign)
+        config = CampaignConfig.model_validate(record.config)
+        controller = cls(config, store, record, **kwargs)
+        controller._restore()
+        return controller
+
+    def _restore(self) -> None:
+        candidates = self.store.load_candidates(self.campaign.id)
+        evaluations = {e.candidate_number: e for e in self.store.load_evaluations(self.campaign.id)}
+        self.cache.load([CacheEntry(e.functional_hash, e.candidate_number, e.objectives, e.error,
+                                    e.evaluation_count, e.hit_count)
+                         for e in self.store.load_cache(self.campaign.id,
+                                                        self.campaign.settings_hash)])
+        for row in candidates:  # number order stands in for completion order
+            program = self.space.parse(row.program, f"candidate {row.number}")
+            candidate = Candidate(row.number, program, row.program, row.functional_hash,
+                                  tuple(row.parents), row.mutation, row.simplified_removed,
+                                  row.created_at)
+            entry = self.cache.get(row.functional_hash)
+            if row.status == "duplicate":
+                self.duplicates += 1
+                self.cache.statistics.hits += 1
+                objectives = entry.objectives if entry else None
+            else:
+                self.evaluations += 1
+                self.cache.statistics.misses += 1
+                evaluation = evaluations.get(row.number)
+                objectives = evaluation.objectives if evaluation else None
+                if row.status == "evaluated" and objectives is not None:
+                    self.evaluated[row.number] = objectives
+                    if entry is not None and entry.objectives is not None:
+                        objectives = entry.objectives
+                else:
+                    self.failed += 1
+            if objectives is not None:
+                self._add_to_population(candidate, objectives)
+        self.next_number = candidates[-1].number + 1 if candidates else 0
+
+    def _initial_programs(self) -> list[tuple[str, Program | None]]:
+        """(mutation label, program) for the first candidates; None means a random program."""
+        evolution = self.config.evolution
+        programs: list[tuple[str, Program | None]] = []
+        if evolution.include_baselines:
+            for name, text in self.space.baselines().items():
+                programs.append((f"baseline:{name}", self.space.parse(text, f"baseline {name}")))
+        count = evolution.initial_population or evolution.population_size
+        programs.extend(("random", None) for _ in range(count))
+        return programs
+
+    def run(self) -> CampaignSummary:
+        start = time.monotonic()
+        owns_executor = self.executor is None
+        if self.executor is None:
+            self.executor = make_executor(self.config, self.space)
+        self.store.set_campaign_status(self.campaign.id, "running")
+        status = "failed"
+        try:
+            self._loop(start)
+            status = "stopped" if self.stop_requested else "finished"
+        except KeyboardInterrupt:
+            self.stop_requested = True
+            status = "stopped"
+            self._drain(timeout=0.0)
+        finally:
+            self.flush()
+            self.store.set_campaign_status(self.campaign.id, status)
+            if owns_executor:
+                self.executor.close()
+        return self.summary(time.monotonic() - start)
+
+    def _budget_left(self, start: float) -> bool:
+        max_seconds = self.config.budget.max_seconds
+        return (not self.stop_requested
+                and self.evaluations < self.max_evaluations
+                and self.next_number < self.max_candidates
+                and (max_seconds is None or time.monotonic() - start < max_seconds))
+
+    def _loop(self, start: float) -> None:
+        executor = self.executor
+        assert executor is not None
+        while True:
+            batch: list[EvaluationTask] = []
+            while (self._budget_left(start)
+                   and len(self.outstanding) < executor.capacity
+                   and len(batch) < executor.batch_size):
+                candidate = self._make_candidate()
+                if candidate is None:  # needs a parent but none has been evaluated yet
+                    break
+                if self._lookup(candidate):
+                    batch.append(EvaluationTask(candidate.number, candidate.program))
+            if batch:
+                executor.submit(batch)
+            if not self.outstanding and not batch and not self._budget_left(start):
+                break
+            for result in executor.poll(timeout=0.05 if self.outstanding else 0.0):
+                self._complete(result)
+            self._maybe_flush()
+            if self.on_progress is not None:
+                self.on_progress(self.progress())
+
+    def _drain(self, timeout: float) -> None:
+        if self.executor is not None:
+            for result in self.executor.poll(timeout=timeout):
+                if result.candidate_number in self.outstanding:
+                    self._complete(result)
+
+    # -- making candidates ----------------------------------------------------------------
+    def _make_candidate(self) -> Candidate | None:
+        number = self.next_number
+        rng = np.random.default_rng([self.config.seed, number])
+        parents: tuple[int, ...] = ()
+        if number < len(self.initial_programs):
+            mutation, program = self.initial_programs[number]
+            if program is None:
+                program = self.space.random(rng)
+        elif len(self.population) == 0:
+            if self.outstanding:
+                return None  # wait for the initial population's results
+            mutation, program = "random_restart", self.space.random(rng)
+        else:
+            parent = self.population.select_parent(rng)
+            parents = (parent.number,)
+            try:
+                program, mutation = self._mutate(parent.payload, rng)
+            except MutationFailed:
+                mutation, program = "random_restart", self.space.random(rng)
+                parents = ()
+        self.next_number += 1
+        program, removed = self.space.simplify(program)
+        return Candidate(number, program, self.space.format(program),
+                         self.space.fingerprint(program), parents, mutation, removed, time.time())
+
+    def _mutate(self, parent: Candidate, rng: np.random.Generator) -> tuple[Program, str]:
+        def mutate_once(program: Program) -> tuple[Program, str]:
+            child, kind = self.space.mutate(program, rng)
+            return self.space.simplify(child)[0], kind
+
+        child, kind, _, _ = mutate_until_changed(
+            parent.program, parent.functional_hash, mutate_once, self.space.fingerprint,
+            self.config.evolution.max_mutation_tries)
+        return child, kind
+
+    def _lookup(self, candidate: Candidate) -> bool:
+        """Consult the cache. True when the candidate must be evaluated."""
+        forget_draw = float(np.random.default_rng([self.config.seed, candidate.number, 1])
+                            .random()) if self.cache.forget_probability else 1.0
+        lookup = self.cache.lookup(candidate.functional_hash, candidate.number, forget_draw)
+        if lookup.kind is LookupKind.MISS:
+            self.outstanding[candidate.number] = candidate
+            self.evaluations += 1
+            return True
+        if lookup.kind is LookupKind.IN_FLIGHT:
+            self.waiting[candidate.number] = candidate
+            return False
+        assert lookup.entry is not None
+        self._record_duplicate(candidate, lookup.entry)
+        return False
+
+    # -- results --------------------------------------------------------------------------
+    def _complete(self, result: EvaluationResult) -> None:
+        candidate = self.outstanding.pop(result.candidate_number)
+        evaluation = result.evaluation
+        if evaluation.ok:
+            status = "evaluated"
+        else:
+            status = "rejected" if evaluation.rejected else "failed"
+            self.failed += 1
+        self._candidate_rows.append(self._row(candidate, status))
+        self._evaluation_rows.append(EvaluationRow(
+            candidate.number, evaluation.objectives, evaluation.metrics, result.worker,
+            evaluation.duration_s, evaluation.error, time.time()))
+        entry, waiters = self.cache.complete(candidate.functional_hash, candidate.number,
+                                             evaluation.objectives, evaluation.error)
+        objectives = entry.objectives if entry is not None else evaluation.objectives
+        if evaluation.ok and objectives is not None:
+            self.evaluated[candidate.number] = dict(evaluation.objectives or {})
+            self._add_to_population(candidate, objectives)
+        for number in waiters:
+            waiting = self.waiting.pop(number)
+            self._record_duplicate(waiting, entry or CacheEntry(
+                candidate.functional_hash, candidate.number, objectives, evaluation.error))
+
+    def _record_duplicate(self, candidate: Candidate, entry: CacheEntry) -> None:
+        self.duplicates += 1
+        self._candidate_rows.append(self._row(candidate, "duplicate", entry.candidate_number))
+        if entry.objectives is not None:
+            self._add_to_population(candidate, entry.objectives)
+
+    def _add_to_population(self, candidate: Candidate, objectives: dict[str, float]) -> None:
+        vector = np.array([o.to_minimization(objectives[o.name]) for o in self.objectives])
+        self.population.add(Member(candidate.number, vector, candidate))
+
+    @staticmethod
+    def _row(candidate: Candidate, status: str, duplicate_of: int | None = None) -> CandidateRow:
+        return CandidateRow(candidate.number, candidate.text, candidate.parents,
+                            candidate.mutation, candidate.functional_hash, status, duplicate_of,
+                            candidate.simplified_removed, candidate.created_at)
+
+    # -- storage --------------------------------------------------------------------------
+    def _maybe_flush(self) -> None:
+        pending = len(self._candidate_rows) + len(self._evaluation_rows)
+        if (pending >= self.config.store.flush_rows
+                or time.monotonic() - self._last_flush >= self.config.store.flush_seconds):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write buffered rows and changed cache entries in one transaction."""
+        cache_rows = [CacheEntryRow(e.functional_hash, self.campaign.settings_hash,
+                                    e.candidate_number, e.objectives, e.evaluation_count,
+                                    e.hit_count, e.error)
+                      for e in self.cache.take_changed()]
+        if self._candidate_rows or self._evaluation_rows or cache_rows:
+            self.store.write_batch(self.campaign.id, candidates=self._candidate_rows,
+                                   evaluations=self._evaluation_rows, cache_entries=cache_rows)
+        self._candidate_rows, self._evaluation_rows = [], []
+        self._last_flush = time.monotonic()
+
+    # -- reporting ------------------------------------------------------------------------
+    def progress(self) -> Progress:
+        best = {}
+        for objective in self.objectives:
+            values = [o[objective.name] for o in self.evaluated.values()]
+            if values:
+                best[objective.name] = (min(values) if objective.direction == "minimize"
+                                        else max(values))
+        return Progress(self.next_number, self.evaluations, self.max_evaluations,
+                        self.cache.statistics.hit_rate, self.failed, best)
+
+    def front(self) -> list[FrontMember]:
+        numbers = sorted(self.evaluated)
+        if not numbers:
+            return []
+        points = self._minimization_points(numbers)
+        mask = non_dominated_mask(points)
+        texts = {c.number: c for c in self._all_candidates()}
+        members = [FrontMember(n, texts[n].program if n in texts else "", self.evaluated[n])
+                   for n, keep in zip(numbers, mask, strict=True) if keep]
+        last = self.objectives[-1].name
+        return sorted(members, key=lambda m: (m.objectives[last], m.number))
+
+    def _minimization_points(self, numbers: list[int]) -> np.ndarray:
+        return np.array([[o.to_minimization(self.evaluated[n][o.name]) for o in self.objectives]
+                         for n in numbers])
+
+    def _all_candidates(self) -> list[CandidateRow]:
+        self.flush()
+        return self.store.load_candidates(self.campaign.id)
+
+    def hypervolume(self) -> float | None:
+        reference = [o.reference for o in self.objectives]
+        if not self.evaluated or any(r is None for r in reference):
+            return None
+        return hypervolume(self._minimization_points(sorted(self.evaluated)), reference)
+
+    def summary(self, seconds: float) -> CampaignSummary:
+        statistics = self.cache.statistics
+        return CampaignSummary(
+            campaign=self.store.get_campaign(self.campaign.id), candidates=self.next_number,
+            evaluations=self.evaluations, failed=self.failed, duplicates=self.duplicates,
+            cache_hits=statistics.hits, in_flight_hits=statistics.in_flight_hits,
+            cache_hit_rate=statistics.hit_rate, seconds=seconds, stopped=self.stop_requested,
+            front=self.front(), hypervolume=self.hypervolume(),
+        )
+

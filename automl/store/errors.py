@@ -1,0 +1,46 @@
+"""The one exception the store raises, and the translation of database errors into it.
+
+Messages never carry a password: URLs are rendered with ``hide_password=True`` and any
+driver message that happens to contain the password is scrubbed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic.util import CommandError
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+
+
+class StoreError(RuntimeError):
+    """A store operation failed: bad URL, unreachable database, schema or integrity problem."""
+
+
+def safe_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def scrub(message: str, url: URL) -> str:
+    """`message` with the URL's password (if any) replaced by ``***``."""
+    if url.password:
+        return message.replace(str(url.password), "***")
+    return message
+
+
+@contextmanager
+def translated(action: str, url: URL) -> Iterator[None]:
+    """Re-raise database and migration errors inside the block as `StoreError`."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except (SQLAlchemyError, CommandError) as exc:
+        orig = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(orig).split())  # one line, without the SQL and its parameters
+        leaked = bool(url.password) and str(url.password) in str(exc)
+        error = StoreError(f"{action} failed ({safe_url(url)}): {scrub(detail, url)}")
+        if leaked:
+            raise error from None
+        raise error from exc

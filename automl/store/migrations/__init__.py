@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the automl store (a package so that env.py is installed)."""

@@ -1,0 +1,114 @@
+"""SQLAlchemy declarative models: the schema. ``migrations/versions`` must build exactly this
+(``tests/test_store.py`` checks it with Alembic's ``compare_metadata``).
+
+Only generic types (JSON, Double, String, Text, Integer), so one schema serves SQLite and
+PostgreSQL. The repository reads and writes through Core on ``Model.__table__``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Python None is stored as SQL NULL (not the JSON literal 'null').
+NullableJSON = JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _campaign_fk() -> Mapped[int]:
+    return mapped_column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, nullable=False, unique=True)
+    space: Mapped[str] = mapped_column(String, nullable=False)
+    seed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    settings_hash: Mapped[str] = mapped_column(String, nullable=False)
+    code_version: Mapped[str] = mapped_column(String, nullable=False)
+    created_at: Mapped[float] = mapped_column(Double, nullable=False)
+    updated_at: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number"),
+        Index("ix_candidates_campaign_hash", "campaign_id", "functional_hash"),
+        Index("ix_candidates_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = _campaign_fk()
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    program: Mapped[str] = mapped_column(Text, nullable=False)
+    parents: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    mutation: Mapped[str | None] = mapped_column(String, nullable=True)
+    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    simplified_removed: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+    __table_args__ = (
+        Index("ix_evaluations_campaign_candidate", "campaign_id", "candidate_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = _campaign_fk()
+    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    objectives: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    worker: Mapped[str | None] = mapped_column(String, nullable=True)
+    duration_s: Mapped[float] = mapped_column(Double, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class CacheEntry(Base):
+    __tablename__ = "cache_entries"
+    __table_args__ = (UniqueConstraint("campaign_id", "settings_hash", "functional_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = _campaign_fk()
+    settings_hash: Mapped[str] = mapped_column(String, nullable=False)
+    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
+    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    objectives: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
+    evaluation_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    hit_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+CACHE_KEY = ("campaign_id", "settings_hash", "functional_hash")

@@ -1,0 +1,90 @@
+"""Candidates/s through the whole campaign loop (select, mutate, simplify, hash, cache,
+evaluate, store) on the AutoNumerics space with constant fitting off.
+
+Prints one JSON line per figure: the local executor (one process) and the Ray executor with
+2 workers, side by side in one run, each the median over --repeats runs.
+
+    python scripts/bench_pipeline.py [--candidates 20000] [--repeats 3] [--skip-ray]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+from automl.config import parse_config
+from automl.controller import CampaignController
+from automl.store import Store
+
+CONFIG = """
+seed: {seed}
+space:
+  name: autonumerics
+  settings: {{target: exp2, fit_constants: false, max_statements: 16}}
+evolution: {{strategy: nsga2, population_size: 100, tournament_size: 2}}
+budget: {{max_evaluations: {candidates}, max_candidates: {candidates}}}
+executor: {{kind: {executor}, workers: 2, batch_size: {batch_size}}}
+store: {{flush_rows: 5000, flush_seconds: 5}}
+"""
+
+
+def run_once(executor: str, candidates: int, seed: int, batch_size: int) -> dict:
+    config = parse_config(CONFIG.format(seed=seed, candidates=candidates, executor=executor,
+                                        batch_size=batch_size))
+    with tempfile.TemporaryDirectory() as directory:
+        store = Store.open(f"sqlite:///{directory}/bench.db")
+        controller = CampaignController.create(config, store, f"bench-{executor}-{seed}")
+        if executor == "ray":  # start Ray and the actors before the clock starts
+            from automl.controller import make_executor
+
+            controller.executor = make_executor(config, controller.space)
+        start = time.perf_counter()
+        summary = controller.run()
+        seconds = time.perf_counter() - start
+        if executor == "ray":
+            controller.executor.close()
+        stored = len(store.load_candidates(summary.campaign.id))
+        store.close()
+    return {"seconds": seconds, "candidates": summary.candidates, "stored": stored,
+            "evaluations": summary.evaluations, "hit_rate": summary.cache_hit_rate}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--candidates", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-ray", action="store_true")
+    arguments = parser.parse_args()
+    machine = {"machine": platform.machine(), "cpus": os.cpu_count(),
+               "python": platform.python_version()}
+    runs = [("local", "pipeline_local_candidates_per_s", 16)]
+    if not arguments.skip_ray:
+        runs.append(("ray", "pipeline_ray_candidates_per_s", 256))
+    for executor, metric, batch_size in runs:
+        rates, details = [], []
+        for repeat in range(arguments.repeats):
+            result = run_once(executor, arguments.candidates, repeat, batch_size)
+            assert result["stored"] == result["candidates"], result
+            rates.append(result["candidates"] / result["seconds"])
+            details.append(result)
+        print(json.dumps({
+            "metric": metric, "value": round(statistics.median(rates), 1),
+            "unit": "candidates/s", "runs": [round(r, 1) for r in rates],
+            "candidates": arguments.candidates, "batch_size": batch_size,
+            "workers": 2 if executor == "ray" else 1,
+            "cache_hit_rate": round(statistics.median(d["hit_rate"] for d in details), 3),
+            **machine,
+        }), flush=True)
+    if executor == "ray":
+        import ray
+
+        ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""AutoNumerics space (Real et al. 2023): programs from x to f approximating a target function.
+
+A program is a DAG over add/sub/mul/div (fma and sqrt optional); names ``c0, c1, ...`` are
+constants fitted per candidate, numeric literals are fixed. Objectives: maximum relative error
+against a high-precision (mpmath) ground truth on a dense grid, and cost = number of ops whose
+value depends on x (constant sub-expressions fold away, so they are free).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pydantic
+
+from automl.evolution.mutations import MutationSettings
+from automl.ir import OPS, Instruction, Program, Signature, canonical_names, cost, run_numpy
+from search_spaces.autonumerics import fitting, polynomials, targets
+from search_spaces.base import Objective, SearchSpace, SpaceSettings
+
+ALLOWED_OPS = ("add", "sub", "mul", "div", "fma", "sqrt")
+PARAMETER_STEM = "c"
+
+
+class AutoNumericsSettings(SpaceSettings):
+    target: str = "exp2"
+    grid_points: int = pydantic.Field(1024, ge=8, le=1_000_000)
+    fit_constants: bool = True
+    fit_method: Literal["lsq_minimax", "cma"] = "lsq_minimax"
+    fit_max_evaluations: int = pydantic.Field(2000, ge=10)
+    ops: tuple[str, ...] = ("add", "sub", "mul", "div")
+    max_statements: int = pydantic.Field(20, ge=1, le=200)
+    initial_statements: int = pydantic.Field(2, ge=1)
+    probe_points: int = pydantic.Field(16, ge=2)
+    constants_seed: int = 0
+
+    @pydantic.field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        if value not in targets.TARGETS:
+            raise ValueError(f"unknown target {value!r}; allowed: {', '.join(targets.TARGETS)}")
+        return value
+
+    @pydantic.field_validator("ops")
+    @classmethod
+    def _known_ops(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [op for op in value if op not in ALLOWED_OPS]
+        if unknown or not value:
+            raise ValueError(f"ops must be a non-empty subset of {', '.join(ALLOWED_OPS)}; "
+                             f"got {', '.join(unknown) or 'none'}")
+        return value
+
+
+class AutoNumericsSpace(SearchSpace):
+    name = "autonumerics"
+    Settings = AutoNumericsSettings
+    evaluator_version = 1
+    settings: AutoNumericsSettings
+
+    @cached_property
+    def signature(self) -> Signature:
+        return Signature(inputs=("x",), outputs=("f",), ops=self.settings.ops,
+                         parameter_pattern=rf"{PARAMETER_STEM}\d+")
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        # references: error 1 (log10 = 0) is worthless; cost cannot exceed the statement limit
+        return (Objective("max_relative_error", "minimize", log_scale=True, reference=0.0),
+                Objective("cost", "minimize", reference=self.settings.max_statements + 1.0))
+
+    @cached_property
+    def mutation_settings(self) -> MutationSettings:
+        return MutationSettings(ops=self.settings.ops, max_statements=self.settings.max_statements,
+                                literal_probability=0.2, parameter_stem=PARAMETER_STEM)
+
+    @cached_property
+    def target(self) -> targets.Target:
+        return targets.get_target(self.settings.target)
+
+    @cached_property
+    def grid(self) -> np.ndarray:
+        return targets.training_grid(self.target, self.settings.grid_points)
+
+    @cached_property
+    def truth(self) -> np.ndarray:
+        return targets.ground_truth(self.target, self.grid)
+
+    # -- evolution ------------------------------------------------------------------------
+    def random(self, rng: np.random.Generator) -> Program:
+        """A random small DAG whose first statement reads x (so f depends on x)."""
+        ops = self.settings.ops
+        instructions: list[Instruction] = []
+        available: list[str] = ["x"]
+        parameters: list[str] = []
+        for i in range(self.settings.initial_statements):
+            op = OPS.get(ops[int(rng.integers(len(ops)))])
+            args: list[str | float] = []
+            for k in range(op.arity):
+                if i == 0 and k == 0:
+                    args.append("x")
+                elif rng.random() < 0.5:
+                    parameters.append(f"{PARAMETER_STEM}{len(parameters)}")
+                    args.append(parameters[-1])
+                else:
+                    args.append(available[int(rng.integers(len(available)))])
+            if i > 0 and instructions[-1].register not in args:
+                args[int(rng.integers(len(args)))] = instructions[-1].register
+            register = f"t{i + 1}"
+            instructions.append(Instruction(register, op.name, tuple(args)))
+            available.append(register)
+        program = Program(("x",), tuple(parameters), tuple(instructions),
+                          (("f", instructions[-1].register),))
+        return canonical_names(program)
+
+    # -- hashing --------------------------------------------------------------------------
+    def probe(self) -> list[dict[str, np.ndarray]]:
+        rng = np.random.default_rng(20230101)
+        x = rng.uniform(self.target.lower, self.target.upper, self.settings.probe_points)
+        probe: dict[str, Any] = {"x": x}
+        # one value per possible constant; each a scalar, as when the program is evaluated
+        for index in range(3 * self.settings.max_statements + 3):
+            probe[f"{PARAMETER_STEM}{index}"] = float(rng.uniform(0.5, 2.0) * rng.choice([-1, 1]))
+        return [probe]
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        settings = super().evaluation_settings()
+        # hashing settings and mutation limits do not change an evaluation's result
+        for key in ("mantissa_bits", "probe_points", "max_statements", "initial_statements"):
+            settings["settings"].pop(key, None)
+        return settings
+
+    # -- evaluation -----------------------------------------------------------------------
+    def model(self, program: Program):
+        names = program.parameters
+
+        def evaluate(params: np.ndarray, x: np.ndarray) -> np.ndarray:
+            values = {"x": x, **{name: float(v) for name, v in zip(names, params, strict=True)}}
+            return np.broadcast_to(run_numpy(program, values)["f"], x.shape)
+
+        return evaluate
+
+    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
+        model = self.model(program)
+        count = len(program.parameters)
+        rng = np.random.default_rng(self.settings.constants_seed)
+        initial = fitting.initial_constants(count, rng)
+        if self.settings.fit_constants and count:
+            fit = fitting.fit_constants(model, self.grid, self.truth, initial,
+                                        method=self.settings.fit_method,
+                                        max_evaluations=self.settings.fit_max_evaluations)
+            params, error = fit.params, fit.max_relative_error
+        else:
+            params = initial
+            error = float(np.max(targets.relative_error(model(params, self.grid), self.truth)))
+        constants = {name: float(v) for name, v in zip(program.parameters, params, strict=True)}
+        objectives = {"max_relative_error": error, "cost": cost(program, ("x",))}
+        return objectives, {"constants": constants}
+
+    def baselines(self) -> dict[str, str]:
+        return baseline_programs(self.settings.target)
+
+
+def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[str, str]:
+    """Taylor and minimax polynomials in Horner form (literal coefficients), and Horner forms
+    with fitted constants, by degree (cost = 2 * degree)."""
+    target = targets.get_target(target_name)
+    programs = {}
+    for degree in degrees:
+        center = 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
+        try:
+            taylor = polynomials.taylor_coefficients(target_name, degree, center=center)
+            programs[f"taylor_{degree}"] = _shifted_horner(taylor, center)
+        except NotImplementedError:
+            pass
+        coefficients, _ = polynomials.minimax_polynomial(target, degree)
+        programs[f"minimax_{degree}"] = polynomials.horner_dsl(coefficients)
+        programs[f"horner_fitted_{degree}"] = polynomials.horner_dsl_with_constants(degree)
+    return programs
+
+
+def _shifted_horner(coefficients: list[float], center: float) -> str:
+    if center == 0.0:
+        return polynomials.horner_dsl(coefficients)
+    return f"u = x - {center!r}\n" + polynomials.horner_dsl(coefficients, input="u")

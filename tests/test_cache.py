@@ -1,0 +1,84 @@
+"""Functional-equivalence cache: hits, in-flight dedup, aggregating and forgetful policies."""
+
+import pytest
+
+from automl.cache import FunctionalCache, LookupKind
+
+
+def test_miss_then_in_flight_then_hit():
+    cache = FunctionalCache("settings")
+    assert cache.lookup("h", 0).kind is LookupKind.MISS
+    in_flight = cache.lookup("h", 1)
+    assert in_flight.kind is LookupKind.IN_FLIGHT and in_flight.original == 0
+    entry, waiters = cache.complete("h", 0, {"loss": 1.5})
+    assert waiters == [1]
+    hit = cache.lookup("h", 2)
+    assert hit.kind is LookupKind.HIT and hit.original == 0
+    assert hit.entry.objectives == {"loss": 1.5} and hit.entry.hit_count == 1
+    stats = cache.statistics
+    assert (stats.misses, stats.in_flight_hits, stats.hits) == (1, 1, 1)
+    assert stats.hit_rate == pytest.approx(2 / 3)
+
+
+def test_different_hashes_do_not_share():
+    cache = FunctionalCache("settings")
+    cache.lookup("a", 0)
+    cache.complete("a", 0, {"loss": 1.0})
+    assert cache.lookup("b", 1).kind is LookupKind.MISS
+
+
+def test_disabled_cache_always_misses():
+    cache = FunctionalCache("settings", enabled=False)
+    cache.lookup("h", 0)
+    cache.complete("h", 0, {"loss": 1.0})
+    assert cache.lookup("h", 1).kind is LookupKind.MISS
+    assert cache.statistics.hit_rate == 0.0
+
+
+def test_aggregating_cache_evaluates_until_m_then_answers_the_mean():
+    cache = FunctionalCache("settings", evaluations_per_entry=3)
+    for number, value in enumerate([1.0, 2.0, 6.0]):
+        assert cache.lookup("h", number).kind is LookupKind.MISS
+        entry, _ = cache.complete("h", number, {"loss": value})
+    assert entry.evaluation_count == 3
+    hit = cache.lookup("h", 3)
+    assert hit.kind is LookupKind.HIT
+    assert hit.entry.objectives["loss"] == pytest.approx(3.0)
+    assert hit.original == 0  # the first evaluated twin stays the original
+
+
+def test_forgetful_cache_drops_an_entry_after_a_hit_when_the_draw_says_so():
+    cache = FunctionalCache("settings", forget_probability=0.5)
+    cache.lookup("h", 0)
+    cache.complete("h", 0, {"loss": 1.0})
+    assert cache.lookup("h", 1, forget_draw=0.9).kind is LookupKind.HIT  # kept
+    assert cache.lookup("h", 2, forget_draw=0.1).kind is LookupKind.HIT  # answered, then dropped
+    assert cache.lookup("h", 3).kind is LookupKind.MISS
+    assert cache.statistics.forgotten == 1
+
+
+def test_failed_evaluations_are_cached_as_failures():
+    cache = FunctionalCache("settings", evaluations_per_entry=3)
+    cache.lookup("h", 0)
+    cache.complete("h", 0, None, "objective 'loss' is nan")
+    hit = cache.lookup("h", 1)
+    assert hit.kind is LookupKind.HIT and hit.entry.objectives is None
+    assert hit.entry.error == "objective 'loss' is nan"
+
+
+def test_changed_entries_are_reported_once_for_persistence():
+    cache = FunctionalCache("settings")
+    cache.lookup("h", 0)
+    cache.complete("h", 0, {"loss": 1.0})
+    assert [e.functional_hash for e in cache.take_changed()] == ["h"]
+    assert cache.take_changed() == []
+    cache.lookup("h", 1)
+    (changed,) = cache.take_changed()
+    assert changed.hit_count == 1
+
+
+def test_invalid_policy_values_raise():
+    with pytest.raises(ValueError):
+        FunctionalCache("s", evaluations_per_entry=0)
+    with pytest.raises(ValueError):
+        FunctionalCache("s", forget_probability=1.5)
