@@ -105,7 +105,21 @@ class _FieldError(ValueError):
         self.message = message
 
 
+def _allowed_fields(location: tuple[Any, ...]) -> list[str]:
+    """Field names of the config model at `location` (for 'unknown field' messages)."""
+    model: Any = CampaignConfig
+    for part in location:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+    return list(getattr(model, "model_fields", {}))
+
+
 def _describe(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_fields(tuple(error["loc"][:-1]))
+        return "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] not in ("missing",) and "input" in error and not isinstance(
         error["input"], dict
@@ -118,8 +132,10 @@ def _line_of(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
     """Line (1-based) of the YAML node at `location`, or of its closest existing parent."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in location:
+        key_node = None
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == str(key)), None)
+            key_node, match = next(((k, v) for k, v in node.value if k.value == str(key)),
+                                   (None, None))
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(
             node.value
         ):
@@ -129,7 +145,7 @@ def _line_of(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
         if match is None:
             break
         node = match
-        line = node.start_mark.line + 1
+        line = (key_node or node).start_mark.line + 1  # a field's line is its key's line
     return line
 
 

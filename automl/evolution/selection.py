@@ -1,0 +1,347 @@
+"""Population / parent-selection strategies for a steady-state asynchronous evolution loop.
+
+All objective vectors are in minimization form (see :mod:`automl.evolution.pareto`).
+Every strategy draws its randomness only from the ``rng`` handed to ``select_parent``, so
+the same rng state and the same sequence of ``add``/``select_parent`` calls give the same
+picks.
+
+"Oldest" always means "added to the population earliest" (the order of ``add`` calls),
+which is what ``members()`` returns first.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from automl.evolution.pareto import (
+    crowding_distance,
+    frontwise_crowding_distance,
+    non_dominated_mask,
+    non_dominated_sort,
+)
+
+__all__ = [
+    "NSGA2",
+    "STRATEGIES",
+    "Member",
+    "ParetoTournament",
+    "RegularizedEvolution",
+    "SelectionStrategy",
+    "make_strategy",
+]
+
+
+@dataclass(frozen=True)
+class Member:
+    """One evaluated candidate.  Equality and hashing use ``number`` only."""
+
+    number: int  # candidate number (unique, increasing with creation time)
+    objectives: np.ndarray = field(compare=False)  # shape (m,), minimization form
+    payload: Any = field(default=None, compare=False)  # the program; opaque here
+
+    def __post_init__(self) -> None:
+        obj = np.array(self.objectives, dtype=float)  # private copy
+        if obj.ndim != 1 or obj.shape[0] == 0:
+            raise ValueError(f"objectives must be a non-empty 1-D vector, got shape {obj.shape}")
+        if np.isnan(obj).any():
+            raise ValueError(f"member {self.number}: objectives contain NaN: {obj}")
+        obj.setflags(write=False)  # strategies cache derived data; keep it immutable
+        object.__setattr__(self, "objectives", obj)
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class SelectionStrategy(ABC):
+    """A population plus a rule for picking parents from it."""
+
+    name: ClassVar[str]
+
+    def __init__(self, population_size: int, tournament_size: int) -> None:
+        self.population_size = _positive_int(population_size, "population_size")
+        self.tournament_size = _positive_int(tournament_size, "tournament_size")
+        self._numbers: set[int] = set()
+        self._num_objectives: int | None = None
+
+    @abstractmethod
+    def select_parent(self, rng: np.random.Generator) -> Member:
+        """Pick a parent; raises ValueError when the population is empty."""
+
+    @abstractmethod
+    def add(self, member: Member) -> None:
+        """Insert a newly evaluated member (evicting one when over ``population_size``)."""
+
+    @abstractmethod
+    def members(self) -> list[Member]:
+        """The current population, oldest first."""
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def state(self) -> dict:
+        """JSON-able snapshot (member numbers only, oldest first)."""
+        return {
+            "strategy": self.name,
+            "population_size": self.population_size,
+            "tournament_size": self.tournament_size,
+            "members": [mb.number for mb in self.members()],
+        }
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _check_new(self, member: Member) -> None:
+        if not isinstance(member, Member):
+            raise TypeError(f"expected a Member, got {type(member).__name__}")
+        if member.number in self._numbers:
+            raise ValueError(f"member {member.number} is already in the population")
+        m = member.objectives.shape[0]
+        if self._num_objectives is None:
+            self._num_objectives = m
+        elif m != self._num_objectives:
+            raise ValueError(
+                f"member {member.number} has {m} objectives, population has {self._num_objectives}"
+            )
+
+    def _sample_indices(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``tournament_size`` population indices drawn uniformly WITH replacement."""
+        if n == 0:
+            raise ValueError(f"{type(self).__name__}: cannot select from an empty population")
+        return rng.integers(0, n, size=self.tournament_size)
+
+
+class _AgingStrategy(SelectionStrategy):
+    """FIFO (aging) population: adding beyond capacity evicts the oldest member."""
+
+    def __init__(self, population_size: int, tournament_size: int) -> None:
+        super().__init__(population_size, tournament_size)
+        self._pop: deque[Member] = deque()
+
+    def add(self, member: Member) -> None:
+        self._check_new(member)
+        self._pop.append(member)
+        self._numbers.add(member.number)
+        while len(self._pop) > self.population_size:
+            self._numbers.discard(self._pop.popleft().number)
+
+    def members(self) -> list[Member]:
+        return list(self._pop)
+
+
+class RegularizedEvolution(_AgingStrategy):
+    """Aging evolution (Real et al. 2019) on one objective.
+
+    ``select_parent`` samples ``tournament_size`` members uniformly with replacement and
+    returns the one with the lowest ``objectives[objective_index]`` (ties: lowest number).
+    """
+
+    name: ClassVar[str] = "regularized"
+
+    def __init__(self, population_size: int, tournament_size: int, objective_index: int = 0):
+        super().__init__(population_size, tournament_size)
+        if (
+            isinstance(objective_index, bool)
+            or not isinstance(objective_index, int | np.integer)
+            or objective_index < 0
+        ):
+            raise ValueError(f"objective_index must be a non-negative int, got {objective_index!r}")
+        self.objective_index = int(objective_index)
+
+    def add(self, member: Member) -> None:
+        if isinstance(member, Member) and self.objective_index >= member.objectives.shape[0]:
+            raise ValueError(
+                f"objective_index {self.objective_index} out of range for member "
+                f"{member.number} with {member.objectives.shape[0]} objectives"
+            )
+        super().add(member)
+
+    def select_parent(self, rng: np.random.Generator) -> Member:
+        pop = self._pop
+        idx = self._sample_indices(rng, len(pop))
+        j = self.objective_index
+        return min((pop[i] for i in idx.tolist()), key=lambda mb: (mb.objectives[j], mb.number))
+
+    def state(self) -> dict:
+        return {**super().state(), "objective_index": self.objective_index}
+
+
+class ParetoTournament(_AgingStrategy):
+    """Aging population with multi-objective tournaments (EvoNorms, Liu et al. 2020).
+
+    ``select_parent`` samples ``tournament_size`` members uniformly with replacement,
+    computes the Pareto front of the distinct sampled members (members with equal objective
+    vectors are all on it) and returns one of them uniformly at random.
+    """
+
+    name: ClassVar[str] = "pareto_tournament"
+
+    def select_parent(self, rng: np.random.Generator) -> Member:
+        pop = self._pop
+        idx = self._sample_indices(rng, len(pop))
+        distinct = np.unique(idx)  # sorted: the front is listed oldest first
+        if distinct.size == 1:
+            return pop[int(distinct[0])]
+        sample = [pop[i] for i in distinct.tolist()]
+        mask = non_dominated_mask(np.stack([mb.objectives for mb in sample]))
+        front = np.flatnonzero(mask)
+        return sample[int(front[rng.integers(0, front.size)])]
+
+
+class NSGA2(SelectionStrategy):
+    """Steady-state NSGA-II.
+
+    ``add`` inserts; when the population exceeds ``population_size`` (checked at the next
+    read, see ``_settle``) it removes the worst member, one at a time: highest non-domination
+    rank, then smallest crowding distance (computed within its front), then oldest.
+    ``select_parent`` runs a tournament of ``tournament_size`` members sampled uniformly with
+    replacement, won by the smallest ``(rank, -crowding)``;
+    ties go to the member sampled first.
+
+    Ranks and crowding distances are cached and recomputed lazily, only after membership
+    changed.  An eviction keeps the cache valid: removing a member of the last front cannot
+    change anybody's rank, so only that front's crowding distances are recomputed.
+    """
+
+    name: ClassVar[str] = "nsga2"
+
+    def __init__(self, population_size: int, tournament_size: int = 2) -> None:
+        super().__init__(population_size, tournament_size)
+        self._pop: list[Member] = []
+        self._objs: np.ndarray | None = None  # (len, m) objectives, aligned with _pop
+        self._ranks: np.ndarray | None = None  # None <=> cache invalid
+        self._crowding: np.ndarray | None = None
+        self._rank_list: list[int] = []
+        self._neg_crowding_list: list[float] = []
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def _ensure_cache(self) -> None:
+        if self._ranks is not None:
+            return
+        if self._objs is None or not self._pop:
+            ranks = np.zeros(0, dtype=np.intp)
+            crowd = np.zeros(0, dtype=float)
+        else:
+            ranks = non_dominated_sort(self._objs)
+            crowd = frontwise_crowding_distance(self._objs, ranks)
+        self._set_cache(ranks, crowd)
+
+    def _set_cache(self, ranks: np.ndarray, crowd: np.ndarray) -> None:
+        self._ranks = ranks
+        self._crowding = crowd
+        # python lists make the per-call tournament cheap
+        self._rank_list = ranks.tolist()
+        self._neg_crowding_list = (-crowd).tolist()
+
+    def _invalidate(self) -> None:
+        self._ranks = None
+        self._crowding = None
+
+    # -- API -------------------------------------------------------------------------------------
+
+    def add(self, member: Member) -> None:
+        self._check_new(member)
+        self._pop.append(member)
+        self._numbers.add(member.number)
+        row = member.objectives[None, :]
+        self._objs = row.copy() if self._objs is None else np.concatenate([self._objs, row])
+        self._invalidate()
+
+    def _settle(self) -> None:
+        """Evict down to ``population_size``. Deferred from ``add`` to the next read: a batch of
+        k results then costs one full non-dominated sort instead of k (the controller adds a
+        whole batch before it selects again), and the surplus members are still compared
+        against each other before any leaves."""
+        while len(self._pop) > self.population_size:
+            self._evict_worst()
+
+    def _evict_worst(self) -> None:
+        self._ensure_cache()
+        ranks, crowd = self._ranks, self._crowding
+        assert ranks is not None and crowd is not None
+        age = np.arange(len(self._pop))  # 0 = oldest
+        # lexsort: last key is primary -> rank descending, crowding ascending, oldest first
+        worst = int(np.lexsort((age, crowd, -ranks))[0])
+        worst_rank = ranks[worst]
+        removed = self._pop.pop(worst)
+        self._numbers.discard(removed.number)
+        assert self._objs is not None
+        self._objs = np.delete(self._objs, worst, axis=0)
+        ranks = np.delete(ranks, worst)
+        crowd = np.delete(crowd, worst)
+        # the evicted member was in the last front: other ranks are unchanged and only that
+        # front's crowding distances need recomputing
+        in_front = np.flatnonzero(ranks == worst_rank)
+        if in_front.size:
+            crowd[in_front] = crowding_distance(self._objs[in_front])
+        self._set_cache(ranks, crowd)
+
+    def select_parent(self, rng: np.random.Generator) -> Member:
+        self._settle()
+        idx = self._sample_indices(rng, len(self._pop)).tolist()
+        self._ensure_cache()
+        rank, neg_crowd = self._rank_list, self._neg_crowding_list
+        best = idx[0]
+        best_key = (rank[best], neg_crowd[best])
+        for i in idx[1:]:
+            key = (rank[i], neg_crowd[i])
+            if key < best_key:
+                best, best_key = i, key
+        return self._pop[best]
+
+    def members(self) -> list[Member]:
+        self._settle()
+        return list(self._pop)
+
+    def __len__(self) -> int:
+        self._settle()
+        return len(self._pop)
+
+    def ranks(self) -> np.ndarray:
+        """Non-domination rank of each member, aligned with ``members()`` (a copy)."""
+        self._settle()
+        self._ensure_cache()
+        assert self._ranks is not None
+        return self._ranks.copy()
+
+    def crowding(self) -> np.ndarray:
+        """Within-front crowding distance of each member, aligned with ``members()``."""
+        self._settle()
+        self._ensure_cache()
+        assert self._crowding is not None
+        return self._crowding.copy()
+
+    def state(self) -> dict:
+        self._settle()
+        self._ensure_cache()
+        assert self._ranks is not None
+        fronts: list[list[int]] = []
+        for mb, r in zip(self._pop, self._rank_list, strict=True):
+            while len(fronts) <= r:
+                fronts.append([])
+            fronts[r].append(mb.number)
+        return {**super().state(), "fronts": fronts}
+
+
+STRATEGIES: dict[str, type[SelectionStrategy]] = {
+    RegularizedEvolution.name: RegularizedEvolution,
+    ParetoTournament.name: ParetoTournament,
+    NSGA2.name: NSGA2,
+}
+
+
+def make_strategy(name: str, **kwargs: Any) -> SelectionStrategy:
+    """Build a strategy by registry name (``STRATEGIES``) with constructor kwargs."""
+    try:
+        cls = STRATEGIES[name]
+    except (KeyError, TypeError):
+        allowed = ", ".join(sorted(STRATEGIES))
+        raise ValueError(f"unknown selection strategy {name!r}; allowed: {allowed}") from None
+    return cls(**kwargs)

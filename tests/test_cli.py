@@ -1,0 +1,138 @@
+"""The `automl` command as a user runs it: exit codes, one-line errors, --json output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from automl.cli import app
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+SMALL_CONFIG = """
+name: small
+space:
+  name: autonumerics
+  settings: {target: exp2, fit_constants: true, max_statements: 8}
+evolution: {strategy: nsga2, population_size: 12}
+budget: {max_evaluations: 40}
+executor: {kind: local, batch_size: 4}
+"""
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOML_DB", raising=False)
+    (tmp_path / "small.yaml").write_text(SMALL_CONFIG)
+    return tmp_path
+
+
+def test_run_then_ls_and_status_read_the_same_campaign(workdir):
+    db = f"sqlite:///{workdir / 'runs.db'}"
+    result = invoke("run", "small.yaml", "--db", db, "--json", "--seed", "5", "--name", "c1")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["campaign"] == "c1" and summary["status"] == "finished"
+    assert summary["evaluations"] == 40
+    front = summary["front"]
+    assert front and all("max_relative_error" in m["objectives"] for m in front)
+    costs = [m["objectives"]["cost"] for m in front]
+    errors = [m["objectives"]["max_relative_error"] for m in front]
+    assert costs == sorted(costs) and errors == sorted(errors, reverse=True)
+
+    listed = json.loads(invoke("ls", "--db", db, "--json").stdout)
+    assert [(c["name"], c["seed"], c["status"]) for c in listed] == [("c1", 5, "finished")]
+    assert listed[0]["candidates"] == summary["candidates"]
+
+    status = json.loads(invoke("status", "c1", "--db", db, "--json").stdout)
+    assert status["candidates"] == summary["candidates"]
+    assert sum(status["by_status"].values()) == summary["candidates"]
+    assert status["best"]["max_relative_error"] == pytest.approx(min(errors))
+    table = invoke("status", str(summary["id"]), "--db", db)
+    assert table.exit_code == 0 and "cache hit rate" in table.stdout
+
+
+def test_max_evals_overrides_the_config_budget(workdir):
+    db = f"sqlite:///{workdir / 'runs.db'}"
+    result = invoke("run", "small.yaml", "--db", db, "--json", "--max-evals", "15")
+    assert json.loads(result.stdout)["evaluations"] == 15
+
+
+def test_hash_is_functional_and_eval_prints_objectives(workdir):
+    (workdir / "a.dsl").write_text("# Horner\nf = c0 + x * (c1 + x * c2)\n")
+    (workdir / "b.dsl").write_text("t = x * x\nu = c2 * t\nf = u + (c1 * x + c0)\n")
+    (workdir / "c.dsl").write_text("f = c0 + x * c1\n")
+    hashes = [invoke("hash", "--space", "autonumerics", f"{n}.dsl").stdout.strip()
+              for n in "abc"]
+    assert len(hashes[0]) == 32 and int(hashes[0], 16) >= 0
+    assert hashes[0] == hashes[1] != hashes[2]
+
+    result = invoke("eval", "--space", "autonumerics", "a.dsl", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["objectives"]["cost"] == 4
+    # a fitted quadratic for 2^x on [0,1]: well under 1% but nowhere near machine precision
+    assert 1e-5 < payload["objectives"]["max_relative_error"] < 1e-2
+    assert set(payload["metrics"]["constants"]) == {"c0", "c1", "c2"}
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "message"),
+    [
+        (["run", "missing.yaml"], {}, "missing.yaml: cannot read config"),
+        (["run", "bad.yaml"], {"bad.yaml": "space: {name: autonumerics}\nbudget: {max_evals: 3}\n"},
+         "bad.yaml:2: budget.max_evals: unknown field"),
+        (["run", "small.yaml", "--db", "mysql://nobody@127.0.0.1/x"], {}, "error:"),
+        (["run", "small.yaml", "--db", "postgresql+psycopg://u:hunter2@127.0.0.1:1/x"], {},
+         "error:"),
+        (["hash", "--space", "autonumerics", "p.dsl"], {"p.dsl": "f = x +\n"},
+         "p.dsl:1:8: expected an expression, found end of line"),
+        (["eval", "--space", "autonumerics", "p.dsl"], {"p.dsl": "f = exp(x)\n"},
+         "p.dsl:1:5: unknown op 'exp'"),
+        (["hash", "--space", "nowhere", "p.dsl"], {"p.dsl": "f = x\n"},
+         "unknown search space 'nowhere'"),
+        (["status", "nope", "--db", "sqlite:///runs.db"], {}, "no campaign 'nope'"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(workdir, args, files, message):
+    for name, text in files.items():
+        (workdir / name).write_text(text)
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert "hunter2" not in result.output
+
+
+def test_a_candidate_that_fails_evaluation_exits_1_with_the_reason(workdir):
+    (workdir / "nan.dsl").write_text("z = x - x\nf = x / z\n")
+    result = invoke("eval", "--space", "autonumerics", "nan.dsl", "--json")
+    assert result.exit_code == 1
+    assert "max_relative_error" in json.loads(result.stdout)["error"]
+
+
+def test_console_script_runs_a_real_campaign_in_a_subprocess(workdir):
+    """The installed `automl` entry point, as in the README quick start (with a smaller budget)."""
+    executable = Path(sys.executable).with_name("automl")
+    assert executable.exists(), "pip install -e . installs the automl console script"
+    environment = {**os.environ, "AUTOML_DB": f"sqlite:///{workdir / 'sub.db'}"}
+    completed = subprocess.run(
+        [str(executable), "run", str(REPOSITORY / "configs" / "autonumerics_exp2.yaml"),
+         "--max-evals", "30"],
+        capture_output=True, text=True, env=environment, timeout=300, cwd=workdir)
+    assert completed.returncode == 0, completed.stderr
+    assert "Pareto front" in completed.stdout
+    assert "finished" in completed.stdout
+    assert (workdir / "sub.db").exists()
