@@ -250,7 +250,10 @@ def canonical_names(program: Program) -> Program:
         rename[ins.register] = new_register
         new_instructions.append(Instruction(new_register, ins.op, args))
     outputs = tuple((name, rename[register]) for name, register in program.outputs)
-    return program.replace(instructions=tuple(new_instructions), outputs=outputs)
+    # the text form lists no parameters: only those read exist after a round trip
+    parameters = tuple(p for p in program.parameters if p in last_read)
+    return program.replace(instructions=tuple(new_instructions), outputs=outputs,
+                           parameters=parameters)
 
 
 def _fresh_base(base: str, taken: set[str]) -> str:

@@ -1,0 +1,98 @@
+"""Contract every registered search space passes (like evosax's registry-wide API tests).
+
+A new space registered under the ``automl.search_spaces`` entry point gets these for free.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from automl.ir import validate
+from search_spaces.base import Evaluation, SearchSpace, available_spaces, get_space
+
+SPACES = sorted(available_spaces())
+
+
+@pytest.fixture(params=SPACES)
+def space(request) -> SearchSpace:
+    return get_space(request.param)
+
+
+def test_registry_finds_the_shipped_spaces():
+    assert "autonumerics" in SPACES
+    for name, cls in available_spaces().items():
+        assert cls.name == name
+
+
+def test_random_programs_are_valid_and_print_exactly(space):
+    rng = np.random.default_rng(0)
+    for program in space.initial_population(rng, 20):
+        validate(program, space.signature.registry, space.signature.ops)
+        assert space.parse(space.format(program)) == program
+
+
+def test_mutations_yield_valid_programs_that_round_trip(space):
+    rng = np.random.default_rng(1)
+    program = space.random(rng)
+    changed = 0
+    for _ in range(60):
+        child, kind = space.mutate(program, rng)
+        validate(child, space.signature.registry, space.signature.ops)
+        assert space.parse(space.format(child)) == child, kind
+        simplified, removed = space.simplify(child)
+        assert removed >= 0 and len(simplified) == len(child) - removed
+        assert space.parse(space.format(simplified)) == simplified
+        changed += space.fingerprint(simplified) != space.fingerprint(program)
+        program = child
+    assert changed > 30, "most mutations change what the program computes"
+
+
+def test_fingerprint_is_deterministic_across_instances_and_ignores_text(space):
+    rng = np.random.default_rng(2)
+    other = get_space(space.name)
+    for program in space.initial_population(rng, 10):
+        digest = space.fingerprint(program)
+        assert len(digest) == 32
+        assert digest == other.fingerprint(program)
+        assert digest == space.fingerprint(space.simplify(program)[0])
+
+
+def test_settings_hash_is_stable_and_tracks_settings(space):
+    assert space.settings_hash() == get_space(space.name).settings_hash()
+    assert space.evaluation_settings()["evaluator_version"] == space.evaluator_version
+
+
+def test_baselines_parse_and_evaluate_to_finite_objectives(space):
+    baselines = space.baselines()
+    assert baselines
+    programs = [space.simplify(space.parse(text, name))[0] for name, text in baselines.items()]
+    evaluations = space.evaluate(programs)
+    assert len(evaluations) == len(programs)
+    names = {objective.name for objective in space.objectives}
+    for name, evaluation in zip(baselines, evaluations, strict=True):
+        assert evaluation.ok, (name, evaluation.error)
+        assert set(evaluation.objectives) == names
+        assert all(math.isfinite(v) for v in evaluation.objectives.values())
+
+
+def test_a_raising_evaluation_becomes_a_failed_result(space, monkeypatch):
+    program = space.random(np.random.default_rng(3))
+
+    def explode(_program):
+        raise RuntimeError("simulated evaluator crash")
+
+    monkeypatch.setattr(space, "evaluate_one", explode)
+    (evaluation,) = space.evaluate([program])
+    assert isinstance(evaluation, Evaluation)
+    assert not evaluation.ok and evaluation.objectives is None
+    assert "simulated evaluator crash" in evaluation.error
+
+
+def test_objectives_declare_directions(space):
+    for objective in space.objectives:
+        assert objective.direction in ("minimize", "maximize")
+        better, worse = (1.0, 2.0) if objective.direction == "minimize" else (2.0, 1.0)
+        assert objective.to_minimization(better) < objective.to_minimization(worse)
