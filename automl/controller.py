@@ -132,6 +132,7 @@ class CampaignController:
         self.duplicates = 0
         self.outstanding: dict[int, Candidate] = {}
         self.waiting: dict[int, Candidate] = {}  # in-flight hits, by candidate number
+        self._answered: list[tuple[Candidate, dict[str, float]]] = []  # hits not yet admitted
         self.evaluated: dict[int, dict[str, float]] = {}  # every successful evaluation
         self.initial_programs = self._initial_programs()
         self._candidate_rows: list[CandidateRow] = []
@@ -248,6 +249,7 @@ class CampaignController:
                 executor.submit(batch)
             if not self.outstanding and not batch and not self._budget_left(start):
                 break
+            self._admit_answered()
             for result in executor.poll(timeout=0.05 if self.outstanding else 0.0):
                 self._complete(result)
             self._maybe_flush()
@@ -265,36 +267,46 @@ class CampaignController:
         number = self.next_number
         rng = np.random.default_rng([self.config.seed, number])
         parents: tuple[int, ...] = ()
+        program: Program | None = None
         if number < len(self.initial_programs):
             mutation, program = self.initial_programs[number]
-            if program is None:
-                program = self.space.random(rng)
         elif len(self.population) == 0:
             if self.outstanding:
                 return None  # wait for the initial population's results
-            mutation, program = "random_restart", self.space.random(rng)
+            mutation = "random_restart"
         else:
             parent = self.population.select_parent(rng)
-            parents = (parent.number,)
             try:
-                program, mutation = self._mutate(parent.payload, rng)
+                child, mutation, child_hash, removed = self._mutate(parent.payload, rng)
             except MutationFailed:
-                mutation, program = "random_restart", self.space.random(rng)
-                parents = ()
+                mutation = "random_restart"
+            else:
+                self.next_number += 1
+                return Candidate(number, child, self.space.format(child), child_hash,
+                                 (parent.number,), mutation, removed, time.time())
+        if program is None:
+            program = self.space.random(rng)
         self.next_number += 1
         program, removed = self.space.simplify(program)
         return Candidate(number, program, self.space.format(program),
                          self.space.fingerprint(program), parents, mutation, removed, time.time())
 
-    def _mutate(self, parent: Candidate, rng: np.random.Generator) -> tuple[Program, str]:
+    def _mutate(self, parent: Candidate, rng: np.random.Generator
+                ) -> tuple[Program, str, str, int]:
+        """A simplified child whose function differs from the parent's, with its hash and the
+        number of statements simplification removed."""
+        removed_by_try: list[int] = []
+
         def mutate_once(program: Program) -> tuple[Program, str]:
             child, kind = self.space.mutate(program, rng)
-            return self.space.simplify(child)[0], kind
+            simplified, removed = self.space.simplify(child)
+            removed_by_try.append(removed)
+            return simplified, kind
 
-        child, kind, _, _ = mutate_until_changed(
+        child, kind, child_hash, _ = mutate_until_changed(
             parent.program, parent.functional_hash, mutate_once, self.space.fingerprint,
             self.config.evolution.max_mutation_tries)
-        return child, kind
+        return child, kind, child_hash, removed_by_try[-1]
 
     def _lookup(self, candidate: Candidate) -> bool:
         """Consult the cache. True when the candidate must be evaluated."""
@@ -337,10 +349,17 @@ class CampaignController:
                 candidate.functional_hash, candidate.number, objectives, evaluation.error))
 
     def _record_duplicate(self, candidate: Candidate, entry: CacheEntry) -> None:
+        """A cache hit is a finished evaluation; it joins the population with this batch's
+        results (adding it at once would re-sort the population between every selection)."""
         self.duplicates += 1
         self._candidate_rows.append(self._row(candidate, "duplicate", entry.candidate_number))
         if entry.objectives is not None:
-            self._add_to_population(candidate, entry.objectives)
+            self._answered.append((candidate, dict(entry.objectives)))
+
+    def _admit_answered(self) -> None:
+        for candidate, objectives in self._answered:
+            self._add_to_population(candidate, objectives)
+        self._answered.clear()
 
     def _add_to_population(self, candidate: Candidate, objectives: dict[str, float]) -> None:
         vector = np.array([o.to_minimization(objectives[o.name]) for o in self.objectives])
