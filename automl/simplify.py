@@ -1,4 +1,4 @@
-"""Program simplification: constant folding, dead-code removal, canonical operand order.
+"""Program simplification: constant folding, common sub-expressions, dead code, operand order.
 
 Simplification runs before hashing and storage, so the stored text is the short form and
 programs that differ only in dead statements or operand order print (and hash) alike. The Lion
@@ -32,9 +32,9 @@ class SimplifyResult:
 
 def simplify(program: Program, registry: OpRegistry = OPS) -> SimplifyResult:
     folded = fold_constants(program, registry)
-    live = remove_dead_code(folded)
-    ordered = order_commutative_operands(live, registry)
-    renumbered = renumber_parameters(ordered)
+    shared = eliminate_common_subexpressions(folded, registry)
+    live = remove_dead_code(shared)
+    renumbered = renumber_parameters(live)
     return SimplifyResult(canonical_names(renumbered), len(program) - len(renumbered))
 
 
@@ -68,8 +68,9 @@ def remove_dead_code(program: Program) -> Program:
                            parameters=used_parameters)
 
 
-def order_commutative_operands(program: Program, registry: OpRegistry = OPS) -> Program:
-    """Sort the arguments of commutative ops: registers by definition order, then literals."""
+def _operand_order(program: Program):
+    """Sort key for operands: inputs and parameters, then registers by definition, then
+    literals by value."""
     inputs_order = {name: i for i, name in enumerate((*program.inputs, *program.parameters))}
     definition = {ins.register: i for i, ins in enumerate(program.instructions)}
 
@@ -80,12 +81,42 @@ def order_commutative_operands(program: Program, registry: OpRegistry = OPS) -> 
             return (0, inputs_order[argument], argument)
         return (1, definition[argument], argument)
 
+    return key
+
+
+def order_commutative_operands(program: Program, registry: OpRegistry = OPS) -> Program:
+    """Sort the arguments of commutative ops, so ``x*c0`` and ``c0*x`` print alike."""
+    key = _operand_order(program)
     instructions = []
     for ins in program.instructions:
         if registry.get(ins.op).commutative:
             ins = Instruction(ins.register, ins.op, tuple(sorted(ins.args, key=key)))
         instructions.append(ins)
     return program.replace(instructions=tuple(instructions))
+
+
+def eliminate_common_subexpressions(program: Program, registry: OpRegistry = OPS) -> Program:
+    """Compute each distinct ``op(args)`` once (ops are pure), ordering commutative operands
+    first so ``c1*t`` and ``t*c1`` are recognised as one value. A statement computed twice is
+    also paid twice by cost objectives, so this keeps costs honest."""
+    key = _operand_order(program)
+    replacement: dict[str, str] = {}
+    seen: dict[tuple, str] = {}
+    kept: list[Instruction] = []
+    for ins in program.instructions:
+        args = tuple(replacement.get(a, a) if isinstance(a, str) else a for a in ins.args)
+        if registry.get(ins.op).commutative:
+            args = tuple(sorted(args, key=key))
+        # literals by their bits: 0.0 and -0.0 compare equal but divide differently
+        identity = (ins.op, tuple(a.hex() if isinstance(a, float) else a for a in args))
+        if identity in seen:
+            replacement[ins.register] = seen[identity]
+            continue
+        seen[identity] = ins.register
+        kept.append(Instruction(ins.register, ins.op, args))
+    outputs = tuple((name, replacement.get(register, register))
+                    for name, register in program.outputs)
+    return program.replace(instructions=tuple(kept), outputs=outputs)
 
 
 def renumber_parameters(program: Program) -> Program:

@@ -12,9 +12,10 @@ def test_miss_then_in_flight_then_hit():
     assert in_flight.kind is LookupKind.IN_FLIGHT and in_flight.original == 0
     entry, waiters = cache.complete("h", 0, {"loss": 1.5})
     assert waiters == [1]
+    assert entry.hit_count == 1  # the twin that waited was answered by this entry
     hit = cache.lookup("h", 2)
     assert hit.kind is LookupKind.HIT and hit.original == 0
-    assert hit.entry.objectives == {"loss": 1.5} and hit.entry.hit_count == 1
+    assert hit.entry.objectives == {"loss": 1.5} and hit.entry.hit_count == 2
     stats = cache.statistics
     assert (stats.misses, stats.in_flight_hits, stats.hits) == (1, 1, 1)
     assert stats.hit_rate == pytest.approx(2 / 3)

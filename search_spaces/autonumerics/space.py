@@ -15,7 +15,16 @@ import numpy as np
 import pydantic
 
 from automl.evolution.mutations import MutationSettings
-from automl.ir import OPS, Instruction, Program, Signature, canonical_names, cost, run_numpy
+from automl.ir import (
+    OPS,
+    Instruction,
+    Program,
+    Signature,
+    canonical_names,
+    cost,
+    parameter_sort_key,
+    run_numpy,
+)
 from search_spaces.autonumerics import fitting, polynomials, targets
 from search_spaces.base import Objective, SearchSpace, SpaceSettings
 
@@ -113,6 +122,19 @@ class AutoNumericsSpace(SearchSpace):
                           (("f", instructions[-1].register),))
         return canonical_names(program)
 
+    def simplify(self, program: Program) -> tuple[Program, int]:
+        """Generic simplification, then (when constants are fitted) every statement computed
+        from constants alone becomes one fresh fitted constant: ``c0 + c0`` and ``c0 - c1``
+        both fit to the same value as ``c2``, so they are the same candidate."""
+        simplified, removed = super().simplify(program)
+        if not self.settings.fit_constants:
+            return simplified, removed
+        collapsed = collapse_constant_statements(simplified)
+        if collapsed is simplified:
+            return simplified, removed
+        again, removed_again = super().simplify(collapsed)
+        return again, len(program) - len(again)
+
     # -- hashing --------------------------------------------------------------------------
     def probe(self) -> list[dict[str, np.ndarray]]:
         rng = np.random.default_rng(20230101)
@@ -159,6 +181,30 @@ class AutoNumericsSpace(SearchSpace):
 
     def baselines(self) -> dict[str, str]:
         return baseline_programs(self.settings.target)
+
+
+def collapse_constant_statements(program: Program) -> Program:
+    """Replace statements that read only constants by a fresh fitted constant."""
+    constant = set(program.parameters)
+    used = {parameter_sort_key(p)[1] for p in program.parameters}
+    replacement: dict[str, str] = {}
+    kept: list[Instruction] = []
+    for ins in program.instructions:
+        args = tuple(replacement.get(a, a) if isinstance(a, str) else a for a in ins.args)
+        if all(isinstance(a, float) or a in constant for a in args) and \
+                ins.register not in program.output_registers:
+            index = 0
+            while index in used:
+                index += 1
+            used.add(index)
+            replacement[ins.register] = f"{PARAMETER_STEM}{index}"
+            constant.add(replacement[ins.register])
+            continue
+        kept.append(Instruction(ins.register, ins.op, args))
+    if not replacement:
+        return program
+    parameters = tuple(sorted(constant, key=parameter_sort_key))
+    return canonical_names(program.replace(instructions=tuple(kept), parameters=parameters))
 
 
 def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[str, str]:

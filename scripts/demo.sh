@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install the project into .venv (created if missing) and run a real short campaign:
+# evolve approximations of 2^x on [0, 1] on a local Ray-free executor, stored in SQLite
+# (results/automl.db), ending with the Pareto front (cost vs. max relative error).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+exec .venv/bin/automl run configs/autonumerics_exp2.yaml "$@"
