@@ -26,6 +26,7 @@ from automl.ir import (
     Signature,
     base_name,
     canonical_names,
+    fresh_name,
     parameter_sort_key,
 )
 
@@ -333,8 +334,26 @@ def print_program(program: Program, signature: Signature) -> str:
         name = base_name(ins.register)
         current[name] = ins.register
         lines.append(f"{name} = {expression}")
-    for name, register in program.outputs:
-        if current.get(name, name) != register:
-            lines.append(f"{name} = {show(register)}")
-            current[name] = register
+    # Outputs bound to another name's value are printed as aliases (`v = m`). They act at once,
+    # so order them: rebind a name only when no pending alias still reads its current value;
+    # a cycle (m = v; v = m) first keeps one value under a fresh name (t1 = m).
+    pending = [(name, register) for name, register in program.outputs
+               if current.get(name, name) != register]
+    used = {base_name(r) for r in program.definition_index()} | set(program.output_names)
+    while pending:
+        ready = next((i for i, (name, _) in enumerate(pending)
+                      if not any(other != name and r == current.get(name, name)
+                                 for other, r in pending)), None)
+        if ready is None:
+            name, _ = pending[0]
+            shown = current.get(name, name)
+            temporary = fresh_name("t", used)
+            used.add(temporary)
+            lines.append(f"{temporary} = {show(shown)}")
+            current[temporary] = temporary
+            pending = [(n, temporary if r == shown else r) for n, r in pending]
+            continue
+        name, register = pending.pop(ready)
+        lines.append(f"{name} = {show(register)}")
+        current[name] = register
     return "\n".join(lines) + "\n"

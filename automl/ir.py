@@ -231,13 +231,18 @@ def canonical_names(program: Program) -> Program:
     output_of = {register: name for name, register in reversed(program.outputs)}
     for position, ins in enumerate(instructions):
         args = tuple(rename[a] if isinstance(a, str) else a for a in ins.args)
-        base = output_of.get(ins.register) or base_name(ins.register)
-        previous = current.get(base)
-        shadow_ok = base not in protected and (
-            previous is None or last_read.get(previous[1], -1) <= position
-        )
-        if not shadow_ok:
-            base = _fresh_base(base, taken_bases)
+        own = base_name(ins.register)
+        # the output's name first, then the register's own name, then a fresh one: trying the
+        # own name before inventing one keeps canonical_names idempotent
+        choices = [output_of[ins.register], own] if ins.register in output_of else [own]
+        for base in choices:
+            previous = current.get(base)
+            if base not in protected and (
+                previous is None or last_read.get(previous[1], -1) <= position
+            ):
+                break
+        else:
+            base = fresh_name(choices[0], taken_bases)
             taken_bases.add(base)
             previous = None
         if previous is None:
@@ -256,7 +261,8 @@ def canonical_names(program: Program) -> Program:
                            parameters=parameters)
 
 
-def _fresh_base(base: str, taken: set[str]) -> str:
+def fresh_name(base: str, taken: set[str]) -> str:
+    """`base` with the smallest numeric suffix not in `taken` (``t`` -> ``t1``)."""
     stem = base.rstrip("0123456789") or "t"
     counter = 1
     while f"{stem}{counter}" in taken:

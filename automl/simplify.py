@@ -34,7 +34,8 @@ def simplify(program: Program, registry: OpRegistry = OPS) -> SimplifyResult:
     folded = fold_constants(program, registry)
     shared = eliminate_common_subexpressions(folded, registry)
     live = remove_dead_code(shared)
-    renumbered = renumber_parameters(live)
+    # renumbering renames constants, which changes their sort order: sort operands after it
+    renumbered = order_commutative_operands(renumber_parameters(live), registry)
     return SimplifyResult(canonical_names(renumbered), len(program) - len(renumbered))
 
 

@@ -19,6 +19,7 @@ from automl.ir import (
     Program,
     Signature,
     canonical_names,
+    fresh_name,
     parameter_sort_key,
 )
 
@@ -60,21 +61,25 @@ def _available(program: Program, position: int) -> list[str]:
     ]
 
 
-def _new_constant(program: Program, settings: MutationSettings, rng: np.random.Generator
-                  ) -> Argument:
+def _new_constant(program: Program, settings: MutationSettings, rng: np.random.Generator,
+                  reserved: set[str]) -> Argument:
+    """A literal from N(0, 1), or a fresh fitted constant not in the program or `reserved`
+    (the constants this mutation already introduced)."""
     if settings.parameter_stem is None:
         return float(rng.normal())
-    used = {parameter_sort_key(p)[1] for p in program.parameters}
+    taken = set(program.parameters) | reserved
     index = 0
-    while index in used:
+    while f"{settings.parameter_stem}{index}" in taken:
         index += 1
-    return f"{settings.parameter_stem}{index}"
+    name = f"{settings.parameter_stem}{index}"
+    reserved.add(name)
+    return name
 
 
 def _random_argument(program: Program, position: int, settings: MutationSettings,
-                     rng: np.random.Generator) -> Argument:
+                     rng: np.random.Generator, reserved: set[str] | None = None) -> Argument:
     if rng.random() < settings.literal_probability:
-        return _new_constant(program, settings, rng)
+        return _new_constant(program, settings, rng, set() if reserved is None else reserved)
     choices = _available(program, position)
     return choices[int(rng.integers(len(choices)))]
 
@@ -97,10 +102,7 @@ def _with_parameters(program: Program, instructions: list[Instruction],
 def _fresh_register(program: Program) -> str:
     taken = {ins.register for ins in program.instructions}
     taken.update(program.inputs, program.parameters, program.output_names)
-    counter = 1
-    while f"t{counter}" in taken:
-        counter += 1
-    return f"t{counter}"
+    return fresh_name("t", taken)
 
 
 def insert_statement(program: Program, settings: MutationSettings, signature: Signature,
@@ -115,7 +117,9 @@ def insert_statement(program: Program, settings: MutationSettings, signature: Si
     register = _fresh_register(program)
     available = _available(program, position)
     replaced = available[int(rng.integers(len(available)))]
-    args = [_random_argument(program, position, settings, rng) for _ in range(op.arity)]
+    reserved: set[str] = set()
+    args = [_random_argument(program, position, settings, rng, reserved)
+            for _ in range(op.arity)]
     args[int(rng.integers(op.arity))] = replaced  # the new value is computed from the old one
     # read sites after the insertion point: (statement index, argument index), output = -1
     sites = [(j, k) for j in range(position, len(program))
@@ -188,8 +192,9 @@ def change_op(program: Program, settings: MutationSettings, signature: Signature
         return None
     op = signature.registry.get(choices[int(rng.integers(len(choices)))])
     args = list(ins.args[: op.arity])
+    reserved: set[str] = set()
     while len(args) < op.arity:
-        args.append(_random_argument(program, position, settings, rng))
+        args.append(_random_argument(program, position, settings, rng, reserved))
     instructions = list(program.instructions)
     instructions[position] = Instruction(ins.register, op.name, tuple(args))
     return _with_parameters(program, instructions)
@@ -206,7 +211,9 @@ def perturb_constant(program: Program, settings: MutationSettings, signature: Si
     ins = program.instructions[i]
     old = ins.args[k]
     assert isinstance(old, float)
-    new = float(rng.normal()) if rng.random() < 0.5 else old * float(2.0 ** rng.normal())
+    # scaling cannot move 0.0, so a zero literal is always redrawn
+    scale = old != 0.0 and rng.random() >= 0.5
+    new = old * float(2.0 ** rng.normal()) if scale else float(rng.normal())
     args = list(ins.args)
     args[k] = new
     instructions = list(program.instructions)
