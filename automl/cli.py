@@ -122,6 +122,8 @@ def run(
             "front": [{"candidate": m.number, "objectives": m.objectives, "program": m.program}
                       for m in summary.front],
         })
+        if summary.stopped:
+            raise typer.Exit(130)
         return
     console.print(
         f"campaign [bold]{summary.campaign.name}[/] (id {summary.campaign.id}) "
@@ -132,6 +134,8 @@ def run(
     )
     console.print(f"database: {url_for_display(url)}")
     _front_table(space, summary.front)
+    if summary.stopped:
+        raise typer.Exit(130)  # the shell's convention for "ended by Ctrl-C"
 
 
 def url_for_display(url: str) -> str:

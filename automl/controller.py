@@ -14,6 +14,8 @@ pickled RNG state, and with the local executor the same config and seed give the
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -211,6 +213,7 @@ class CampaignController:
             self.executor = make_executor(self.config, self.space)
         self.store.set_campaign_status(self.campaign.id, "running")
         status = "failed"
+        previous_handler = self._stop_on_interrupt()
         try:
             self._loop(start)
             status = "stopped" if self.stop_requested else "finished"
@@ -219,11 +222,26 @@ class CampaignController:
             status = "stopped"
             self._drain(timeout=0.0)
         finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
             self.flush()
             self.store.set_campaign_status(self.campaign.id, status)
             if owns_executor:
                 self.executor.close()
         return self.summary(time.monotonic() - start)
+
+    def _stop_on_interrupt(self) -> Any:
+        """First Ctrl-C: stop making candidates, finish what is in flight, store everything.
+        A second Ctrl-C interrupts at once (what finished is still stored)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def request_stop(signum: int, frame: Any) -> None:
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+
+        return signal.signal(signal.SIGINT, request_stop)
 
     def _budget_left(self, start: float) -> bool:
         max_seconds = self.config.budget.max_seconds

@@ -136,3 +136,47 @@ def test_console_script_runs_a_real_campaign_in_a_subprocess(workdir):
     assert "Pareto front" in completed.stdout
     assert "finished" in completed.stdout
     assert (workdir / "sub.db").exists()
+
+
+def test_ctrl_c_stops_a_running_campaign_with_everything_stored(workdir):
+    """A real SIGINT to a real `automl run`: exit 130, status 'stopped', nothing half-written."""
+    import signal
+    import time
+
+    from automl.store import Store
+
+    executable = Path(sys.executable).with_name("automl")
+    database = workdir / "interrupted.db"
+    (workdir / "long.yaml").write_text(SMALL_CONFIG.replace("max_evaluations: 40",
+                                                            "max_evaluations: 100000"))
+    process = subprocess.Popen(
+        [str(executable), "run", "long.yaml", "--db", f"sqlite:///{database}", "--name", "long"],
+        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        stored = 0
+        while time.monotonic() < deadline and stored == 0:
+            time.sleep(0.5)
+            if database.exists():
+                try:
+                    with Store.open(f"sqlite:///{database}") as store:
+                        stored = len(store.load_candidates(store.get_campaign("long").id))
+                except Exception:
+                    stored = 0  # campaign row not there yet
+        assert stored > 0, "the campaign flushed rows within two minutes"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "stopped" in stdout and "Pareto front" in stdout
+    with Store.open(f"sqlite:///{database}") as store:
+        record = store.get_campaign("long")
+        candidates = store.load_candidates(record.id)
+        evaluations = store.load_evaluations(record.id)
+    assert record.status == "stopped"
+    assert len(candidates) >= stored
+    assert [c.number for c in candidates] == list(range(len(candidates)))
+    evaluated = {c.number for c in candidates if c.status != "duplicate"}
+    assert evaluated == {e.candidate_number for e in evaluations}
