@@ -253,10 +253,16 @@ def canonical_names(program: Program) -> Program:
             new_register = f"{base}{VERSION_MARK}{version[base]}"
         current[base] = (new_register, ins.register)
         rename[ins.register] = new_register
-        new_instructions.append(Instruction(new_register, ins.op, args))
+        if new_register == ins.register and args == ins.args:
+            new_instructions.append(ins)
+        else:
+            new_instructions.append(Instruction(new_register, ins.op, args))
     outputs = tuple((name, rename[register]) for name, register in program.outputs)
     # the text form lists no parameters: only those read exist after a round trip
     parameters = tuple(p for p in program.parameters if p in last_read)
+    if (outputs == program.outputs and parameters == program.parameters
+            and all(a is b for a, b in zip(new_instructions, instructions, strict=True))):
+        return program  # already canonical (the common case): no new objects
     return program.replace(instructions=tuple(new_instructions), outputs=outputs,
                            parameters=parameters)
 

@@ -8,6 +8,9 @@ differs), as the Lion and AutoNumerics-Zero searches do.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -230,14 +233,20 @@ MUTATIONS: dict[str, Callable[..., Program | None]] = {
 }
 
 
+@functools.cache
+def _weight_table(weights: tuple[tuple[str, float], ...]) -> tuple[list[str], list[float]]:
+    """Mutation kinds and their cumulative weights (for a draw with one uniform number)."""
+    if any(kind not in MUTATIONS for kind, _ in weights) or not weights:
+        raise ValueError(f"mutation weights must name kinds among {', '.join(MUTATIONS)}")
+    return [kind for kind, _ in weights], list(itertools.accumulate(w for _, w in weights))
+
+
 def mutate(program: Program, settings: MutationSettings, signature: Signature,
            rng: np.random.Generator, attempts: int = 20) -> tuple[Program, str]:
     """One applicable mutation chosen by weight. Returns the child and the mutation's name."""
-    kinds = [kind for kind, _ in settings.weights]
-    weights = np.array([weight for _, weight in settings.weights], dtype=float)
-    weights /= weights.sum()
+    kinds, cumulative = _weight_table(settings.weights)
     for _ in range(attempts):
-        kind = kinds[int(rng.choice(len(kinds), p=weights))]
+        kind = kinds[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])]
         child = MUTATIONS[kind](program, settings, signature, rng)
         if child is not None:
             return child, kind
