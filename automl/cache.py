@@ -66,7 +66,8 @@ class FunctionalCache:
     forget_probability: float = 0.0
     statistics: CacheStatistics = field(default_factory=CacheStatistics)
     _entries: dict[str, CacheEntry] = field(default_factory=dict)
-    _pending: dict[str, int] = field(default_factory=dict)  # hash -> candidate being evaluated
+    _pending: dict[str, list[int]] = field(default_factory=dict)  # hash -> being evaluated
+    _forgotten: set[str] = field(default_factory=set)
     _waiters: dict[str, list[int]] = field(default_factory=dict)
     _changed: set[str] = field(default_factory=set)
 
@@ -84,65 +85,87 @@ class FunctionalCache:
 
     def lookup(self, functional_hash: str, candidate_number: int, forget_draw: float = 1.0
                ) -> Lookup:
-        """Classify a new candidate; a miss registers it as the in-flight evaluation of its hash.
+        """Classify a new candidate; a miss registers it as an in-flight evaluation of its hash.
 
         `forget_draw` is a uniform [0, 1) number used by the forgetful policy.
         """
         if not self.enabled:
             self.statistics.misses += 1
             return Lookup(LookupKind.MISS)
-        if functional_hash in self._pending:
-            self.statistics.in_flight_hits += 1
-            self._waiters.setdefault(functional_hash, []).append(candidate_number)
-            return Lookup(LookupKind.IN_FLIGHT, original=self._pending[functional_hash])
         entry = self._entries.get(functional_hash)
-        if entry is not None and (entry.evaluation_count >= self.evaluations_per_entry
-                                  or entry.objectives is None):
+        pending = self._pending.get(functional_hash, [])
+        if entry is not None and (entry.objectives is None
+                                  or entry.evaluation_count >= self.evaluations_per_entry):
             self.statistics.hits += 1
             entry.hit_count += 1
             self._changed.add(functional_hash)
             if forget_draw < self.forget_probability:
                 del self._entries[functional_hash]
+                self._forgotten.add(functional_hash)
                 self.statistics.forgotten += 1
             return Lookup(LookupKind.HIT, entry=entry, original=entry.candidate_number)
+        evaluations_due = (entry.evaluation_count if entry else 0) + len(pending)
+        if pending and evaluations_due >= self.evaluations_per_entry:
+            # the evaluations in flight will fill the entry: wait for them, never re-dispatch
+            self.statistics.in_flight_hits += 1
+            self._waiters.setdefault(functional_hash, []).append(candidate_number)
+            return Lookup(LookupKind.IN_FLIGHT, original=pending[0])
         self.statistics.misses += 1
-        self._pending[functional_hash] = candidate_number
+        self._pending.setdefault(functional_hash, []).append(candidate_number)
         return Lookup(LookupKind.MISS)
 
     def complete(self, functional_hash: str, candidate_number: int,
-                 objectives: dict[str, float] | None, error: str | None = None
-                 ) -> tuple[CacheEntry | None, list[int]]:
-        """Record an evaluation's result; returns the entry and the candidates that waited on it.
+                 objectives: dict[str, float] | None, error: str | None = None,
+                 cacheable: bool = True) -> tuple[CacheEntry | None, list[int]]:
+        """Record an evaluation's result; returns the entry and the candidates answered by it.
 
-        With the aggregating policy the entry's objectives become the running mean.
+        With the aggregating policy the entry's objectives become the running mean. A failure
+        never replaces an entry that has objectives, and a failure that says nothing about the
+        program (`cacheable=False`, e.g. its worker died) is not remembered at all.
+        Waiters are returned once no evaluation of their hash is in flight any more.
         """
         if not self.enabled:
             return None, []
-        self._pending.pop(functional_hash, None)
-        waiters = self._waiters.pop(functional_hash, [])
+        pending = self._pending.get(functional_hash, [])
+        if candidate_number in pending:
+            pending.remove(candidate_number)
+        if not pending:
+            self._pending.pop(functional_hash, None)
         entry = self._entries.get(functional_hash)
-        if entry is None or entry.objectives is None or objectives is None:
-            entry = CacheEntry(functional_hash, candidate_number, objectives, error)
+        if objectives is not None:
+            if entry is None or entry.objectives is None:
+                entry = CacheEntry(functional_hash, candidate_number, dict(objectives))
+                self._entries[functional_hash] = entry
+            else:
+                n = entry.evaluation_count
+                entry.objectives = {name: (entry.objectives[name] * n + objectives[name]) / (n + 1)
+                                    for name in entry.objectives}
+                entry.evaluation_count = n + 1
+            self._changed.add(functional_hash)
+        elif entry is None and cacheable:
+            entry = CacheEntry(functional_hash, candidate_number, None, error)
             self._entries[functional_hash] = entry
-        else:
-            n = entry.evaluation_count
-            entry.objectives = {name: (entry.objectives[name] * n + objectives[name]) / (n + 1)
-                                for name in entry.objectives}
-            entry.evaluation_count = n + 1
-        entry.hit_count += len(waiters)  # in-flight hits are answered by this entry too
-        self._changed.add(functional_hash)
+            self._changed.add(functional_hash)
+        if pending:
+            return entry, []
+        waiters = self._waiters.pop(functional_hash, [])
+        if entry is not None:
+            entry.hit_count += len(waiters)  # in-flight hits are answered by this entry too
         return entry, waiters
 
-    def in_flight(self) -> dict[str, int]:
-        return dict(self._pending)
+    def in_flight(self) -> dict[str, list[int]]:
+        return {h: list(numbers) for h, numbers in self._pending.items()}
 
     def load(self, entries: list[CacheEntry]) -> None:
         """Restore persisted entries (a resumed campaign keeps its cache)."""
         for entry in entries:
             self._entries[entry.functional_hash] = entry
 
-    def take_changed(self) -> list[CacheEntry]:
-        """Entries changed since the last call (to persist them); forgotten ones are skipped."""
-        changed = [self._entries[h] for h in self._changed if h in self._entries]
+    def take_changed(self) -> tuple[list[CacheEntry], list[str]]:
+        """Entries changed since the last call, and hashes forgotten since then (to persist
+        both; a forgotten entry must not come back when a campaign resumes)."""
+        forgotten = sorted(h for h in self._forgotten if h not in self._entries)
+        changed = [self._entries[h] for h in sorted(self._changed) if h in self._entries]
         self._changed.clear()
-        return changed
+        self._forgotten.clear()
+        return changed, forgotten

@@ -18,20 +18,21 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from automl.config import DEFAULT_DATABASE, ConfigError, load_config
 from automl.ir import ProgramError
-from automl.store import Store, StoreError
-from search_spaces.base import SearchSpace, UnknownSpaceError, get_space
+from automl.store import Store, StoreError, safe_url
+from search_spaces.base import SearchSpace, UnknownSpaceError, best_values, get_space
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Evolutionary AutoML search over program spaces.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(db_app, name="db")
 console = Console()
-error_console = Console(stderr=True)
+error_console = Console(stderr=True, soft_wrap=True)  # errors stay on one line
 
 USER_ERRORS = (ConfigError, StoreError, ProgramError, UnknownSpaceError, ValueError, OSError)
 
@@ -45,7 +46,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except USER_ERRORS as error:
-        error_console.print(f"[bold red]error:[/] {error}", highlight=False)
+        error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -126,25 +127,16 @@ def run(
             raise typer.Exit(130)
         return
     console.print(
-        f"campaign [bold]{summary.campaign.name}[/] (id {summary.campaign.id}) "
+        f"campaign [bold]{escape(summary.campaign.name)}[/] (id {summary.campaign.id}) "
         f"{summary.campaign.status}: {summary.candidates} candidates, "
         f"{summary.evaluations} evaluations, {summary.failed} failed, cache hit rate "
         f"{summary.cache_hit_rate:.1%}, {summary.seconds:.1f} s"
         + (f", hypervolume {summary.hypervolume:.4g}" if summary.hypervolume is not None else "")
     )
-    console.print(f"database: {url_for_display(url)}")
+    console.print(f"database: {safe_url(url)}")
     _front_table(space, summary.front)
     if summary.stopped:
         raise typer.Exit(130)  # the shell's convention for "ended by Ctrl-C"
-
-
-def url_for_display(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable URL>"
 
 
 def _front_table(space: SearchSpace, front: list) -> None:
@@ -156,7 +148,7 @@ def _front_table(space: SearchSpace, front: list) -> None:
     for member in front:
         table.add_row(str(member.number),
                       *[_format_value(member.objectives[o.name]) for o in space.objectives],
-                      _one_line(member.program))
+                      escape(_one_line(member.program)))
     console.print(table)
 
 
@@ -200,7 +192,8 @@ def list_campaigns(db: DatabaseOption = None, as_json: JsonOption = False) -> No
                    "created"):
         table.add_column(column)
     for c in campaigns:
-        table.add_row(str(c.id), c.name, c.space, c.status, str(c.seed), str(c.candidate_count),
+        table.add_row(str(c.id), escape(c.name), escape(c.space), c.status, str(c.seed),
+                      str(c.candidate_count),
                       str(c.evaluation_count),
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created_at)))
     console.print(table)
@@ -218,12 +211,7 @@ def status(
         counts = store.status_counts(record.id)
         evaluations = store.load_evaluations(record.id)
     space = get_space(record.space, record.config.get("space", {}).get("settings"))
-    best: dict[str, float] = {}
-    for objective in space.objectives:
-        values = [e.objectives[objective.name] for e in evaluations if e.objectives]
-        if values:
-            best[objective.name] = (min(values) if objective.direction == "minimize"
-                                    else max(values))
+    best = best_values(space.objectives, (e.objectives for e in evaluations))
     total = sum(counts.values())
     hit_rate = counts.get("duplicate", 0) / total if total else 0.0
     payload = {"id": record.id, "name": record.name, "space": record.space,
@@ -232,7 +220,7 @@ def status(
     if as_json:
         _print_json(payload)
         return
-    table = Table(title=f"campaign {record.name} (id {record.id}): {record.status}",
+    table = Table(title=f"campaign {escape(record.name)} (id {record.id}): {record.status}",
                   show_header=False)
     table.add_row("space", record.space)
     table.add_row("seed", str(record.seed))
@@ -299,11 +287,11 @@ def eval_command(file: FileArgument, space: SpaceOption, settings: SettingsOptio
         _print_json(payload)
     else:
         if evaluation.error:
-            console.print(f"[red]failed:[/] {evaluation.error}", highlight=False)
+            console.print(f"[red]failed:[/] {escape(evaluation.error)}", highlight=False)
         for key, value in (evaluation.objectives or {}).items():
             console.print(f"{key}: {value:.6g}")
         for key, value in evaluation.metrics.items():
-            console.print(f"{key}: {value}", highlight=False)
+            console.print(escape(f"{key}: {value}"), highlight=False)
     if evaluation.error:
         raise typer.Exit(1)
 

@@ -73,7 +73,7 @@ class StoreConfig(_Strict):
 
 class CampaignConfig(_Strict):
     name: str | None = None
-    seed: int = 0
+    seed: int = pydantic.Field(0, ge=0, lt=2**63)
     database: str = DEFAULT_DATABASE
     space: SpaceConfig
     evolution: EvolutionConfig = EvolutionConfig()
@@ -95,6 +95,12 @@ class CampaignConfig(_Strict):
             raise _FieldError(("space", "settings", *first["loc"]),
                               _describe(first)) from None
         self.space.settings = normalized.model_dump(mode="json")
+        if self.evolution.objective is not None:
+            names = [o.name for o in space_class(self.space.name)(normalized).objectives]
+            if self.evolution.objective not in names:
+                raise _FieldError(("evolution", "objective"),
+                                  f"unknown objective {self.evolution.objective!r}; "
+                                  f"allowed: {', '.join(names)}")
         return self
 
 
@@ -165,6 +171,8 @@ def parse_config(text: str, source: str = "<config>",
         *parents, last = dotted.split(".")
         for part in parents:
             target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"{source}: cannot set {dotted}: {part} is not a mapping")
         target[last] = value
     try:
         return CampaignConfig.model_validate(data)

@@ -29,8 +29,15 @@ from automl.evolution.mutations import MutationFailed, mutate_until_changed
 from automl.evolution.pareto import hypervolume, non_dominated_mask
 from automl.evolution.selection import Member, make_strategy
 from automl.ir import Program
-from automl.store import CacheEntryRow, CampaignRecord, CandidateRow, EvaluationRow, Store
-from search_spaces.base import SearchSpace, get_space
+from automl.store import (
+    CacheEntryRow,
+    CampaignRecord,
+    CandidateRow,
+    EvaluationRow,
+    Store,
+    safe_url,
+)
+from search_spaces.base import SearchSpace, best_values, get_space
 from workers.executor import EvaluationResult, EvaluationTask, Executor, LocalExecutor
 
 # Without a candidate cap, a search stuck on cache hits would never reach its evaluation budget.
@@ -136,10 +143,12 @@ class CampaignController:
         self.waiting: dict[int, Candidate] = {}  # in-flight hits, by candidate number
         self._answered: list[tuple[Candidate, dict[str, float]]] = []  # hits not yet admitted
         self.evaluated: dict[int, dict[str, float]] = {}  # every successful evaluation
+        self.best: dict[str, float] = {}  # best value per objective so far
         self.initial_programs = self._initial_programs()
         self._candidate_rows: list[CandidateRow] = []
         self._evaluation_rows: list[EvaluationRow] = []
         self._last_flush = time.monotonic()
+        self._last_report = 0.0
         self.stop_requested = False
 
     # -- campaign lifecycle ---------------------------------------------------------------
@@ -147,10 +156,12 @@ class CampaignController:
     def create(cls, config: CampaignConfig, store: Store, name: str, **kwargs: Any
                ) -> CampaignController:
         space = kwargs.pop("space", None) or get_space(config.space.name, config.space.settings)
+        stored_config = config.model_dump(mode="json")
+        # the campaign row is shared with everyone who reads the database: no password in it
+        stored_config["database"] = safe_url(config.database)
         campaign = store.create_campaign(
-            name=name, space=config.space.name, seed=config.seed,
-            config=config.model_dump(mode="json"), settings_hash=space.settings_hash(),
-            code_version=CODE_VERSION,
+            name=name, space=config.space.name, seed=config.seed, config=stored_config,
+            settings_hash=space.settings_hash(), code_version=CODE_VERSION,
         )
         return cls(config, store, campaign, space=space, **kwargs)
 
@@ -160,6 +171,11 @@ class CampaignController:
         record = store.get_campaign(campaign)
         config = CampaignConfig.model_validate(record.config)
         controller = cls(config, store, record, **kwargs)
+        if controller.space.settings_hash() != record.settings_hash:
+            raise ValueError(
+                f"campaign {record.name!r}: evaluation settings changed since it started "
+                f"(space settings or evaluator version); its stored results would not be "
+                f"comparable, so it cannot be resumed with this code")
         controller._restore()
         return controller
 
@@ -187,6 +203,8 @@ class CampaignController:
                 objectives = evaluation.objectives if evaluation else None
                 if row.status == "evaluated" and objectives is not None:
                     self.evaluated[row.number] = objectives
+                    self.best.update(best_values(self.objectives, [self.best or None,
+                                                                   objectives]))
                     if entry is not None and entry.objectives is not None:
                         objectives = entry.objectives
                 else:
@@ -271,8 +289,15 @@ class CampaignController:
             for result in executor.poll(timeout=0.05 if self.outstanding else 0.0):
                 self._complete(result)
             self._maybe_flush()
-            if self.on_progress is not None:
-                self.on_progress(self.progress())
+            self._report_progress()
+        self._report_progress(final=True)
+
+    def _report_progress(self, final: bool = False) -> None:
+        """At most ten progress reports a second: the callback redraws a terminal."""
+        now = time.monotonic()
+        if self.on_progress is not None and (final or now - self._last_report >= 0.1):
+            self._last_report = now
+            self.on_progress(self.progress())
 
     def _drain(self, timeout: float) -> None:
         if self.executor is not None:
@@ -356,10 +381,13 @@ class CampaignController:
             candidate.number, evaluation.objectives, evaluation.metrics, result.worker,
             evaluation.duration_s, evaluation.error, time.time()))
         entry, waiters = self.cache.complete(candidate.functional_hash, candidate.number,
-                                             evaluation.objectives, evaluation.error)
+                                             evaluation.objectives, evaluation.error,
+                                             cacheable=not evaluation.transient)
         objectives = entry.objectives if entry is not None else evaluation.objectives
         if evaluation.ok and objectives is not None:
             self.evaluated[candidate.number] = dict(evaluation.objectives or {})
+            self.best.update(best_values(self.objectives, [self.best or None,
+                                                           evaluation.objectives]))
             self._add_to_population(candidate, objectives)
         for number in waiters:
             waiting = self.waiting.pop(number)
@@ -398,26 +426,21 @@ class CampaignController:
 
     def flush(self) -> None:
         """Write buffered rows and changed cache entries in one transaction."""
-        cache_rows = [CacheEntryRow(e.functional_hash, self.campaign.settings_hash,
-                                    e.candidate_number, e.objectives, e.evaluation_count,
-                                    e.hit_count, e.error)
-                      for e in self.cache.take_changed()]
-        if self._candidate_rows or self._evaluation_rows or cache_rows:
+        changed, forgotten = self.cache.take_changed()
+        settings = self.campaign.settings_hash
+        cache_rows = [CacheEntryRow(e.functional_hash, settings, e.candidate_number, e.objectives,
+                                    e.evaluation_count, e.hit_count, e.error) for e in changed]
+        if self._candidate_rows or self._evaluation_rows or cache_rows or forgotten:
             self.store.write_batch(self.campaign.id, candidates=self._candidate_rows,
-                                   evaluations=self._evaluation_rows, cache_entries=cache_rows)
+                                   evaluations=self._evaluation_rows, cache_entries=cache_rows,
+                                   forgotten_cache_entries=[(settings, h) for h in forgotten])
         self._candidate_rows, self._evaluation_rows = [], []
         self._last_flush = time.monotonic()
 
     # -- reporting ------------------------------------------------------------------------
     def progress(self) -> Progress:
-        best = {}
-        for objective in self.objectives:
-            values = [o[objective.name] for o in self.evaluated.values()]
-            if values:
-                best[objective.name] = (min(values) if objective.direction == "minimize"
-                                        else max(values))
         return Progress(self.next_number, self.evaluations, self.max_evaluations,
-                        self.cache.statistics.hit_rate, self.failed, best)
+                        self.cache.statistics.hit_rate, self.failed, dict(self.best))
 
     def front(self) -> list[FrontMember]:
         numbers = sorted(self.evaluated)

@@ -252,7 +252,10 @@ class _Parser:
         token = self.current
         if token.kind == "number":
             self.advance()
-            return float(token.text)
+            value = float(token.text)
+            if value == float("inf"):
+                raise self.error(f"number {token.text} is out of range", token)
+            return value
         if token.kind == "symbol" and token.text == "(":
             self.advance()
             value = self.expression(context)
@@ -294,7 +297,11 @@ class _Parser:
 
 def parse(text: str, signature: Signature, source: str = "<program>") -> Program:
     """Parse program text. Raises `DslError` with ``source:line:column: what was expected``."""
-    return _Parser(text, signature, source).parse()
+    parser = _Parser(text, signature, source)
+    try:
+        return parser.parse()
+    except RecursionError:
+        raise parser.error("expression nested too deeply") from None
 
 
 def format_number(value: float) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
@@ -39,6 +39,11 @@ class Objective:
     # hypervolume reference point on the minimization scale (None: no hypervolume)
     reference: float | None = None
 
+    def better(self, value: float, than: float | None) -> bool:
+        if than is None:
+            return True
+        return value < than if self.direction == "minimize" else value > than
+
     def to_minimization(self, value: float) -> float:
         if self.log_scale:
             value = math.log10(max(value, 1e-300))
@@ -55,6 +60,9 @@ class Evaluation:
     error: str | None = None
     duration_s: float = 0.0
     rejected: bool = False
+    # the failure came from the infrastructure (a worker died), not from the program: the
+    # cache must not remember it
+    transient: bool = False
 
     @property
     def ok(self) -> bool:
@@ -78,7 +86,13 @@ class SearchSpace(ABC):
         if settings is None:
             settings = {}
         if isinstance(settings, Mapping):
-            settings = self.Settings.model_validate(dict(settings))
+            try:
+                settings = self.Settings.model_validate(dict(settings))
+            except pydantic.ValidationError as error:
+                first = error.errors()[0]
+                field = ".".join(str(part) for part in first["loc"]) or "settings"
+                message = first["msg"].removeprefix("Value error, ")
+                raise ValueError(f"{self.name} settings: {field}: {message}") from None
         self.settings = settings
 
     # -- what programs look like ----------------------------------------------------------
@@ -125,8 +139,13 @@ class SearchSpace(ABC):
     def _probes(self) -> list[dict[str, np.ndarray]]:
         return self.probe()
 
+    def probes_for(self, program: Program) -> list[dict[str, np.ndarray]]:
+        """The probe inputs for one program; spaces whose programs read a variable number of
+        fitted constants add a value per constant here."""
+        return self._probes
+
     def fingerprint(self, program: Program) -> str:
-        return hash_program(program, self._probes, self.settings.mantissa_bits,
+        return hash_program(program, self.probes_for(program), self.settings.mantissa_bits,
                             self.signature.registry)
 
     def evaluation_settings(self) -> dict[str, Any]:
@@ -182,6 +201,20 @@ def checked_evaluation(objectives: Mapping[str, float], metrics: dict[str, Any],
                               duration_s)
         values[objective.name] = value
     return Evaluation(values, metrics, None, duration_s)
+
+
+def best_values(objectives: Sequence[Objective],
+                results: Iterable[Mapping[str, float] | None]) -> dict[str, float]:
+    """Best value of each objective over evaluation results (None results are skipped)."""
+    best: dict[str, float] = {}
+    for result in results:
+        if result is None:
+            continue
+        for objective in objectives:
+            value = result[objective.name]
+            if objective.better(value, best.get(objective.name)):
+                best[objective.name] = value
+    return best
 
 
 class UnknownSpaceError(LookupError):

@@ -71,11 +71,53 @@ def test_changed_entries_are_reported_once_for_persistence():
     cache = FunctionalCache("settings")
     cache.lookup("h", 0)
     cache.complete("h", 0, {"loss": 1.0})
-    assert [e.functional_hash for e in cache.take_changed()] == ["h"]
-    assert cache.take_changed() == []
+    changed, forgotten = cache.take_changed()
+    assert [e.functional_hash for e in changed] == ["h"] and forgotten == []
+    assert cache.take_changed() == ([], [])
     cache.lookup("h", 1)
-    (changed,) = cache.take_changed()
+    (changed,), _ = cache.take_changed()
     assert changed.hit_count == 1
+
+
+def test_forgotten_entries_are_reported_for_deletion():
+    cache = FunctionalCache("settings", forget_probability=1.0)
+    cache.lookup("h", 0)
+    cache.complete("h", 0, {"loss": 1.0})
+    cache.take_changed()
+    cache.lookup("h", 1, forget_draw=0.0)
+    changed, forgotten = cache.take_changed()
+    assert changed == [] and forgotten == ["h"]
+
+
+def test_a_failed_re_evaluation_never_replaces_a_good_aggregate():
+    cache = FunctionalCache("settings", evaluations_per_entry=2)
+    cache.lookup("h", 0)
+    cache.complete("h", 0, {"loss": 2.0})
+    assert cache.lookup("h", 1).kind is LookupKind.MISS  # the aggregate wants a 2nd evaluation
+    entry, _ = cache.complete("h", 1, None, "objective 'loss' is nan")
+    assert entry.objectives == {"loss": 2.0} and entry.evaluation_count == 1
+    assert cache.lookup("h", 2).kind is LookupKind.MISS  # still short of 2 evaluations
+
+
+def test_aggregating_twins_wait_only_for_evaluations_that_fill_the_entry():
+    cache = FunctionalCache("settings", evaluations_per_entry=3)
+    kinds = [cache.lookup("h", n).kind for n in range(5)]
+    # three evaluations are needed: three twins are dispatched, later ones wait for them
+    assert kinds == [LookupKind.MISS] * 3 + [LookupKind.IN_FLIGHT] * 2
+    assert cache.complete("h", 0, {"loss": 1.0})[1] == []  # others still in flight
+    assert cache.complete("h", 1, {"loss": 2.0})[1] == []
+    entry, waiters = cache.complete("h", 2, {"loss": 6.0})
+    assert waiters == [3, 4]
+    assert entry.evaluation_count == 3 and entry.objectives["loss"] == pytest.approx(3.0)
+
+
+def test_transient_failures_are_not_remembered():
+    cache = FunctionalCache("settings")
+    cache.lookup("h", 0)
+    cache.lookup("h", 1)  # waits
+    entry, waiters = cache.complete("h", 0, None, "worker died", cacheable=False)
+    assert entry is None and waiters == [1]
+    assert cache.lookup("h", 2).kind is LookupKind.MISS  # evaluated again later
 
 
 def test_invalid_policy_values_raise():

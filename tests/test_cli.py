@@ -64,6 +64,14 @@ def test_run_then_ls_and_status_read_the_same_campaign(workdir):
     assert table.exit_code == 0 and "cache hit rate" in table.stdout
 
 
+def test_names_with_rich_markup_characters_print_verbatim(workdir):
+    db = f"sqlite:///{workdir / 'runs.db'}"
+    result = invoke("run", "small.yaml", "--db", db, "--max-evals", "5", "--name", "[/oops]")
+    assert result.exit_code == 0, result.output
+    listed = invoke("ls", "--db", db)
+    assert listed.exit_code == 0 and "[/oops]" in listed.stdout
+
+
 def test_max_evals_overrides_the_config_budget(workdir):
     db = f"sqlite:///{workdir / 'runs.db'}"
     result = invoke("run", "small.yaml", "--db", db, "--json", "--max-evals", "15")
@@ -104,6 +112,20 @@ def test_hash_is_functional_and_eval_prints_objectives(workdir):
         (["hash", "--space", "nowhere", "p.dsl"], {"p.dsl": "f = x\n"},
          "unknown search space 'nowhere'"),
         (["status", "nope", "--db", "sqlite:///runs.db"], {}, "no campaign 'nope'"),
+        (["eval", "--space", "autonumerics", "p.dsl"], {"p.dsl": "f = x * 1e999\n"},
+         "p.dsl:1:9: number 1e999 is out of range"),
+        (["hash", "--space", "autonumerics", "p.dsl"],
+         {"p.dsl": "f = " + "(" * 3000 + "x" + ")" * 3000 + "\n"}, "nested too deeply"),
+        (["hash", "--space", "autonumerics", "p.dsl", "--set", "target=nope"],
+         {"p.dsl": "f = x\n"}, "autonumerics settings: target: unknown target 'nope'"),
+        (["run", "b.yaml", "--max-evals", "3"],
+         {"b.yaml": "space: {name: autonumerics}\nbudget: 5\n"}, "budget is not a mapping"),
+        (["run", "small.yaml", "--seed", "-3"], {}, "seed: Input should be greater than or"),
+        (["run", "o.yaml"], {"o.yaml": "space: {name: autonumerics}\nevolution: "
+                                       "{strategy: regularized, objective: speed}\n"},
+         "o.yaml:2: evolution.objective: unknown objective 'speed'; allowed: max_relative_"),
+        (["run", "m.yaml"], {"m.yaml": "space: {name: autonumerics}\n"
+                                       "evolution: {strategy: '[/x]'}\n"}, "(got '[/x]')"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(workdir, args, files, message):

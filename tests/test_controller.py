@@ -184,3 +184,33 @@ def test_the_front_is_non_dominated_and_complete(store):
             assert any(dominated(evaluation.objectives, m.objectives) or
                        evaluation.objectives == m.objectives for m in front)
     assert summary.hypervolume is not None and summary.hypervolume > 0
+
+
+def test_forgotten_cache_entries_are_deleted_from_the_store_too(store):
+    config = make_config(evaluations=150, cache="{enabled: true, forget_probability: 0.5}")
+    controller, summary = run_campaign(store, config, "forgetful")
+    assert controller.cache.statistics.forgotten > 0
+    stored = {row.functional_hash
+              for row in store.load_cache(summary.campaign.id, summary.campaign.settings_hash)}
+    assert len(stored) == len(controller.cache)
+    assert all(controller.cache.get(h) is not None for h in stored)
+
+
+def test_resume_refuses_changed_evaluation_settings(store):
+    _, summary = run_campaign(store, make_config(evaluations=30), "versioned")
+
+    class NewerEvaluator(AutoNumericsSpace):
+        evaluator_version = AutoNumericsSpace.evaluator_version + 1
+
+    with pytest.raises(ValueError, match="evaluation settings changed"):
+        CampaignController.resume(store, summary.campaign.id,
+                                  space=NewerEvaluator(summary.campaign.config["space"]["settings"]))
+
+
+def test_the_stored_config_never_holds_a_database_password(store):
+    config = make_config(evaluations=5)
+    config.database = "postgresql+psycopg://alice:s3cret@db.example/automl"
+    _, summary = run_campaign(store, config, "secret")
+    stored = store.get_campaign(summary.campaign.id).config
+    assert "s3cret" not in str(stored)
+    assert stored["database"].startswith("postgresql+psycopg://alice:***@")

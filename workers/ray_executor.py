@@ -2,9 +2,9 @@
 batches. Measured here: ~0.65 ms per actor call, so batches amortize the call overhead; a
 space's compile-once evaluator lives as long as its actor.
 
-A batch whose actor dies is resubmitted (the actor restarts: `max_restarts`); after
-`max_batch_retries` failures its candidates are recorded as failed with the reason, so no
-candidate is lost and none is evaluated twice to completion.
+A batch whose actor dies is resubmitted to another worker (the dead actor restarts:
+`max_restarts`); after `max_batch_retries` deaths its candidates are recorded as failed with
+the reason, marked transient so the cache does not remember them. No candidate is lost.
 """
 
 from __future__ import annotations
@@ -74,8 +74,12 @@ class RayExecutor(Executor):
         for start in range(0, len(tasks), self.batch_size):
             self._dispatch(tasks[start:start + self.batch_size], attempt=0)
 
-    def _dispatch(self, batch: list[EvaluationTask], attempt: int) -> None:
-        index = min(range(len(self.actors)), key=self._load.__getitem__)
+    def _dispatch(self, batch: list[EvaluationTask], attempt: int,
+                  avoid: int | None = None) -> None:
+        """Send a batch to the least-loaded worker (not `avoid`, the one that just died,
+        when there is another: its restart takes seconds)."""
+        choices = [i for i in range(len(self.actors)) if i != avoid] or [avoid or 0]
+        index = min(choices, key=self._load.__getitem__)
         reference = self.actors[index].evaluate.remote(batch)
         self._outstanding[reference] = (index, batch, attempt)
         self._load[index] += 1
@@ -93,15 +97,21 @@ class RayExecutor(Executor):
             self._load[index] -= 1
             try:
                 results.extend(ray.get(reference))
-            except (RayActorError, RayError) as error:
+            except RayActorError as error:  # the worker died: the batch itself is innocent
                 if attempt + 1 < self.max_batch_retries:
-                    self._dispatch(batch, attempt + 1)
+                    self._dispatch(batch, attempt + 1, avoid=index)
                 else:
-                    reason = f"worker failed {attempt + 1} times: {type(error).__name__}"
-                    results.extend(EvaluationResult(t.candidate_number,
-                                                    Evaluation(None, {}, reason), "ray")
-                                   for t in batch)
+                    results.extend(self._failed(batch, f"worker died {attempt + 1} times "
+                                                       f"({type(error).__name__})"))
+            except RayError as error:  # the batch evaluator raised: retrying would repeat it
+                results.extend(self._failed(batch, f"batch evaluation raised: {error}"))
         return results
+
+    @staticmethod
+    def _failed(batch: list[EvaluationTask], reason: str) -> list[EvaluationResult]:
+        return [EvaluationResult(task.candidate_number,
+                                 Evaluation(None, {}, reason, transient=True), "ray")
+                for task in batch]
 
     def close(self) -> None:
         for actor in self.actors:

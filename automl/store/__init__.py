@@ -4,7 +4,7 @@
 ``migrations/``), and reads/writes the plain records of `automl.store.records`.
 """
 
-from .errors import StoreError
+from .errors import StoreError, safe_url
 from .records import (
     CAMPAIGN_STATUSES,
     CANDIDATE_STATUSES,
@@ -24,4 +24,5 @@ __all__ = [
     "EvaluationRow",
     "Store",
     "StoreError",
+    "safe_url",
 ]

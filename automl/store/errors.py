@@ -10,15 +10,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic.util import CommandError
-from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 
 class StoreError(RuntimeError):
     """A store operation failed: bad URL, unreachable database, schema or integrity problem."""
 
 
-def safe_url(url: URL) -> str:
+def safe_url(url: URL | str) -> str:
+    """The URL with its password replaced by ``***`` (text that is no URL: a placeholder)."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except ArgumentError:
+            return "<unparseable database URL>"
     return url.render_as_string(hide_password=True)
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -148,12 +148,16 @@ class Store:
         candidates: Iterable[CandidateRow] = (),
         evaluations: Iterable[EvaluationRow] = (),
         cache_entries: Iterable[CacheEntryRow] = (),
+        forgotten_cache_entries: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """Insert candidates and evaluations and upsert cache entries, all in one transaction:
-        on any error nothing of the batch is stored (`StoreError`).
+        """Insert candidates and evaluations, upsert cache entries and delete forgotten ones
+        (``(settings_hash, functional_hash)`` pairs, deleted before the upserts), all in one
+        transaction: on any error nothing of the batch is stored (`StoreError`).
 
         A cache entry replaces the stored one with the same (settings_hash, functional_hash);
         within a batch the last entry for a key wins."""
+        forgotten = [{"campaign": campaign_id, "settings": settings, "hash": functional}
+                     for settings, functional in forgotten_cache_entries]
         candidate_params = [codec.candidate_params(campaign_id, row) for row in candidates]
         evaluation_params = [codec.evaluation_params(campaign_id, row) for row in evaluations]
         cache_params = list(
@@ -162,7 +166,7 @@ class Store:
                 for row in cache_entries
             }.values()
         )
-        if not (candidate_params or evaluation_params or cache_params):
+        if not (candidate_params or evaluation_params or cache_params or forgotten):
             return
         with self._transaction(f"write_batch for campaign {campaign_id}") as conn:
             self._touch(conn, campaign_id)
@@ -170,6 +174,13 @@ class Store:
                 conn.execute(insert(CANDIDATES), candidate_params)
             if evaluation_params:
                 conn.execute(insert(EVALUATIONS), evaluation_params)
+            if forgotten:
+                columns = CACHE_ENTRIES.c
+                conn.execute(delete(CACHE_ENTRIES).where(
+                    columns.campaign_id == bindparam("campaign"),
+                    columns.settings_hash == bindparam("settings"),
+                    columns.functional_hash == bindparam("hash"),
+                ), forgotten)
             if cache_params:
                 conn.execute(self._cache_upsert, cache_params)
 

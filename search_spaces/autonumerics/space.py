@@ -8,6 +8,7 @@ value depends on x (constant sub-expressions fold away, so they are free).
 
 from __future__ import annotations
 
+import functools
 from functools import cached_property
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from search_spaces.base import Objective, SearchSpace, SpaceSettings
 
 ALLOWED_OPS = ("add", "sub", "mul", "div", "fma", "sqrt")
 PARAMETER_STEM = "c"
+PROBE_SEED = 20230101
 
 
 class AutoNumericsSettings(SpaceSettings):
@@ -137,12 +139,16 @@ class AutoNumericsSpace(SearchSpace):
 
     # -- hashing --------------------------------------------------------------------------
     def probe(self) -> list[dict[str, np.ndarray]]:
-        rng = np.random.default_rng(20230101)
-        x = rng.uniform(self.target.lower, self.target.upper, self.settings.probe_points)
-        probe: dict[str, Any] = {"x": x}
-        # one value per possible constant; each a scalar, as when the program is evaluated
-        for index in range(3 * self.settings.max_statements + 3):
-            probe[f"{PARAMETER_STEM}{index}"] = float(rng.uniform(0.5, 2.0) * rng.choice([-1, 1]))
+        rng = np.random.default_rng(PROBE_SEED)
+        return [{"x": rng.uniform(self.target.lower, self.target.upper,
+                                  self.settings.probe_points)}]
+
+    def probes_for(self, program: Program) -> list[dict[str, np.ndarray]]:
+        """Fitted constants are probe inputs too (so programs that differ only in constant
+        values collide before fitting): one fixed value per constant index, any number."""
+        probe = dict(self._probes[0])
+        for name in program.parameters:
+            probe[name] = constant_probe_value(parameter_sort_key(name)[1])
         return [probe]
 
     def evaluation_settings(self) -> dict[str, Any]:
@@ -181,6 +187,14 @@ class AutoNumericsSpace(SearchSpace):
 
     def baselines(self) -> dict[str, str]:
         return baseline_programs(self.settings.target)
+
+
+@functools.cache
+def constant_probe_value(index: int) -> float:
+    """The probe value of constant c<index>: a fixed draw in ±[0.5, 2] (away from 0 and from
+    each other, so distinct constant expressions give distinct probe outputs)."""
+    rng = np.random.default_rng([PROBE_SEED, index])
+    return float(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]))
 
 
 def collapse_constant_statements(program: Program) -> Program:
