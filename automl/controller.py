@@ -341,7 +341,7 @@ class CampaignController:
         removed_by_try: list[int] = []
 
         def mutate_once(program: Program) -> tuple[Program, str]:
-            child, kind = self.space.mutate(program, rng)
+            child, kind = self.space.mutate(program, rng, canonical=False)
             simplified, removed = self.space.simplify(child)
             removed_by_try.append(removed)
             return simplified, kind
@@ -409,7 +409,8 @@ class CampaignController:
 
     def _add_to_population(self, candidate: Candidate, objectives: dict[str, float]) -> None:
         vector = np.array([o.to_minimization(objectives[o.name]) for o in self.objectives])
-        self.population.add(Member(candidate.number, vector, candidate))
+        self.population.add(Member(candidate.number, vector, candidate,
+                                   identity=candidate.functional_hash))
 
     @staticmethod
     def _row(candidate: Candidate, status: str, duplicate_of: int | None = None) -> CandidateRow:

@@ -123,8 +123,12 @@ class SearchSpace(ABC):
     def initial_population(self, rng: np.random.Generator, size: int) -> list[Program]:
         return [self.random(rng) for _ in range(size)]
 
-    def mutate(self, program: Program, rng: np.random.Generator) -> tuple[Program, str]:
-        return mutate(program, self.mutation_settings, self.signature, rng)
+    def mutate(self, program: Program, rng: np.random.Generator, canonical: bool = True
+               ) -> tuple[Program, str]:
+        """A mutated child and the mutation's name. With `canonical=False` the child's
+        register names may not print yet (the caller simplifies it, which fixes them)."""
+        return mutate(program, self.mutation_settings, self.signature, rng,
+                      canonical=canonical)
 
     def simplify(self, program: Program) -> tuple[Program, int]:
         result = simplify(program, self.signature.registry)

@@ -450,3 +450,15 @@ def test_registry_and_make_strategy():
         make_strategy("random_search", population_size=4)
     for name in STRATEGIES:
         assert name in str(exc.value)
+
+
+def test_nsga2_keeps_one_copy_per_identity_while_aging_strategies_keep_copies():
+    nsga = NSGA2(population_size=4)
+    aging = RegularizedEvolution(population_size=4, tournament_size=2)
+    for number in range(3):
+        for strategy in (nsga, aging):
+            strategy.add(Member(number, np.array([1.0, 1.0]), identity="same-function"))
+    assert [m.number for m in nsga.members()] == [0]
+    assert [m.number for m in aging.members()] == [0, 1, 2]
+    nsga.add(Member(3, np.array([0.0, 2.0]), identity="other"))
+    assert [m.number for m in nsga.members()] == [0, 3]

@@ -89,13 +89,14 @@ def _random_argument(program: Program, position: int, settings: MutationSettings
 
 def _with_parameters(program: Program, instructions: list[Instruction],
                      outputs: tuple[tuple[str, str], ...] | None = None) -> Program:
-    """Rebuild, recomputing which fitted constants are used (a mutation may add one)."""
+    """Rebuild, recomputing which fitted constants are used (a mutation may add one).
+    Register names are left as they are: `mutate` canonicalizes once at the end."""
     registers = {ins.register for ins in instructions}
     parameters = set(program.parameters)
     parameters.update(a for ins in instructions for a in ins.args
                       if isinstance(a, str) and a not in registers and a not in program.inputs)
     ordered = tuple(sorted(parameters, key=parameter_sort_key))
-    return canonical_names(program.replace(
+    return (program.replace(
         instructions=tuple(instructions),
         outputs=outputs if outputs is not None else program.outputs,
         parameters=ordered,
@@ -242,14 +243,19 @@ def _weight_table(weights: tuple[tuple[str, float], ...]) -> tuple[list[str], li
 
 
 def mutate(program: Program, settings: MutationSettings, signature: Signature,
-           rng: np.random.Generator, attempts: int = 20) -> tuple[Program, str]:
-    """One applicable mutation chosen by weight. Returns the child and the mutation's name."""
+           rng: np.random.Generator, attempts: int = 20, canonical: bool = True
+           ) -> tuple[Program, str]:
+    """One applicable mutation chosen by weight. Returns the child and the mutation's name.
+
+    `canonical=False` skips renaming registers to their printable form: for callers that
+    simplify the child at once (simplification ends with the same renaming).
+    """
     kinds, cumulative = _weight_table(settings.weights)
     for _ in range(attempts):
         kind = kinds[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])]
         child = MUTATIONS[kind](program, settings, signature, rng)
         if child is not None:
-            return child, kind
+            return (canonical_names(child) if canonical else child), kind
     raise MutationFailed("no mutation applies to this program")
 
 

@@ -43,6 +43,8 @@ class Member:
     number: int  # candidate number (unique, increasing with creation time)
     objectives: np.ndarray = field(compare=False)  # shape (m,), minimization form
     payload: Any = field(default=None, compare=False)  # the program; opaque here
+    # what the member computes (its functional hash), for strategies that keep one copy
+    identity: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         obj = np.array(self.objectives, dtype=float)  # private copy
@@ -204,6 +206,11 @@ class NSGA2(SelectionStrategy):
     replacement, won by the smallest ``(rank, -crowding)``;
     ties go to the member sampled first.
 
+    A member whose ``identity`` (functional hash) is already in the population is not added:
+    with cached fitness, copies of the front's members arrive far faster than new programs,
+    and copies of non-dominated points are never evicted, so the population collapses onto a
+    few programs (pymoo's NSGA-II eliminates duplicates for the same reason).
+
     Ranks and crowding distances are cached and recomputed lazily, only after membership
     changed.  An eviction keeps the cache valid: removing a member of the last front cannot
     change anybody's rank, so only that front's crowding distances are recomputed.
@@ -214,6 +221,7 @@ class NSGA2(SelectionStrategy):
     def __init__(self, population_size: int, tournament_size: int = 2) -> None:
         super().__init__(population_size, tournament_size)
         self._pop: list[Member] = []
+        self._identities: set[str | None] = set()
         self._objs: np.ndarray | None = None  # (len, m) objectives, aligned with _pop
         self._ranks: np.ndarray | None = None  # None <=> cache invalid
         self._crowding: np.ndarray | None = None
@@ -248,8 +256,12 @@ class NSGA2(SelectionStrategy):
 
     def add(self, member: Member) -> None:
         self._check_new(member)
+        if member.identity is not None and member.identity in self._identities:
+            return  # a copy of a member: it would only crowd the front (see class docstring)
         self._pop.append(member)
         self._numbers.add(member.number)
+        if member.identity is not None:
+            self._identities.add(member.identity)
         row = member.objectives[None, :]
         self._objs = row.copy() if self._objs is None else np.concatenate([self._objs, row])
         self._invalidate()
@@ -271,6 +283,7 @@ class NSGA2(SelectionStrategy):
         worst = int(np.lexsort((age, crowd, -ranks))[0])
         worst_rank = ranks[worst]
         removed = self._pop.pop(worst)
+        self._identities.discard(removed.identity)
         self._numbers.discard(removed.number)
         assert self._objs is not None
         self._objs = np.delete(self._objs, worst, axis=0)
