@@ -34,8 +34,9 @@ def simplify(program: Program, registry: OpRegistry = OPS) -> SimplifyResult:
     folded = fold_constants(program, registry)
     shared = eliminate_common_subexpressions(folded, registry)
     live = remove_dead_code(shared)
-    # renumbering renames constants, which changes their sort order: sort operands after it
-    renumbered = order_commutative_operands(renumber_parameters(live), registry)
+    renumbered = renumber_parameters(live)
+    if renumbered is not live:  # renamed constants sort differently: order operands again
+        renumbered = order_commutative_operands(renumbered, registry)
     return SimplifyResult(canonical_names(renumbered), len(program) - len(renumbered))
 
 
@@ -45,14 +46,18 @@ def fold_constants(program: Program, registry: OpRegistry = OPS) -> Program:
     outputs = set(program.output_registers)
     kept: list[Instruction] = []
     for ins in program.instructions:
-        args = tuple(literal_of.get(a, a) if isinstance(a, str) else a for a in ins.args)
+        args = ins.args
+        if literal_of:
+            args = tuple(literal_of.get(a, a) if isinstance(a, str) else a for a in args)
         if all(isinstance(a, float) for a in args) and ins.register not in outputs:
             with np.errstate(all="ignore"):
                 value = registry.get(ins.op).numpy_impl(*[np.float64(a) for a in args])
             if np.ndim(value) == 0 and math.isfinite(float(value)):
                 literal_of[ins.register] = float(value)
                 continue
-        kept.append(Instruction(ins.register, ins.op, args))
+        kept.append(ins if args == ins.args else Instruction(ins.register, ins.op, args))
+    if not literal_of:
+        return program
     return program.replace(instructions=tuple(kept))
 
 
@@ -114,7 +119,9 @@ def eliminate_common_subexpressions(program: Program, registry: OpRegistry = OPS
             replacement[ins.register] = seen[identity]
             continue
         seen[identity] = ins.register
-        kept.append(Instruction(ins.register, ins.op, args))
+        kept.append(ins if args == ins.args else Instruction(ins.register, ins.op, args))
+    if not replacement and all(a is b for a, b in zip(kept, program.instructions, strict=True)):
+        return program
     outputs = tuple((name, replacement.get(register, register))
                     for name, register in program.outputs)
     return program.replace(instructions=tuple(kept), outputs=outputs)
