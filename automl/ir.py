@@ -88,7 +88,9 @@ def _register_arithmetic() -> None:
     OPS.register(
         Op("fma", 3, lambda a, b, c: a * b + c, lambda a, b, c: a * b + c, doc="a * b + c")
     )
-    OPS.register(Op("sqrt", 1, np.sqrt, lambda a: _jnp().sqrt(a), doc="square root"))
+    # safe, as in the Lion search's function set: no NaN from a negative argument
+    OPS.register(Op("sqrt", 1, lambda a: np.sqrt(np.abs(a)), lambda a: _jnp().sqrt(_jnp().abs(a)),
+                    doc="square root of |a|"))
     OPS.register(
         Op("max", 2, np.maximum, lambda a, b: _jnp().maximum(a, b), commutative=True, doc="max")
     )
