@@ -170,7 +170,20 @@ class SearchSpace(ABC):
         """Objectives and extra metrics of one program. May raise: that is a failure."""
 
     def evaluate(self, programs: Sequence[Program]) -> list[Evaluation]:
-        """Evaluate a batch. Spaces with a compiled batched evaluator override this."""
+        """Evaluate a batch; never raises. Spaces override `evaluate_batch`, not this."""
+        try:
+            evaluations = self.evaluate_batch(programs)
+        except Exception as error:  # the whole batch failed: each candidate records why
+            reason = f"batch evaluation raised {type(error).__name__}: {error}"
+            return [Evaluation(None, {}, reason) for _ in programs]
+        if len(evaluations) != len(programs):
+            reason = f"evaluator returned {len(evaluations)} results for {len(programs)}"
+            return [Evaluation(None, {}, reason) for _ in programs]
+        return evaluations
+
+    def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
+        """One evaluation per program. The default evaluates one at a time through
+        `evaluate_one`; spaces with a compiled batched evaluator override this."""
         return [self._evaluate_guarded(program) for program in programs]
 
     def _evaluate_guarded(self, program: Program) -> Evaluation:

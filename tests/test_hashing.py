@@ -35,8 +35,10 @@ def optimizer_registry() -> OpRegistry:
     reg = OpRegistry()
     for name in OPS.names():
         reg.register(OPS.get(name))
-    reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
-    reg.register(Op("sign", 1, np.sign, doc="sign"))
+    if "interp" not in reg:  # the optimizer space may have registered it
+        reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
+    if "sign" not in reg:  # the optimizer space may have registered it
+        reg.register(Op("sign", 1, np.sign, doc="sign"))
     return reg
 
 

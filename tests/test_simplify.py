@@ -39,8 +39,10 @@ def optimizer_registry() -> OpRegistry:
     reg = OpRegistry()
     for name in OPS.names():
         reg.register(OPS.get(name))
-    reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
-    reg.register(Op("sign", 1, np.sign, doc="sign"))
+    if "interp" not in reg:  # the optimizer space may have registered it
+        reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
+    if "sign" not in reg:  # the optimizer space may have registered it
+        reg.register(Op("sign", 1, np.sign, doc="sign"))
     return reg
 
 
@@ -159,7 +161,8 @@ def test_fold_with_space_registry():
 
 
 def test_fold_keeps_non_finite_values_as_instructions():
-    for text in ["f = x * (1 / 0)", "f = x + sqrt(-1)", "f = x * (0 / 0)"]:
+    # (sqrt is safe, sqrt(|x|), so sqrt(-1) folds to 1.0 and is not among these)
+    for text in ["f = x * (1 / 0)", "f = x + (-1 / 0)", "f = x * (0 / 0)"]:
         result = s(text)
         assert result.removed == 0
         assert len(result.program) == 2

@@ -1,0 +1,88 @@
+"""Batched, compile-once interpreter vs per-candidate `jax.jit`, on the optimizer space.
+
+Both train the same AdamW mutants on the same proxy tasks with the same learning-rate grid.
+Per-candidate compilation pays a fresh jit for every candidate and task (what evaluating a
+program as its own generated code costs); the interpreter compiles once per task and batch
+size, then evaluates any batch. Prints JSON lines; the headline is
+`optimizer_batched_speedup` (candidates/s batched / candidates/s per-candidate jit).
+
+    python scripts/bench_optimizer_eval.py [--candidates 64] [--per-candidate 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import jax
+import numpy as np
+
+from search_spaces.optimizers import interpreter
+from search_spaces.optimizers.space import OptimizersSpace
+from search_spaces.optimizers.tasks import get_task
+
+
+def mutants(space: OptimizersSpace, count: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    programs = []
+    while len(programs) < count:
+        program = space.adamw
+        for _ in range(int(rng.integers(1, 4))):
+            program = space.simplify(space.mutate(program, rng)[0])[0]
+        programs.append(program)
+    return programs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--candidates", type=int, default=64)
+    parser.add_argument("--per-candidate", type=int, default=6,
+                        help="candidates timed with per-candidate jit (each costs ~seconds)")
+    arguments = parser.parse_args()
+    # proxy tasks only, like for like: the funnel re-trains winners on larger tasks
+    space = OptimizersSpace({"funnel_tasks": []})
+    tasks = space.settings.tasks
+    programs = mutants(space, arguments.candidates, seed=0)
+    context = {"tasks": list(tasks), "learning_rates": len(space.settings.learning_rates),
+               "device": jax.devices()[0].platform, "cpus": os.cpu_count(),
+               "machine": platform.machine()}
+
+    start = time.perf_counter()
+    space.evaluate(programs[:1])  # compiles the batch-of-1 trainers and AdamW's reference
+    warmup_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    space.evaluate(programs)  # compiles the batch-of-64 trainers once
+    first_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    space.evaluate(programs)
+    batched_seconds = time.perf_counter() - start
+    batched_rate = len(programs) / batched_seconds
+    print(json.dumps({"metric": "optimizer_batched_candidates_per_s", "value": round(
+        batched_rate, 2), "unit": "candidates/s", "candidates": len(programs),
+        "first_call_seconds_with_compile": round(first_seconds, 2),
+        "reference_and_batch1_compile_seconds": round(warmup_seconds, 2), **context}),
+        flush=True)
+
+    per_candidate_seconds = []
+    for program in programs[: arguments.per_candidate]:
+        start = time.perf_counter()
+        for task_name in tasks:
+            trainer = interpreter.make_unrolled_trainer(get_task(task_name), program,
+                                                        space.settings.learning_rates)
+            trainer()
+        per_candidate_seconds.append(time.perf_counter() - start)
+    per_candidate_rate = 1.0 / float(np.median(per_candidate_seconds))
+    print(json.dumps({"metric": "optimizer_per_candidate_jit_candidates_per_s",
+                      "value": round(per_candidate_rate, 3), "unit": "candidates/s",
+                      "seconds_each": [round(s, 2) for s in per_candidate_seconds], **context}),
+          flush=True)
+    print(json.dumps({"metric": "optimizer_batched_speedup",
+                      "value": round(batched_rate / per_candidate_rate, 1), "unit": "x",
+                      **context}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Compile once, evaluate many: a JAX interpreter for optimizer programs.
+
+A fresh `jax.jit` of one candidate's training loop costs ~0.9 s here against ~0.13 s to run it,
+so per-candidate compilation would waste most of a search. Instead a program is *data*:
+
+* `encode` turns programs into padded integer arrays (op code and argument registers per
+  statement) plus a table of literal constants;
+* `interpret` runs one encoded program with `lax.fori_loop` over its statements and
+  `lax.switch` on each op code, over a register file of tensor stacks (see `ops.py`);
+* `make_trainer` compiles, once per task and batch size, a function that trains a whole batch
+  of programs (`lax.map` over programs, `vmap` over the learning-rate grid) and returns the
+  validation loss and metric of each (program, learning rate).
+
+Only the op actually named by each statement runs (`lax.map` keeps the op code unbatched, so
+the switch stays a switch rather than becoming a select over all 40 ops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from automl.ir import OPS, Program
+from search_spaces.optimizers.ops import OPTIMIZER_OPS
+
+INPUTS = ("w", "g", "m", "v", "lr", "t")
+OUTPUTS = ("update", "m", "v")
+OPCODES = {name: code for code, name in enumerate(OPTIMIZER_OPS)}
+BATCH_SIZES = (1, 4, 16, 64)  # programs per compiled call; batches are padded up to one
+
+
+@dataclass(frozen=True)
+class EncodedPrograms:
+    """A batch of programs as arrays. Registers: inputs, then constants, then statements."""
+
+    opcodes: np.ndarray  # (P, L) int32
+    args: np.ndarray  # (P, L, 3) int32 register indices (unused slots: 0)
+    constants: np.ndarray  # (P, K) float32
+    outputs: np.ndarray  # (P, 3) int32 registers of update, m, v
+    lengths: np.ndarray  # (P,) int32 number of statements
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+class EncodingError(ValueError):
+    pass
+
+
+def encode(programs: Sequence[Program], max_statements: int, max_constants: int
+           ) -> EncodedPrograms:
+    count = len(programs)
+    opcodes = np.zeros((count, max_statements), np.int32)
+    args = np.zeros((count, max_statements, 3), np.int32)
+    constants = np.zeros((count, max_constants), np.float32)
+    outputs = np.zeros((count, 3), np.int32)
+    lengths = np.zeros(count, np.int32)
+    first_statement = len(INPUTS) + max_constants
+    for p, program in enumerate(programs):
+        if tuple(program.inputs) != INPUTS:
+            raise EncodingError(f"program inputs {program.inputs} are not {INPUTS}")
+        if len(program) > max_statements:
+            raise EncodingError(f"program has {len(program)} statements, at most "
+                                f"{max_statements} fit")
+        register = {name: i for i, name in enumerate(INPUTS)}
+        literal_slot: dict[float, int] = {}
+        for i, ins in enumerate(program.instructions):
+            opcodes[p, i] = OPCODES[ins.op]
+            for k, arg in enumerate(ins.args):
+                if isinstance(arg, float):
+                    if arg not in literal_slot:
+                        if len(literal_slot) == max_constants:
+                            raise EncodingError(f"program has more than {max_constants} "
+                                                f"distinct constants")
+                        literal_slot[arg] = len(INPUTS) + len(literal_slot)
+                        constants[p, len(literal_slot) - 1] = arg
+                    args[p, i, k] = literal_slot[arg]
+                else:
+                    args[p, i, k] = register[arg]
+            register[ins.register] = first_statement + i
+        outputs[p] = [register[dict(program.outputs)[name]] for name in OUTPUTS]
+        lengths[p] = len(program)
+    return EncodedPrograms(opcodes, args, constants, outputs, lengths)
+
+
+def pad(encoded: EncodedPrograms, size: int) -> EncodedPrograms:
+    """Pad a batch to `size` programs with empty ones (update = w * 0: never diverges)."""
+    extra = size - len(encoded)
+    if extra <= 0:
+        return encoded
+
+    def grow(array: np.ndarray) -> np.ndarray:
+        return np.concatenate([array, np.zeros((extra, *array.shape[1:]), array.dtype)])
+
+    outputs = grow(encoded.outputs)
+    outputs[len(encoded):] = [len(INPUTS), 2, 3]  # update = constant slot 0 (= 0), m, v kept
+    return EncodedPrograms(grow(encoded.opcodes), grow(encoded.args), grow(encoded.constants),
+                           outputs, grow(encoded.lengths))
+
+
+def segment_reductions(segment_ids, num_segments: int) -> dict[str, Callable]:
+    """The per-tensor reductions on a flat parameter vector (tensor i = segment i). Same
+    meaning as the row-wise numpy versions in `ops.py`, without padding every tensor to the
+    largest one."""
+    import jax
+    import jax.numpy as jnp
+
+    def per_tensor_sum(x):
+        return jax.ops.segment_sum(x, segment_ids, num_segments)[segment_ids]
+
+    def norm(x):
+        return jnp.sqrt(per_tensor_sum(x * x))
+
+    def global_norm(x):
+        return jnp.broadcast_to(jnp.sqrt(jnp.sum(x * x)), x.shape)
+
+    def dot(x, y):
+        return per_tensor_sum(x * y)
+
+    return {
+        "norm": norm,
+        "global_norm": global_norm,
+        "dot": dot,
+        "cosine_sim": lambda x, y: dot(x, y) / (norm(x) * norm(y) + 1e-8),
+        "clip_by_global_norm": lambda x, c: x * jnp.minimum(
+            1.0, jnp.abs(c) / (global_norm(x) + 1e-8)),
+    }
+
+
+def _branches(segment_ids, num_segments: int) -> tuple[Callable, ...]:
+    overrides = segment_reductions(segment_ids, num_segments)
+
+    def branch(name: str) -> Callable:
+        op = OPS.get(name)
+        function = overrides.get(name, op.jax_impl)
+        return lambda a, b, c: function(*(a, b, c)[: op.arity])
+
+    return tuple(branch(name) for name in OPTIMIZER_OPS)
+
+
+def interpret(opcodes, args, constants, outputs, length, inputs: Sequence, segment_ids,
+              num_segments: int):
+    """Run one encoded program. `inputs` are w, g, m, v (flat parameter vectors, tensor i at
+    the positions where `segment_ids == i`) and lr, t (scalars)."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    opcodes, args, constants = jnp.asarray(opcodes), jnp.asarray(args), jnp.asarray(constants)
+    w = inputs[0]
+    shape = w.shape
+    scalars = [jnp.broadcast_to(jnp.asarray(x, w.dtype), shape) for x in inputs[4:]]
+    constant_stack = jnp.broadcast_to(constants[:, None].astype(w.dtype),
+                                      (constants.shape[0], *shape))
+    statements = jnp.zeros((opcodes.shape[0], *shape), w.dtype)
+    registers = jnp.concatenate([jnp.stack([*inputs[:4], *scalars]), constant_stack,
+                                 statements])
+    first_statement = len(INPUTS) + constants.shape[0]
+    branches = _branches(jnp.asarray(segment_ids), num_segments)
+
+    def step(i, registers):
+        a, b, c = (lax.dynamic_index_in_dim(registers, args[i, k], keepdims=False)
+                   for k in range(3))
+        value = lax.switch(opcodes[i], branches, a, b, c)
+        return lax.dynamic_update_index_in_dim(registers, value, first_statement + i, 0)
+
+    registers = lax.fori_loop(0, length, step, registers)
+    outputs = jnp.asarray(outputs)
+    return tuple(lax.dynamic_index_in_dim(registers, outputs[k], keepdims=False)
+                 for k in range(3))
+
+
+@dataclass(frozen=True)
+class TensorLayout:
+    """How a model's parameter list maps onto one flat vector (tensor i = segment i)."""
+
+    shapes: tuple[tuple[int, ...], ...]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [int(np.prod(shape)) for shape in self.shapes]
+
+    @property
+    def num_segments(self) -> int:
+        return len(self.shapes)
+
+    def segment_ids(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.shapes), dtype=np.int32), self.sizes)
+
+    def pack(self, params):
+        import jax.numpy as jnp
+
+        return jnp.concatenate([p.reshape(-1) for p in params])
+
+    def unpack(self, flat):
+        offsets = np.cumsum([0, *self.sizes])
+        return [flat[offsets[i]:offsets[i + 1]].reshape(shape)
+                for i, shape in enumerate(self.shapes)]
+
+
+def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
+                 learning_rates: Sequence[float], seed: int = 0):
+    """Compile a function: EncodedPrograms of `batch_size` -> (validation losses, metrics),
+    each of shape (batch_size, len(learning_rates)). Non-finite values mean divergence."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    params0 = task.init_params(jax.random.PRNGKey(seed))
+    layout = TensorLayout(tuple(tuple(p.shape) for p in params0))
+    segments = layout.segment_ids()
+    w0 = layout.pack(params0)
+    lrs = jnp.asarray(learning_rates, jnp.float32)
+
+    def loss_of_stack(stack):
+        return task.loss(layout.unpack(stack), task.train_x, task.train_y)
+
+    gradient = jax.grad(loss_of_stack)
+
+    def train_one(program, lr):
+        opcodes, args, constants, outputs, length = program
+
+        def step(state, t):
+            w, m, v = state
+            update, m, v = interpret(opcodes, args, constants, outputs, length,
+                                     (w, gradient(w), m, v, lr, t), segments,
+                                     layout.num_segments)
+            return (w - update, m, v), None
+
+        zeros = jnp.zeros_like(w0)
+        (w, _, _), _ = lax.scan(step, (w0, zeros, zeros),
+                                jnp.arange(1, task.steps + 1, dtype=jnp.float32))
+        params = layout.unpack(w)
+        return (task.validation_loss(params),
+                task.metric(params, task.valid_x, task.valid_y))
+
+    def train_program(program):
+        return jax.vmap(train_one, in_axes=(None, 0))(program, lrs)
+
+    @jax.jit
+    def train_batch(opcodes, args, constants, outputs, lengths):
+        return lax.map(train_program, (opcodes, args, constants, outputs, lengths))
+
+    def run(encoded: EncodedPrograms):
+        if len(encoded) != batch_size:
+            raise ValueError(f"trainer compiled for {batch_size} programs, got {len(encoded)}")
+        if encoded.opcodes.shape[1] != max_statements or \
+                encoded.constants.shape[1] != max_constants:
+            raise ValueError("encoded programs do not match the trainer's sizes")
+        losses, metrics = train_batch(encoded.opcodes, encoded.args, encoded.constants,
+                                      encoded.outputs, encoded.lengths)
+        return np.asarray(losses), np.asarray(metrics)
+
+    return run
+
+
+def unrolled_update(program: Program):
+    """The program traced statement by statement (what per-candidate compilation means):
+    a jax function of (w, g, m, v, lr, t, segment_ids, num_segments) -> (update, m, v)."""
+    import jax.numpy as jnp
+
+    def update(w, g, m, v, lr, t, segment_ids, num_segments):
+        overrides = segment_reductions(segment_ids, num_segments)
+        env = {"w": w, "g": g, "m": m, "v": v,
+               "lr": jnp.broadcast_to(lr, w.shape), "t": jnp.broadcast_to(t, w.shape)}
+        for ins in program.instructions:
+            args = [env[a] if isinstance(a, str) else jnp.broadcast_to(
+                jnp.asarray(a, w.dtype), w.shape) for a in ins.args]
+            env[ins.register] = overrides.get(ins.op, OPS.get(ins.op).jax_impl)(*args)
+        outputs = dict(program.outputs)
+        return tuple(env[outputs[name]] for name in OUTPUTS)
+
+    return update
+
+
+def make_unrolled_trainer(task, program: Program, learning_rates: Sequence[float],
+                          seed: int = 0):
+    """Per-candidate compilation, the baseline the interpreter is measured against: a fresh
+    `jax.jit` of the training loop with this one program inlined. Returns a function of no
+    arguments -> (validation losses, metrics) over the learning rates."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    params0 = task.init_params(jax.random.PRNGKey(seed))
+    layout = TensorLayout(tuple(tuple(p.shape) for p in params0))
+    segments = layout.segment_ids()
+    w0 = layout.pack(params0)
+    update_rule = unrolled_update(program)
+    gradient = jax.grad(lambda stack: task.loss(layout.unpack(stack), task.train_x,
+                                                task.train_y))
+
+    def train_one(lr):
+        def step(state, t):
+            w, m, v = state
+            update, m, v = update_rule(w, gradient(w), m, v, lr, t, segments,
+                                       layout.num_segments)
+            return (w - update, m, v), None
+
+        zeros = jnp.zeros_like(w0)
+        (w, _, _), _ = lax.scan(step, (w0, zeros, zeros),
+                                jnp.arange(1, task.steps + 1, dtype=jnp.float32))
+        params = layout.unpack(w)
+        return task.validation_loss(params), task.metric(params, task.valid_x, task.valid_y)
+
+    compiled = jax.jit(jax.vmap(train_one))
+    lrs = jnp.asarray(learning_rates, jnp.float32)
+    return lambda: tuple(np.asarray(x) for x in compiled(lrs))

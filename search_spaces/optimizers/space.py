@@ -1,0 +1,282 @@
+"""Optimizer update rules (Lion: Chen et al. 2023): `train(w, g, m, v, lr, t) -> (update, m, v)`.
+
+A program is applied to every parameter tensor and the outer loop does ``w = w - update``;
+`m` and `v` start at zero and carry state between steps; `t` is the 1-based step number (for
+bias corrections: with it, the DSL AdamW is exactly `optax.adamw`). Candidates are trained on
+small proxy tasks with a grid of learning rates (the best counts) by the compile-once batched
+interpreter; the objectives are the validation loss on each task and `score`, the geometric
+mean of the ratios of those losses to AdamW's (below 1: better than AdamW on average).
+Candidates that beat AdamW on the proxy tasks are re-evaluated on ~10x larger funnel tasks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pydantic
+
+from automl.evolution.mutations import MutationSettings
+from automl.hashing import functional_hash
+from automl.ir import Program, Signature, run_numpy
+from search_spaces.base import Evaluation, Objective, SearchSpace, SpaceSettings
+from search_spaces.optimizers import interpreter
+from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS
+
+ADAMW = f"""# AdamW (optax.adamw: b1 0.9, b2 0.999, eps 1e-8, weight decay 0.01), bias-corrected
+m = interp(g, m, 0.9)
+v = interp(square(g), v, 0.999)
+m_hat = m / (1 - exp(t * {math.log(0.9)!r}))
+v_hat = v / (1 - exp(t * {math.log(0.999)!r}))
+update = m_hat / sqrt(v_hat)
+update = update + w * 0.01
+update = update * lr
+"""
+LION = """# Lion (optax.lion: b1 0.9, b2 0.99, weight decay 0.01)
+update = interp(g, m, 0.9)
+update = sign(update)
+m = interp(g, m, 0.99)
+update = update + w * 0.01
+update = update * lr
+"""
+SGD_MOMENTUM = """# SGD with momentum 0.9 (optax.sgd(lr, momentum=0.9))
+m = m * 0.9 + g
+update = m * lr
+"""
+SIGN_SGD = """# signSGD
+update = sign(g) * lr
+"""
+BASELINES = {"adamw": ADAMW, "lion": LION, "sgd_momentum": SGD_MOMENTUM, "sign_sgd": SIGN_SGD}
+
+
+class OptimizersSettings(SpaceSettings):
+    tasks: tuple[str, ...] = ("logreg_digits", "mlp_digits", "linreg_noisy", "spirals")
+    funnel_tasks: tuple[str, ...] = ("mlp_digits_x10", "spirals_x10")
+    learning_rates: tuple[float, ...] = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+    max_statements: int = pydantic.Field(30, ge=1, le=64)
+    max_constants: int = pydantic.Field(8, ge=1, le=32)
+    hash_steps: int = pydantic.Field(4, ge=1)
+    init_seed: int = 0
+
+    @pydantic.field_validator("tasks", "funnel_tasks")
+    @classmethod
+    def _known_tasks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from search_spaces.optimizers.tasks import TASK_NAMES
+
+        unknown = [name for name in value if name not in TASK_NAMES]
+        if unknown:
+            raise ValueError(f"unknown task(s) {', '.join(unknown)}; "
+                             f"allowed: {', '.join(TASK_NAMES)}")
+        return value
+
+    @pydantic.field_validator("learning_rates")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(not (lr > 0 and math.isfinite(lr)) for lr in value):
+            raise ValueError("learning_rates must be a non-empty list of positive numbers")
+        return value
+
+
+class OptimizersSpace(SearchSpace):
+    name = "optimizers"
+    Settings = OptimizersSettings
+    evaluator_version = 1
+    settings: OptimizersSettings
+
+    @cached_property
+    def signature(self) -> Signature:
+        return Signature(
+            inputs=interpreter.INPUTS, outputs=interpreter.OUTPUTS, ops=OPTIMIZER_OPS,
+            infix=(("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "safe_div")),
+            named_constants=NAMED_CONSTANTS,
+        )
+
+    @cached_property
+    def objectives(self) -> tuple[Objective, ...]:
+        return (Objective("score", "minimize"),
+                *(Objective(f"loss_{task}", "minimize", log_scale=True)
+                  for task in self.settings.tasks))
+
+    @cached_property
+    def mutation_settings(self) -> MutationSettings:
+        return MutationSettings(
+            ops=OPTIMIZER_OPS, max_statements=self.settings.max_statements,
+            literal_probability=0.15,
+            weights=(("insert_statement", 1.0), ("delete_statement", 1.0),
+                     ("change_argument", 1.0), ("perturb_constant", 0.5)),
+        )
+
+    # -- evolution ------------------------------------------------------------------------
+    @cached_property
+    def adamw(self) -> Program:
+        return self.parse(ADAMW, "baseline adamw")
+
+    def initial_population(self, rng: np.random.Generator, size: int) -> list[Program]:
+        """Warm start from AdamW, as the Lion search did."""
+        return [self.adamw] * size
+
+    def random(self, rng: np.random.Generator) -> Program:
+        program = self.adamw
+        for _ in range(int(rng.integers(1, 4))):
+            program, _ = self.mutate(program, rng)
+        return program
+
+    def baselines(self) -> dict[str, str]:
+        return dict(BASELINES)
+
+    # -- hashing: the trajectory of `update` over a few steps on seeded random tensors -----
+    def probe(self) -> list[dict[str, np.ndarray]]:
+        rng = np.random.default_rng(20230213)
+        shape = (2, 8)  # two "parameter tensors": per-tensor and global reductions differ
+        probe: dict[str, Any] = {name: rng.normal(size=shape) for name in ("w", "m", "v")}
+        probe["v"] = np.abs(probe["v"])
+        for step in range(self.settings.hash_steps):
+            probe[f"g{step}"] = rng.normal(size=shape)
+        probe["lr"] = 0.1
+        return [probe]
+
+    def fingerprint(self, program: Program) -> str:
+        steps = self.settings.hash_steps
+
+        def trajectory(**probe: Any) -> list[np.ndarray]:
+            w, m, v = probe["w"], probe["m"], probe["v"]
+            updates = []
+            for step in range(steps):
+                outputs = run_numpy(program, {"w": w, "g": probe[f"g{step}"], "m": m, "v": v,
+                                              "lr": probe["lr"], "t": float(step + 1)})
+                update = np.broadcast_to(outputs["update"], w.shape)
+                m = np.broadcast_to(outputs["m"], w.shape)
+                v = np.broadcast_to(outputs["v"], w.shape)
+                w = w - update
+                updates.append(update)
+            return updates
+
+        return functional_hash(trajectory, self._probes, self.settings.mantissa_bits)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
+        (evaluation,) = self.evaluate([program])
+        if evaluation.error:
+            raise RuntimeError(evaluation.error)
+        return dict(evaluation.objectives or {}), evaluation.metrics
+
+    def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
+        """Train every program on every proxy task in compiled batches."""
+        start = time.perf_counter()
+        results: list[dict[str, Any]] = [{} for _ in programs]
+        encodable: list[int] = []
+        errors: dict[int, str] = {}
+        for index, program in enumerate(programs):
+            try:
+                interpreter.encode([program], self.settings.max_statements,
+                                   self.settings.max_constants)
+                encodable.append(index)
+            except (interpreter.EncodingError, KeyError) as error:
+                errors[index] = f"cannot be evaluated: {error}"
+        if encodable:
+            batch = [programs[i] for i in encodable]
+            per_task = {task: self._train(task, batch) for task in self.settings.tasks}
+            reference = self.reference_losses(self.settings.tasks)
+            for position, index in enumerate(encodable):
+                results[index] = self._summarize(position, per_task, reference)
+            self._run_funnel(batch, encodable, results)
+        seconds = (time.perf_counter() - start) / max(len(programs), 1)
+        evaluations = []
+        for index in range(len(programs)):
+            result = results[index]
+            error = errors.get(index) or result.get("error")
+            if error:
+                evaluations.append(Evaluation(None, result.get("metrics", {}), error, seconds))
+            else:
+                evaluations.append(Evaluation(result["objectives"], result["metrics"], None,
+                                              seconds))
+        return evaluations
+
+    def _summarize(self, position: int, per_task: dict[str, tuple[np.ndarray, np.ndarray]],
+                   reference: dict[str, float]) -> dict[str, Any]:
+        objectives: dict[str, float] = {}
+        metrics: dict[str, Any] = {"learning_rate": {}, "metric": {}}
+        ratios = []
+        for task, (losses, task_metrics) in per_task.items():
+            row = losses[position]
+            finite = np.isfinite(row)
+            if not finite.any():
+                return {"error": f"diverged on {task} at every learning rate",
+                        "metrics": metrics}
+            best = int(np.argmin(np.where(finite, row, np.inf)))
+            objectives[f"loss_{task}"] = float(row[best])
+            metrics["learning_rate"][task] = self.settings.learning_rates[best]
+            metrics["metric"][task] = float(task_metrics[position, best])
+            ratios.append(float(row[best]) / max(reference[task], 1e-12))
+        # geometric mean: a task whose losses are tiny (spirals) must not dominate the score
+        objectives["score"] = float(np.exp(np.mean(np.log(np.maximum(ratios, 1e-12)))))
+        return {"objectives": objectives, "metrics": metrics}
+
+    def _run_funnel(self, batch: list[Program], indexes: list[int],
+                    results: list[dict[str, Any]]) -> None:
+        """Re-test proxy winners (score < 1) on the larger funnel tasks; record the outcome."""
+        winners = [p for p, i in enumerate(indexes)
+                   if "objectives" in results[i] and results[i]["objectives"]["score"] < 1.0]
+        if not winners or not self.settings.funnel_tasks:
+            return
+        programs = [batch[p] for p in winners]
+        reference = self.reference_losses(self.settings.funnel_tasks)
+        outcome: dict[int, dict[str, float]] = {p: {} for p in winners}
+        for task in self.settings.funnel_tasks:
+            losses, _ = self._train(task, programs)
+            for row, p in enumerate(winners):
+                finite = losses[row][np.isfinite(losses[row])]
+                outcome[p][task] = float(finite.min()) if finite.size else math.inf
+        for p in winners:
+            metrics = results[indexes[p]]["metrics"]
+            metrics["funnel"] = outcome[p]
+            metrics["funnel_passed"] = all(outcome[p][t] < reference[t] for t in outcome[p])
+
+    def _train(self, task_name: str, programs: Sequence[Program]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Validation losses and metrics, shape (len(programs), learning rates)."""
+        encoded = interpreter.encode(programs, self.settings.max_statements,
+                                     self.settings.max_constants)
+        losses, metrics = [], []
+        largest = interpreter.BATCH_SIZES[-1]
+        for start in range(0, len(programs), largest):
+            chunk = _slice(encoded, start, start + largest)
+            size = next(s for s in interpreter.BATCH_SIZES if s >= len(chunk))
+            chunk_losses, chunk_metrics = self._trainer(task_name, size)(
+                interpreter.pad(chunk, size))
+            losses.append(chunk_losses[: len(chunk)])
+            metrics.append(chunk_metrics[: len(chunk)])
+        return np.concatenate(losses), np.concatenate(metrics)
+
+    def _trainer(self, task_name: str, batch_size: int):
+        key = (task_name, batch_size)
+        cache = self.__dict__.setdefault("_trainers", {})
+        if key not in cache:
+            from search_spaces.optimizers.tasks import get_task
+
+            cache[key] = interpreter.make_trainer(
+                get_task(task_name), batch_size, self.settings.max_statements,
+                self.settings.max_constants, self.settings.learning_rates,
+                seed=self.settings.init_seed)
+        return cache[key]
+
+    def reference_losses(self, tasks: Sequence[str]) -> dict[str, float]:
+        """AdamW's best validation loss over the learning-rate grid, per task (tuned AdamW)."""
+        cache = self.__dict__.setdefault("_reference", {})
+        missing = [task for task in tasks if task not in cache]
+        for task in missing:
+            losses, _ = self._train(task, [self.adamw])
+            finite = losses[0][np.isfinite(losses[0])]
+            cache[task] = float(finite.min()) if finite.size else math.inf
+        return {task: cache[task] for task in tasks}
+
+
+def _slice(encoded: interpreter.EncodedPrograms, start: int, stop: int
+           ) -> interpreter.EncodedPrograms:
+    return interpreter.EncodedPrograms(
+        encoded.opcodes[start:stop], encoded.args[start:stop], encoded.constants[start:stop],
+        encoded.outputs[start:stop], encoded.lengths[start:stop])

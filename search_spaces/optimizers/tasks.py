@@ -1,0 +1,321 @@
+"""Training tasks for optimizer programs (Lion: Chen et al. 2023): small full-batch problems in
+pure JAX on which a candidate update rule is trained.
+
+* ``proxy`` tasks are tiny (100-200 steps, a few thousand parameters) and drive the search;
+* ``funnel`` tasks are ~10x larger (steps x parameters) versions of two proxies, used to re-test
+  the proxy winners;
+* ``meta_validation`` tasks are held out of the search (a convnet, a wide MLP, a deep MLP and a
+  larger linear regression).
+
+Everything is float32 and jit/vmap friendly: parameters are a flat ``list[jax.Array]``
+(``[W0, b0, W1, b1, ...]`` for the MLPs), losses are full-batch means with no Python control flow
+on traced values, and the data are device arrays created once per task (``get_task`` is cached).
+Data are deterministic: the 8x8 digits shipped with scikit-learn split by a fixed permutation
+(seed 0) into 1200 train / 597 validation images, and synthetic sets drawn from fixed numpy
+seeds. Inputs are standardized with the training split's statistics. Classification tasks report
+validation accuracy as ``metric``; regression tasks report the validation loss (mean squared
+error). ``Task.validation_loss`` is always the training loss evaluated on the validation split.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Params = list[jax.Array]
+F32 = jnp.float32
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: identity hash (the fields hold arrays)
+class Task:
+    name: str
+    steps: int
+    init_params: Callable[[jax.Array], Params]
+    loss: Callable[[Params, jax.Array, jax.Array], jax.Array]
+    metric: Callable[[Params, jax.Array, jax.Array], jax.Array]
+    metric_name: str
+    metric_direction: str
+    train_x: jax.Array
+    train_y: jax.Array
+    valid_x: jax.Array
+    valid_y: jax.Array
+    kind: str
+
+    def validation_loss(self, params: Params) -> jax.Array:
+        return self.loss(params, self.valid_x, self.valid_y)
+
+    def train_loss(self, params: Params) -> jax.Array:
+        return self.loss(params, self.train_x, self.train_y)
+
+    @property
+    def parameter_count(self) -> int:
+        shapes = jax.eval_shape(self.init_params, jax.random.PRNGKey(0))
+        return int(sum(np.prod(s.shape) for s in shapes))
+
+
+# -- data ----------------------------------------------------------------------------------
+def _standardize(train: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.where(std > 1e-6, std, 1.0)  # constant pixels (digits' border) stay at zero
+    return (train - mean) / std, (valid - mean) / std
+
+
+@functools.cache
+def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """8x8 digits (1797 images, 64 features, 10 classes): 1200 train / 597 valid, standardized."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    order = np.random.default_rng(0).permutation(len(data.target))
+    x = data.data[order].astype(np.float64)
+    y = data.target[order].astype(np.int32)
+    train_x, valid_x = _standardize(x[:1200], x[1200:])
+    return train_x, y[:1200], valid_x, y[1200:]
+
+
+def _linear_regression(n_train: int, n_valid: int, features: int, noise: float, seed: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """y = x . w + b + noise with correlated features (singular values of the mixing matrix
+    decay from 1 to 0.1, so the problem is mildly ill-conditioned even after standardizing)."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_valid
+    basis, _ = np.linalg.qr(rng.normal(size=(features, features)))
+    mixing = basis * np.geomspace(1.0, 0.1, features)
+    x = rng.normal(size=(n, features)) @ mixing.T
+    train_x, valid_x = _standardize(x[:n_train], x[n_train:])
+    x = np.concatenate([train_x, valid_x])
+    weights = rng.normal(size=features) / np.sqrt(features)
+    y = x @ weights + 0.5 + noise * rng.normal(size=n)
+    return train_x, y[:n_train], valid_x, y[n_train:]
+
+
+def _two_spirals(n_train: int, n_valid: int, turns: float, noise: float, seed: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two interleaved spirals (labels 0 / 1), `turns` revolutions, Gaussian jitter."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_valid
+    labels = rng.integers(0, 2, size=n)
+    angle = np.sqrt(rng.uniform(0.0, 1.0, size=n)) * turns * 2 * np.pi
+    radius = angle / (turns * 2 * np.pi)
+    points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    points = np.where(labels[:, None] == 1, -points, points)
+    points = points + noise * rng.normal(size=points.shape)
+    train_x, valid_x = _standardize(points[:n_train], points[n_train:])
+    return train_x, labels[:n_train].astype(np.int32), valid_x, labels[n_train:].astype(np.int32)
+
+
+# -- models --------------------------------------------------------------------------------
+def _dense_init(sizes: Sequence[int], gain: float) -> Callable[[jax.Array], Params]:
+    """[W0, b0, W1, b1, ...]: W ~ N(0, gain / fan_in), zero biases."""
+
+    def init(key: jax.Array) -> Params:
+        params: Params = []
+        keys = jax.random.split(key, len(sizes) - 1)
+        for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True):
+            scale = jnp.sqrt(jnp.asarray(gain / fan_in, F32))
+            params.append(jax.random.normal(k, (fan_in, fan_out), F32) * scale)
+            params.append(jnp.zeros((fan_out,), F32))
+        return params
+
+    return init
+
+
+def _mlp(activation: Callable[[jax.Array], jax.Array]
+         ) -> Callable[[Params, jax.Array], jax.Array]:
+    def apply(params: Params, x: jax.Array) -> jax.Array:
+        for i in range(0, len(params) - 2, 2):
+            x = activation(x @ params[i] + params[i + 1])
+        return x @ params[-2] + params[-1]
+
+    return apply
+
+
+_CONV_DIMS = ("NHWC", "HWIO", "NHWC")
+
+
+def _image_patches(images: np.ndarray) -> np.ndarray:
+    """(n, 64) standardized digits -> (n, 4, 4, 2, 2, 9): the 3x3 neighbourhood (zero padded,
+    SAME) of every pixel, extracted once with `lax.conv_general_dilated` and an identity kernel,
+    and ordered by 2x2 block (pixel (2 * i + di, 2 * j + dj) at [:, i, j, di, dj]).
+
+    The first convolution is then a matmul of these patches and the 2x2 stride-2 second one a
+    reshape and a matmul: on a 2-core CPU, training this network with `lax.conv_general_dilated`
+    inside the loss was ~15x slower (XLA's CPU convolutions, made grouped when the kernel is
+    vmapped over learning rates), and XLA does not hoist a size-inflating patch extraction out
+    of the training loop, so it is done here, once."""
+    identity = jnp.eye(9, dtype=F32).reshape(3, 3, 1, 9)
+    x = jnp.asarray(images, F32).reshape(-1, 8, 8, 1)
+    patches = jax.lax.conv_general_dilated(x, identity, (1, 1), "SAME",
+                                           dimension_numbers=_CONV_DIMS,
+                                           precision=jax.lax.Precision.HIGHEST)
+    patches = np.asarray(patches).reshape(-1, 4, 2, 4, 2, 9)
+    return np.ascontiguousarray(patches.transpose(0, 1, 3, 2, 4, 5))
+
+
+def _convnet_init(channels: tuple[int, int], classes: int) -> Callable[[jax.Array], Params]:
+    """[3x3 kernel (3, 3, 1, c1), bias, 2x2 kernel (2, 2, c1, c2), bias, dense, bias]."""
+    c1, c2 = channels
+
+    def init(key: jax.Array) -> Params:
+        k1, k2, k3 = jax.random.split(key, 3)
+        scale = lambda variance: jnp.sqrt(jnp.asarray(variance, F32))  # noqa: E731
+        return [jax.random.normal(k1, (3, 3, 1, c1), F32) * scale(2.0 / 9),
+                jnp.zeros((c1,), F32),
+                jax.random.normal(k2, (2, 2, c1, c2), F32) * scale(2.0 / (4 * c1)),
+                jnp.zeros((c2,), F32),
+                jax.random.normal(k3, (4 * 4 * c2, classes), F32) * scale(1.0 / (16 * c2)),
+                jnp.zeros((classes,), F32)]
+
+    return init
+
+
+def _convnet(params: Params, patches: jax.Array) -> jax.Array:
+    """8x8 digits given as blocked 3x3 patches (n, 4, 4, 2, 2, 9), see `_image_patches`: a 3x3
+    SAME convolution (1 -> c1) and ReLU, a 2x2 stride-2 convolution (c1 -> c2: 8x8 -> 4x4) and
+    ReLU, a dense layer to the logits. Equal to `convnet_reference` on the images (see the
+    tests), with both convolutions as plain matmuls."""
+    w1, b1, w2, b2, w3, b3 = params
+    n = patches.shape[0]
+    h = jax.nn.relu(patches @ w1.reshape(9, -1) + b1)  # (n, 4, 4, 2, 2, c1)
+    h = jax.nn.relu(h.reshape(n, 4, 4, -1) @ w2.reshape(-1, w2.shape[-1]) + b2)  # (n, 4, 4, c2)
+    return h.reshape(n, -1) @ w3 + b3
+
+
+def convnet_reference(params: Params, images: jax.Array) -> jax.Array:
+    """`_convnet` written with `lax.conv_general_dilated` on (n, 64) images (for checking)."""
+    w1, b1, w2, b2, w3, b3 = params
+    h = images.reshape(images.shape[0], 8, 8, 1)
+    h = jax.lax.conv_general_dilated(h, w1, (1, 1), "SAME", dimension_numbers=_CONV_DIMS)
+    h = jax.nn.relu(h + b1)
+    h = jax.lax.conv_general_dilated(h, w2, (2, 2), "VALID", dimension_numbers=_CONV_DIMS)
+    h = jax.nn.relu(h + b2)
+    return h.reshape(h.shape[0], -1) @ w3 + b3
+
+
+@functools.cache
+def _digits_patches() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    train_x, train_y, valid_x, valid_y = _digits()
+    return _image_patches(train_x), train_y, _image_patches(valid_x), valid_y
+
+
+# -- losses and metrics --------------------------------------------------------------------
+def _softmax_loss(apply):
+    def loss(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+        logp = jax.nn.log_softmax(apply(params, x))
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+    return loss
+
+
+def _softmax_accuracy(apply):
+    def accuracy(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+        return jnp.mean((jnp.argmax(apply(params, x), axis=1) == y).astype(F32))
+
+    return accuracy
+
+
+def _logistic_loss(apply):
+    def loss(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+        logits = apply(params, x)[:, 0]
+        return jnp.mean(jax.nn.softplus(logits) - y.astype(F32) * logits)
+
+    return loss
+
+
+def _logistic_accuracy(apply):
+    def accuracy(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+        return jnp.mean(((apply(params, x)[:, 0] > 0) == (y == 1)).astype(F32))
+
+    return accuracy
+
+
+def _squared_loss(apply):
+    def loss(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+        return jnp.mean(jnp.square(apply(params, x)[:, 0] - y))
+
+    return loss
+
+
+# -- task builders -------------------------------------------------------------------------
+def _as_jax(data, y_dtype) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    train_x, train_y, valid_x, valid_y = data
+    return (jnp.asarray(train_x, F32), jnp.asarray(train_y, y_dtype),
+            jnp.asarray(valid_x, F32), jnp.asarray(valid_y, y_dtype))
+
+
+def _classifier(name: str, kind: str, steps: int, data, init, apply, binary: bool) -> Task:
+    train_x, train_y, valid_x, valid_y = _as_jax(data, jnp.int32)
+    loss, metric = ((_logistic_loss(apply), _logistic_accuracy(apply)) if binary
+                    else (_softmax_loss(apply), _softmax_accuracy(apply)))
+    return Task(name=name, steps=steps, init_params=init, loss=loss, metric=metric,
+                metric_name="accuracy", metric_direction="maximize", train_x=train_x,
+                train_y=train_y, valid_x=valid_x, valid_y=valid_y, kind=kind)
+
+
+def _regression(name: str, kind: str, steps: int, data, init, apply) -> Task:
+    train_x, train_y, valid_x, valid_y = _as_jax(data, F32)
+    loss = _squared_loss(apply)
+    return Task(name=name, steps=steps, init_params=init, loss=loss, metric=loss,
+                metric_name="loss", metric_direction="minimize", train_x=train_x,
+                train_y=train_y, valid_x=valid_x, valid_y=valid_y, kind=kind)
+
+
+def _digits_mlp(name: str, kind: str, steps: int, hidden: Sequence[int]) -> Task:
+    sizes = (64, *hidden, 10)
+    return _classifier(name, kind, steps, _digits(), _dense_init(sizes, 2.0),
+                       _mlp(jax.nn.relu), binary=False)
+
+
+@functools.cache
+def _spirals_data():
+    return _two_spirals(n_train=400, n_valid=200, turns=1.5, noise=0.05, seed=1)
+
+
+def _spirals_mlp(name: str, kind: str, steps: int, hidden: Sequence[int]) -> Task:
+    sizes = (2, *hidden, 1)
+    return _classifier(name, kind, steps, _spirals_data(), _dense_init(sizes, 1.0),
+                       _mlp(jnp.tanh), binary=True)
+
+
+def _linreg(name: str, kind: str, steps: int, n_train: int, n_valid: int, features: int,
+            seed: int) -> Task:
+    data = _linear_regression(n_train, n_valid, features, noise=0.5, seed=seed)
+    return _regression(name, kind, steps, data, _dense_init((features, 1), 1.0),
+                       _mlp(lambda h: h))
+
+
+_BUILDERS: dict[str, tuple[str, Callable[[str, str], Task]]] = {
+    # proxy
+    "logreg_digits": ("proxy", lambda n, k: _digits_mlp(n, k, 100, ())),
+    "mlp_digits": ("proxy", lambda n, k: _digits_mlp(n, k, 150, (32,))),
+    "linreg_noisy": ("proxy", lambda n, k: _linreg(n, k, 100, 200, 200, 20, seed=2)),
+    "spirals": ("proxy", lambda n, k: _spirals_mlp(n, k, 200, (32, 32))),
+    # funnel: ~10x the proxy's steps x parameters
+    "mlp_digits_x10": ("funnel", lambda n, k: _digits_mlp(n, k, 400, (128,))),
+    "spirals_x10": ("funnel", lambda n, k: _spirals_mlp(n, k, 600, (64, 64))),
+    # meta-validation: held out of the search
+    "convnet_digits": ("meta_validation", lambda n, k: _classifier(
+        n, k, 200, _digits_patches(), _convnet_init((8, 16), 10), _convnet, binary=False)),
+    "mlp_digits_wide": ("meta_validation", lambda n, k: _digits_mlp(n, k, 500, (128, 128))),
+    "spirals_deep": ("meta_validation",
+                     lambda n, k: _spirals_mlp(n, k, 1000, (32, 32, 32, 32))),
+    "linreg_large": ("meta_validation",
+                     lambda n, k: _linreg(n, k, 500, 2000, 1000, 200, seed=3)),
+}
+
+TASK_NAMES: dict[str, str] = {name: kind for name, (kind, _) in _BUILDERS.items()}
+
+
+@functools.cache
+def get_task(name: str) -> Task:
+    """The task called `name` (built once); ValueError for an unknown name."""
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
+    kind, build = _BUILDERS[name]
+    return build(name, kind)

@@ -1,0 +1,149 @@
+"""Optimizer-program space: DSL baselines equal optax, the JAX interpreter equals numpy,
+Lion's weight-decay bound, and batched training of candidates on the proxy tasks."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from automl.ir import run_numpy
+from search_spaces.optimizers import interpreter
+from search_spaces.optimizers.space import ADAMW, LION, SGD_MOMENTUM, OptimizersSpace
+
+SHAPES = [(3, 4), (5,)]
+
+
+@pytest.fixture(scope="module")
+def space():
+    return OptimizersSpace({"tasks": ["logreg_digits", "linreg_noisy"],
+                            "funnel_tasks": ["mlp_digits_x10"],
+                            "learning_rates": [1e-3, 1e-2, 1e-1]})
+
+
+def quadratic_problem(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    targets = [jnp.asarray(rng.normal(size=shape)) for shape in SHAPES]
+    scales = [1.0 + jnp.abs(t) for t in targets]
+
+    def loss(params):
+        return sum(jnp.sum((p - t) ** 2 * s) for p, t, s in zip(params, targets, scales,
+                                                                  strict=True))
+
+    start = [jnp.asarray(rng.normal(size=shape)) for shape in SHAPES]
+    return loss, start
+
+
+def run_interpreter(space, text, loss, start, lr, steps, dtype=jnp.float64):
+    program = space.simplify(space.parse(text))[0]
+    encoded = interpreter.encode([program], space.settings.max_statements,
+                                 space.settings.max_constants)
+    layout = interpreter.TensorLayout(tuple(SHAPES))
+    segments = layout.segment_ids()
+
+    @jax.jit
+    def step(w, m, v, t):
+        g = layout.pack(jax.grad(loss)(layout.unpack(w)))
+        update, m, v = interpreter.interpret(
+            encoded.opcodes[0], encoded.args[0], encoded.constants[0].astype(dtype),
+            encoded.outputs[0], encoded.lengths[0], (w, g, m, v, lr, t), segments,
+            layout.num_segments)
+        return w - update, m, v
+
+    w = layout.pack(start).astype(dtype)
+    m = v = jnp.zeros_like(w)
+    for t in range(1, steps + 1):
+        w, m, v = step(w, m, v, jnp.asarray(float(t), dtype))
+    return layout.unpack(w)
+
+
+def run_optax(optimizer, loss, start, steps):
+    params, state = start, optimizer.init(start)
+    for _ in range(steps):
+        updates, state = optimizer.update(jax.grad(loss)(params), state, params)
+        params = optax.apply_updates(params, updates)
+    return params
+
+
+@pytest.fixture
+def float64():
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
+
+
+@pytest.mark.parametrize(("text", "reference"), [
+    (LION, optax.lion(1e-3, b1=0.9, b2=0.99, weight_decay=0.01)),
+    (ADAMW, optax.adamw(1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01)),
+    (SGD_MOMENTUM, optax.sgd(1e-3, momentum=0.9)),
+], ids=["lion", "adamw", "sgd_momentum"])
+def test_dsl_baselines_follow_the_optax_trajectory(space, float64, text, reference):
+    """100 steps on a random problem, to 1e-6. (AdamW's residual, ~6e-7, comes from the 1e-8
+    that the function set's division adds to the bias-correction denominators.)"""
+    loss, start = quadratic_problem()
+    ours = run_interpreter(space, text, loss, start, 1e-3, 100)
+    theirs = run_optax(reference, loss, start, 100)
+    moved = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(theirs, start, strict=True))
+    assert moved > 0.05, "the problem is not trivial: parameters moved"
+    difference = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(ours, theirs, strict=True))
+    assert difference < 1e-6
+
+
+def test_lion_with_weight_decay_keeps_weights_in_the_inf_ball(space):
+    """Lion-K (Chen, Liu et al. 2023): Lion with decoupled weight decay wd solves
+    min f(w) s.t. ||w||_inf <= 1/wd; a linear loss drives w to that boundary, not beyond."""
+    program = space.simplify(space.parse(LION.replace("w * 0.01", "w * 0.5")))[0]
+    rng = np.random.default_rng(1)
+    direction = rng.normal(size=(4, 6))  # loss = -<direction, w>: unbounded below
+    w = rng.uniform(-1, 1, size=(4, 6))
+    m = np.zeros_like(w)
+    lr = 0.01
+    for t in range(1, 3001):
+        out = run_numpy(program, {"w": w, "g": -direction, "m": m, "v": m, "lr": lr, "t": t})
+        w, m = w - out["update"], out["m"]
+    bound = 1 / 0.5
+    assert np.max(np.abs(w)) <= bound * (1 + lr)
+    assert np.max(np.abs(w)) >= bound * (1 - 2 * lr), "the constraint is active"
+
+
+def test_the_interpreter_computes_what_numpy_computes(space):
+    """Random mutants of AdamW: one interpreted step equals one numpy step (float32). numpy
+    sees two parameter tensors as two rows, the interpreter as two segments of a flat vector:
+    per-tensor reductions (norm, dot, cosine_sim) must agree."""
+    rng = np.random.default_rng(2)
+    layout = interpreter.TensorLayout(((3, 4), (12,)))
+    inputs = {name: rng.normal(size=(2, 12)).astype(np.float32) for name in ("w", "g", "m")}
+    inputs["v"] = np.abs(rng.normal(size=(2, 12))).astype(np.float32)
+    step = jax.jit(interpreter.interpret, static_argnums=(7,))
+    compared = 0
+    program = space.adamw
+    for _ in range(40):
+        program, _ = space.mutate(program, rng)
+        program = space.simplify(program)[0]
+        encoded = interpreter.encode([program], space.settings.max_statements,
+                                     space.settings.max_constants)
+        flat = [jnp.asarray(inputs[n].reshape(-1)) for n in ("w", "g", "m", "v")]
+        ours = step(encoded.opcodes[0], encoded.args[0], encoded.constants[0],
+                    encoded.outputs[0], encoded.lengths[0], (*flat, 0.1, 3.0),
+                    layout.segment_ids(), layout.num_segments)
+        reference = run_numpy(program, {**inputs, "lr": 0.1, "t": 3.0})
+        for name, value in zip(("update", "m", "v"), ours, strict=True):
+            expected = np.broadcast_to(reference[name], (2, 12)).reshape(-1).astype(np.float64)
+            got = np.asarray(value, np.float64)
+            finite = np.isfinite(expected) & (np.abs(expected) < 1e6)
+            np.testing.assert_allclose(got[finite], expected[finite], rtol=2e-3, atol=1e-5)
+            compared += int(finite.sum())
+    assert compared > 1000
+
+
+def test_encoding_rejects_programs_that_do_not_fit(space):
+    long_program = "\n".join(["update = g"] + [f"update = update + {i}.5" for i in range(40)])
+    program = space.parse(long_program + "\nupdate = update * lr\n")
+    with pytest.raises(interpreter.EncodingError, match="statements"):
+        interpreter.encode([program], 30, 50)
+    with pytest.raises(interpreter.EncodingError, match="distinct constants"):
+        interpreter.encode([program], 64, 8)
+    (evaluation,) = space.evaluate([program])
+    assert not evaluation.ok and "cannot be evaluated" in evaluation.error
