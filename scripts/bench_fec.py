@@ -1,0 +1,110 @@
+"""Functional-equivalence cache on vs off: hit rate and evaluations saved.
+
+Runs the same regularized-evolution search twice (same seed, same number of generated
+candidates, local executor), once with the cache and once without, and prints JSON lines:
+
+* `fec_hit_rate`: fraction of candidates answered by the cache (the Lion search saw 0.89);
+* `fec_evaluations_saved_ratio`: evaluations the uncached run needed to first reach its final
+  best fitness, divided by the evaluations the cached run needed to reach the same fitness.
+
+    python scripts/bench_fec.py --space optimizers [--candidates 300] [--population 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+from automl.config import parse_config
+from automl.controller import CampaignController
+from automl.store import Store
+
+SPACE_SETTINGS = {
+    "optimizers": "{funnel_tasks: []}",
+    "autonumerics": "{target: exp2, fit_constants: true, max_statements: 12}",
+}
+OBJECTIVE = {"optimizers": "score", "autonumerics": "max_relative_error"}
+
+
+def run(space: str, cache: bool, candidates: int, population: int, tournament: int,
+        seed: int, batch_size: int) -> dict:
+    config = parse_config(f"""
+seed: {seed}
+space: {{name: {space}, settings: {SPACE_SETTINGS[space]}}}
+evolution: {{strategy: regularized, objective: {OBJECTIVE[space]}, population_size: {population},
+            tournament_size: {tournament}, max_mutation_tries: 1000}}
+budget: {{max_evaluations: {candidates}, max_candidates: {candidates}}}
+cache: {{enabled: {str(cache).lower()}}}
+executor: {{kind: local, batch_size: {batch_size}}}
+""")
+    with tempfile.TemporaryDirectory() as directory:
+        store = Store.open(f"sqlite:///{directory}/fec.db")
+        start = time.perf_counter()
+        summary = CampaignController.create(config, store, f"fec-{cache}").run()
+        seconds = time.perf_counter() - start
+        candidates_rows = store.load_candidates(summary.campaign.id)
+        evaluations = {e.candidate_number: e for e in store.load_evaluations(summary.campaign.id)}
+        store.close()
+    # best-so-far curve over candidates, with the number of evaluations spent by then
+    objective = OBJECTIVE[space]
+    by_number = {row.number: row for row in candidates_rows}
+    curve = []  # (evaluations spent, best value so far)
+    spent, best = 0, float("inf")
+    for row in candidates_rows:
+        if row.status != "duplicate":
+            spent += 1
+        source = row.duplicate_of if row.status == "duplicate" else row.number
+        evaluation = evaluations.get(source)
+        if evaluation is not None and evaluation.objectives and \
+                by_number[source].status == "evaluated":
+            best = min(best, evaluation.objectives[objective])
+        curve.append((spent, best))
+    return {"seconds": seconds, "hit_rate": summary.cache_hit_rate,
+            "evaluations": summary.evaluations, "candidates": summary.candidates,
+            "best": best, "curve": curve}
+
+
+def evaluations_to_reach(curve: list[tuple[int, float]], target: float) -> int | None:
+    return next((spent for spent, best in curve if best <= target), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--space", choices=sorted(SPACE_SETTINGS), default="optimizers")
+    parser.add_argument("--candidates", type=int, default=300)
+    parser.add_argument("--population", type=int, default=100)
+    parser.add_argument("--tournament", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=16)
+    arguments = parser.parse_args()
+    settings = (arguments.space, arguments.candidates, arguments.population,
+                arguments.tournament, arguments.seed, arguments.batch_size)
+    uncached = run(arguments.space, False, *settings[1:])
+    cached = run(arguments.space, True, *settings[1:])
+    target = uncached["best"]
+    needed_uncached = evaluations_to_reach(uncached["curve"], target)
+    needed_cached = evaluations_to_reach(cached["curve"], target)
+    context = {"space": arguments.space, "candidates": arguments.candidates,
+               "population": arguments.population, "tournament": arguments.tournament,
+               "seed": arguments.seed, "cpus": os.cpu_count(), "machine": platform.machine()}
+    print(json.dumps({"metric": "fec_hit_rate", "value": round(cached["hit_rate"], 3),
+                      "unit": "fraction", "evaluations_cached": cached["evaluations"],
+                      "evaluations_uncached": uncached["evaluations"], **context}), flush=True)
+    ratio = (needed_uncached / needed_cached) if needed_cached else None
+    print(json.dumps({"metric": "fec_evaluations_saved_ratio",
+                      "value": round(ratio, 2) if ratio else None, "unit": "x",
+                      "target_best": target, "evaluations_to_target_uncached": needed_uncached,
+                      "evaluations_to_target_cached": needed_cached,
+                      "cached_best": cached["best"], **context}), flush=True)
+    print(json.dumps({"metric": "fec_wall_clock_ratio",
+                      "value": round(uncached["seconds"] / cached["seconds"], 2), "unit": "x",
+                      "seconds_uncached": round(uncached["seconds"], 1),
+                      "seconds_cached": round(cached["seconds"], 1), **context}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
