@@ -214,14 +214,15 @@ class CampaignController:
         self.next_number = candidates[-1].number + 1 if candidates else 0
 
     def _initial_programs(self) -> list[tuple[str, Program | None]]:
-        """(mutation label, program) for the first candidates; None means a random program."""
+        """(mutation label, program) for the first candidates; None: drawn from the space's
+        `initial_population` when the candidate is made (from its own random stream)."""
         evolution = self.config.evolution
         programs: list[tuple[str, Program | None]] = []
         if evolution.include_baselines:
             for name, text in self.space.baselines().items():
                 programs.append((f"baseline:{name}", self.space.parse(text, f"baseline {name}")))
         count = evolution.initial_population or evolution.population_size
-        programs.extend(("random", None) for _ in range(count))
+        programs.extend(("initial", None) for _ in range(count))
         return programs
 
     def run(self) -> CampaignSummary:
@@ -327,8 +328,9 @@ class CampaignController:
                 self.next_number += 1
                 return Candidate(number, child, self.space.format(child), child_hash,
                                  (parent.number,), mutation, removed, time.time())
-        if program is None:
-            program = self.space.random(rng)
+        if program is None:  # the space decides what initial programs are (random, a seed)
+            program = (self.space.initial_population(rng, 1)[0] if mutation == "initial"
+                       else self.space.random(rng))
         self.next_number += 1
         program, removed = self.space.simplify(program)
         return Candidate(number, program, self.space.format(program),

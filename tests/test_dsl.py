@@ -9,17 +9,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from program_fixtures import (
+    ADAM,
+    ARITHMETIC,
+    HYPOTHESIS,
+    NUMERICS,
+    OPTIMIZER,
+    REG,
+    SEEDS,
+    XYZ,
+    mutated,
+    optimizer_registry,
+)
 
 import automl.dsl as dsl
 from automl.dsl import DslError, format_number, parse, print_program
-from automl.evolution.mutations import MutationSettings, mutate
+from automl.evolution.mutations import MutationSettings
 from automl.ir import (
-    OPS,
     Instruction,
     Op,
-    OpRegistry,
     Program,
     ProgramError,
     Signature,
@@ -28,39 +38,11 @@ from automl.ir import (
     validate,
 )
 
-NUMERICS = Signature(inputs=("x",), outputs=("f",), parameter_pattern=r"c\d+")
-XYZ = Signature(inputs=("x", "y", "z"), outputs=("f",))
-
-
-def optimizer_registry() -> OpRegistry:
-    reg = OpRegistry()
-    for name in OPS.names():
-        reg.register(OPS.get(name))
-    if "interp" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
-    if "sign" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("sign", 1, np.sign, doc="sign"))
-    return reg
-
-
-REG = optimizer_registry()
-OPTIMIZER = Signature(inputs=("w", "g", "m", "v", "lr"), outputs=("update", "m", "v"),
-                      registry=REG)
-ADAM = """
-m = interp(m, g, 0.1)
-v = interp(v, g * g, 0.001)
-update = lr * m / (sqrt(v) + 1e-8)
-"""
 LION = """
 update = sign(interp(m, g, 0.9))   # Lion: sign of an interpolation
 update = update + w * 0.01
 m = interp(m, g, 0.99)
 """
-
-ARITHMETIC = ("add", "sub", "mul", "div")
-HYPOTHESIS = settings(max_examples=60, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow])
-SEEDS = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=15)
 
 
 def values_xyz(n: int = 64, seed: int = 0) -> dict[str, np.ndarray]:
@@ -71,14 +53,6 @@ def values_xyz(n: int = 64, seed: int = 0) -> dict[str, np.ndarray]:
 def evaluate(text: str, signature: Signature = XYZ, values=None) -> np.ndarray:
     values = values_xyz() if values is None else values
     return run_numpy(parse(text, signature), values, signature.registry)["f"]
-
-
-def mutated(seed: Program, signature: Signature, mutation: MutationSettings,
-            seeds: list[int]) -> Program:
-    p = seed
-    for s in seeds:
-        p, _ = mutate(p, mutation, signature, np.random.default_rng(s))
-    return p
 
 
 def error_of(text: str, signature: Signature = NUMERICS, source: str = "<program>") -> DslError:

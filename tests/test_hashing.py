@@ -8,8 +8,9 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from program_fixtures import HYPOTHESIS, NUMERICS, OPTIMIZER, REG, XYZ
 
 from automl.dsl import parse
 from automl.evolution.mutations import MutationSettings, mutate
@@ -21,30 +22,8 @@ from automl.hashing import (
     quantize,
     settings_hash,
 )
-from automl.ir import OPS, Op, OpRegistry, Program, Signature
+from automl.ir import OPS, Program, Signature
 from automl.simplify import simplify
-
-NUMERICS = Signature(inputs=("x",), outputs=("f",), parameter_pattern=r"c\d+")
-XYZ = Signature(inputs=("x", "y", "z"), outputs=("f",))
-
-HYPOTHESIS = settings(max_examples=60, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow])
-
-
-def optimizer_registry() -> OpRegistry:
-    reg = OpRegistry()
-    for name in OPS.names():
-        reg.register(OPS.get(name))
-    if "interp" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
-    if "sign" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("sign", 1, np.sign, doc="sign"))
-    return reg
-
-
-REG = optimizer_registry()
-OPTIMIZER = Signature(inputs=("w", "g", "m", "v", "lr"), outputs=("update", "m", "v"),
-                      registry=REG)
 
 
 def probes_for(names, seed: int = 0, n: int = 32, low: float = 0.5, high: float = 2.0):

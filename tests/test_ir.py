@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from program_fixtures import (
+    ADAM,
+    HYPOTHESIS,
+    NUMERICS,
+    OPTIMIZER,
+    OPTIMIZER_MUTATIONS,
+    REG,
+    mutated,
+    optimizer_registry,
+)
 
 from automl.dsl import parse
-from automl.evolution.mutations import MutationSettings, mutate
+from automl.evolution.mutations import MutationSettings
 from automl.ir import (
     OPS,
     Instruction,
@@ -26,35 +36,6 @@ from automl.ir import (
     validate,
 )
 
-NUMERICS = Signature(inputs=("x",), outputs=("f",), parameter_pattern=r"c\d+")
-
-
-def optimizer_registry() -> OpRegistry:
-    reg = OpRegistry()
-    for name in OPS.names():
-        reg.register(OPS.get(name))
-    if "interp" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
-    if "sign" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("sign", 1, np.sign, doc="sign"))
-    return reg
-
-
-REG = optimizer_registry()
-OPTIMIZER = Signature(inputs=("w", "g", "m", "v", "lr"), outputs=("update", "m", "v"),
-                      registry=REG)
-ADAM = """
-m = interp(m, g, 0.1)
-v = interp(v, g * g, 0.001)
-update = lr * m / (sqrt(v) + 1e-8)
-"""
-OPTIMIZER_MUTATIONS = MutationSettings(
-    ops=("add", "sub", "mul", "div", "interp", "sign", "sqrt"), literal_probability=0.3
-)
-
-HYPOTHESIS = settings(max_examples=60, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow])
-
 
 def program(instructions, outputs=(("f", "f"),), inputs=("x",), parameters=()) -> Program:
     return Program(
@@ -63,14 +44,6 @@ def program(instructions, outputs=(("f", "f"),), inputs=("x",), parameters=()) -
         instructions=tuple(Instruction(r, op, tuple(args)) for r, op, args in instructions),
         outputs=tuple(outputs),
     )
-
-
-def mutated(seed: Program, signature: Signature, mutation: MutationSettings,
-            seeds: list[int]) -> Program:
-    p = seed
-    for s in seeds:
-        p, _ = mutate(p, mutation, signature, np.random.default_rng(s))
-    return p
 
 
 # --------------------------------------------------------------------------------------------

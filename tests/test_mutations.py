@@ -6,8 +6,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from program_fixtures import ADAM, ARITHMETIC, HYPOTHESIS, NUMERICS, OPTIMIZER, OPTIMIZER_MUTATIONS
 
 from automl.dsl import parse, print_program
 from automl.evolution.mutations import (
@@ -24,41 +25,14 @@ from automl.evolution.mutations import (
     perturb_constant,
 )
 from automl.hashing import hash_program
-from automl.ir import OPS, Op, OpRegistry, Program, Signature, canonical_names, validate
+from automl.ir import Program, Signature, canonical_names, validate
 from automl.simplify import simplify
 
-NUMERICS = Signature(inputs=("x",), outputs=("f",), parameter_pattern=r"c\d+")
-ARITHMETIC = ("add", "sub", "mul", "div")
 FITTED = MutationSettings(ops=ARITHMETIC, parameter_stem="c")
 LITERALS = MutationSettings(ops=ARITHMETIC, parameter_stem=None, literal_probability=0.3)
 
-
-def optimizer_registry() -> OpRegistry:
-    reg = OpRegistry()
-    for name in OPS.names():
-        reg.register(OPS.get(name))
-    if "interp" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
-    if "sign" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("sign", 1, np.sign, doc="sign"))
-    return reg
-
-
-REG = optimizer_registry()
-OPTIMIZER = Signature(inputs=("w", "g", "m", "v", "lr"), outputs=("update", "m", "v"),
-                      registry=REG)
-OPTIMIZER_MUTATIONS = MutationSettings(
-    ops=("add", "sub", "mul", "div", "interp", "sign", "sqrt"), literal_probability=0.3
-)
-ADAM = """
-m = interp(m, g, 0.1)
-v = interp(v, g * g, 0.001)
-update = lr * m / (sqrt(v) + 1e-8)
-"""
-
-HYPOTHESIS = settings(max_examples=60, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow])
-SEEDS = st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=10)
+# mutation histories: unlike program_fixtures.SEEDS these may be empty and are at most 10 long
+HISTORIES = st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=10)
 SEED = st.integers(0, 2**32 - 1)
 
 CASES = {
@@ -107,7 +81,7 @@ def test_mutation_table_matches_kinds():
 
 
 @HYPOTHESIS
-@given(st.sampled_from(sorted(CASES)), st.sampled_from(MUTATION_KINDS), SEEDS, SEED)
+@given(st.sampled_from(sorted(CASES)), st.sampled_from(MUTATION_KINDS), HISTORIES, SEED)
 def test_each_kind_gives_valid_program_or_none(case, kind, history, seed):
     signature, mutation, _ = CASES[case]
     parent = evolve(case, history)
@@ -129,7 +103,7 @@ def test_each_kind_gives_valid_program_or_none(case, kind, history, seed):
 
 
 @HYPOTHESIS
-@given(SEEDS, SEED)
+@given(HISTORIES, SEED)
 def test_literal_mode_never_adds_fitted_constants(history, seed):
     p = evolve("numerics-literals", [*history, seed])
     assert p.parameters == ()
@@ -138,7 +112,7 @@ def test_literal_mode_never_adds_fitted_constants(history, seed):
 
 
 @HYPOTHESIS
-@given(SEEDS)
+@given(HISTORIES)
 def test_fitted_mode_never_adds_literals(history):
     p = evolve("numerics-fitted", history)
     assert literal_sites(p) == {}
@@ -230,7 +204,7 @@ def test_repeated_insertion_never_exceeds_max_statements(limit, seeds):
 
 
 @HYPOTHESIS
-@given(st.sampled_from(sorted(CASES)), SEEDS, SEED)
+@given(st.sampled_from(sorted(CASES)), HISTORIES, SEED)
 def test_insert_adds_one_statement_that_is_read(case, history, seed):
     signature, mutation, _ = CASES[case]
     parent = evolve(case, history)
@@ -244,7 +218,7 @@ def test_insert_adds_one_statement_that_is_read(case, history, seed):
 
 
 @HYPOTHESIS
-@given(st.sampled_from(sorted(CASES)), SEEDS, SEED)
+@given(st.sampled_from(sorted(CASES)), HISTORIES, SEED)
 def test_delete_removes_one_statement(case, history, seed):
     signature, mutation, _ = CASES[case]
     parent = evolve(case, history)
@@ -256,7 +230,7 @@ def test_delete_removes_one_statement(case, history, seed):
 
 
 @HYPOTHESIS
-@given(st.sampled_from(sorted(CASES)), SEEDS, SEED)
+@given(st.sampled_from(sorted(CASES)), HISTORIES, SEED)
 def test_change_op_changes_one_op(case, history, seed):
     signature, mutation, _ = CASES[case]
     parent = evolve(case, history)
@@ -271,7 +245,7 @@ def test_change_op_changes_one_op(case, history, seed):
 
 
 @HYPOTHESIS
-@given(st.sampled_from(sorted(CASES)), SEEDS, SEED)
+@given(st.sampled_from(sorted(CASES)), HISTORIES, SEED)
 def test_change_argument_keeps_ops(case, history, seed):
     signature, mutation, _ = CASES[case]
     parent = evolve(case, history)
@@ -282,7 +256,7 @@ def test_change_argument_keeps_ops(case, history, seed):
 
 
 @HYPOTHESIS
-@given(st.sampled_from(["numerics-literals", "optimizer"]), SEEDS, SEED)
+@given(st.sampled_from(["numerics-literals", "optimizer"]), HISTORIES, SEED)
 def test_perturb_constant_changes_exactly_one_literal(case, history, seed):
     signature, mutation, _ = CASES[case]
     parent = evolve(case, history)

@@ -6,15 +6,15 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
+from program_fixtures import ADAM, HYPOTHESIS, NUMERICS, OPTIMIZER, REG, SEEDS, mutated
 
 from automl.dsl import parse, print_program
-from automl.evolution.mutations import MutationSettings, mutate
+from automl.evolution.mutations import MutationSettings
 from automl.ir import (
     OPS,
     Instruction,
-    Op,
     OpRegistry,
     Program,
     Signature,
@@ -31,33 +31,7 @@ from automl.simplify import (
     simplify,
 )
 
-NUMERICS = Signature(inputs=("x",), outputs=("f",), parameter_pattern=r"c\d+")
 XY = Signature(inputs=("x", "y"), outputs=("f",), parameter_pattern=r"c\d+")
-
-
-def optimizer_registry() -> OpRegistry:
-    reg = OpRegistry()
-    for name in OPS.names():
-        reg.register(OPS.get(name))
-    if "interp" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("interp", 3, lambda x, y, a: (1 - a) * x + a * y, doc="(1-a)*x + a*y"))
-    if "sign" not in reg:  # the optimizer space may have registered it
-        reg.register(Op("sign", 1, np.sign, doc="sign"))
-    return reg
-
-
-REG = optimizer_registry()
-OPTIMIZER = Signature(inputs=("w", "g", "m", "v", "lr"), outputs=("update", "m", "v"),
-                      registry=REG)
-ADAM = """
-m = interp(m, g, 0.1)
-v = interp(v, g * g, 0.001)
-update = lr * m / (sqrt(v) + 1e-8)
-"""
-
-HYPOTHESIS = settings(max_examples=60, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow])
-SEEDS = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=15)
 
 
 def s(text: str, signature: Signature = NUMERICS) -> SimplifyResult:
@@ -66,14 +40,6 @@ def s(text: str, signature: Signature = NUMERICS) -> SimplifyResult:
 
 def text_of(text: str, signature: Signature = NUMERICS) -> str:
     return print_program(s(text, signature).program, signature)
-
-
-def mutated(seed: Program, signature: Signature, mutation: MutationSettings,
-            seeds: list[int]) -> Program:
-    p = seed
-    for seed_value in seeds:
-        p, _ = mutate(p, mutation, signature, np.random.default_rng(seed_value))
-    return p
 
 
 def outputs(program: Program, values: dict, registry: OpRegistry = OPS, n: int = 32) -> list:
