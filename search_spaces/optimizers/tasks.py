@@ -15,6 +15,8 @@ Data are deterministic: the 8x8 digits shipped with scikit-learn split by a fixe
 seeds. Inputs are standardized with the training split's statistics. Classification tasks report
 validation accuracy as ``metric``; regression tasks report the validation loss (mean squared
 error). ``Task.validation_loss`` is always the training loss evaluated on the validation split.
+Inputs have the samples on axis 0: (n, features) for every task except ``convnet_digits``,
+whose inputs are precomputed 3x3 image patches of shape (n, 9, 4, 16) (see `_image_patches`).
 """
 
 from __future__ import annotations
@@ -81,8 +83,9 @@ def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _linear_regression(n_train: int, n_valid: int, features: int, noise: float, seed: int
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """y = x . w + b + noise with correlated features (singular values of the mixing matrix
-    decay from 1 to 0.1, so the problem is mildly ill-conditioned even after standardizing)."""
+    """y = x . w + 0.5 + noise, w ~ N(0, 1 / features) (signal variance ~1), with correlated
+    features (singular values of the mixing matrix decay from 1 to 0.1, so the problem is mildly
+    ill-conditioned even after standardizing)."""
     rng = np.random.default_rng(seed)
     n = n_train + n_valid
     basis, _ = np.linalg.qr(rng.normal(size=(features, features)))
@@ -111,19 +114,31 @@ def _two_spirals(n_train: int, n_valid: int, turns: float, noise: float, seed: i
 
 
 # -- models --------------------------------------------------------------------------------
-def _dense_init(sizes: Sequence[int], gain: float) -> Callable[[jax.Array], Params]:
-    """[W0, b0, W1, b1, ...]: W ~ N(0, gain / fan_in), zero biases."""
+def _scaled_normal_init(weights: Sequence[tuple[tuple[int, ...], float]]
+                        ) -> Callable[[jax.Array], Params]:
+    """[W0, b0, W1, b1, ...]: W_i of shape `weights[i][0]` ~ N(0, weights[i][1]), zero biases
+    (of W_i's last dimension). All weights come from one `jax.random.normal` draw: on CPU, XLA
+    compiles one threefry call per distinct shape slowly (3 shapes: ~4 s, one draw: ~0.3 s)."""
+    sizes = [int(np.prod(shape)) for shape, _ in weights]
+    offsets = np.cumsum([0, *sizes])
 
     def init(key: jax.Array) -> Params:
+        draw = jax.random.normal(key, (int(offsets[-1]),), F32)
         params: Params = []
-        keys = jax.random.split(key, len(sizes) - 1)
-        for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True):
-            scale = jnp.sqrt(jnp.asarray(gain / fan_in, F32))
-            params.append(jax.random.normal(k, (fan_in, fan_out), F32) * scale)
-            params.append(jnp.zeros((fan_out,), F32))
+        for (shape, variance), start, stop in zip(weights, offsets[:-1], offsets[1:],
+                                                  strict=True):
+            scale = jnp.sqrt(jnp.asarray(variance, F32))
+            params.append(draw[start:stop].reshape(shape) * scale)
+            params.append(jnp.zeros(shape[-1:], F32))
         return params
 
-    return init
+    return jax.jit(init)
+
+
+def _dense_init(sizes: Sequence[int], gain: float) -> Callable[[jax.Array], Params]:
+    """MLP layers `sizes[0] -> sizes[1] -> ...`: W ~ N(0, gain / fan_in), zero biases."""
+    return _scaled_normal_init([((fan_in, fan_out), gain / fan_in)
+                                for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)])
 
 
 def _mlp(activation: Callable[[jax.Array], jax.Array]
@@ -140,51 +155,47 @@ _CONV_DIMS = ("NHWC", "HWIO", "NHWC")
 
 
 def _image_patches(images: np.ndarray) -> np.ndarray:
-    """(n, 64) standardized digits -> (n, 4, 4, 2, 2, 9): the 3x3 neighbourhood (zero padded,
-    SAME) of every pixel, extracted once with `lax.conv_general_dilated` and an identity kernel,
-    and ordered by 2x2 block (pixel (2 * i + di, 2 * j + dj) at [:, i, j, di, dj]).
+    """(n, 64) standardized digits -> (n, 9, 4, 16) patches: [:, k, d, b] is pixel offset
+    k = 3 * ky + kx of the 3x3 neighbourhood (zero padded, SAME) of the pixel at position
+    d = 2 * di + dj inside 2x2 block b = 4 * i + j, i.e. of pixel (2 * i + di, 2 * j + dj).
+    Extracted once with `lax.conv_general_dilated` and an identity kernel.
 
-    The first convolution is then a matmul of these patches and the 2x2 stride-2 second one a
-    reshape and a matmul: on a 2-core CPU, training this network with `lax.conv_general_dilated`
-    inside the loss was ~15x slower (XLA's CPU convolutions, made grouped when the kernel is
-    vmapped over learning rates), and XLA does not hoist a size-inflating patch extraction out
-    of the training loop, so it is done here, once."""
+    With this layout both convolutions of `_convnet` are plain matmuls with the samples on the
+    wide axis. On a 2-core CPU, training the same network with `lax.conv_general_dilated` in the
+    loss was ~15x slower (XLA's CPU convolutions, made grouped when the kernel is vmapped over
+    learning rates), patches ordered (n, 8, 8, 9) ~2x slower; and XLA does not hoist a
+    size-inflating patch extraction out of the training loop, so it is done here, once."""
     identity = jnp.eye(9, dtype=F32).reshape(3, 3, 1, 9)
     x = jnp.asarray(images, F32).reshape(-1, 8, 8, 1)
     patches = jax.lax.conv_general_dilated(x, identity, (1, 1), "SAME",
                                            dimension_numbers=_CONV_DIMS,
                                            precision=jax.lax.Precision.HIGHEST)
-    patches = np.asarray(patches).reshape(-1, 4, 2, 4, 2, 9)
-    return np.ascontiguousarray(patches.transpose(0, 1, 3, 2, 4, 5))
+    patches = np.asarray(patches).reshape(-1, 4, 2, 4, 2, 9)  # (n, i, di, j, dj, k)
+    return np.ascontiguousarray(patches.transpose(0, 5, 2, 4, 1, 3).reshape(-1, 9, 4, 16))
 
 
 def _convnet_init(channels: tuple[int, int], classes: int) -> Callable[[jax.Array], Params]:
-    """[3x3 kernel (3, 3, 1, c1), bias, 2x2 kernel (2, 2, c1, c2), bias, dense, bias]."""
+    """[3x3 kernel (3, 3, 1, c1), bias, 2x2 kernel (2, 2, c1, c2), bias, dense (16 c2, classes),
+    bias]: He initialization for the convolutions, LeCun for the dense layer."""
     c1, c2 = channels
-
-    def init(key: jax.Array) -> Params:
-        k1, k2, k3 = jax.random.split(key, 3)
-        scale = lambda variance: jnp.sqrt(jnp.asarray(variance, F32))  # noqa: E731
-        return [jax.random.normal(k1, (3, 3, 1, c1), F32) * scale(2.0 / 9),
-                jnp.zeros((c1,), F32),
-                jax.random.normal(k2, (2, 2, c1, c2), F32) * scale(2.0 / (4 * c1)),
-                jnp.zeros((c2,), F32),
-                jax.random.normal(k3, (4 * 4 * c2, classes), F32) * scale(1.0 / (16 * c2)),
-                jnp.zeros((classes,), F32)]
-
-    return init
+    return _scaled_normal_init([((3, 3, 1, c1), 2.0 / 9), ((2, 2, c1, c2), 2.0 / (4 * c1)),
+                                ((4 * 4 * c2, classes), 1.0 / (16 * c2))])
 
 
 def _convnet(params: Params, patches: jax.Array) -> jax.Array:
-    """8x8 digits given as blocked 3x3 patches (n, 4, 4, 2, 2, 9), see `_image_patches`: a 3x3
-    SAME convolution (1 -> c1) and ReLU, a 2x2 stride-2 convolution (c1 -> c2: 8x8 -> 4x4) and
-    ReLU, a dense layer to the logits. Equal to `convnet_reference` on the images (see the
-    tests), with both convolutions as plain matmuls."""
+    """Digits given as patches (n, 9, 4, 16), see `_image_patches`: a 3x3 SAME convolution
+    (1 -> c1) and ReLU, a 2x2 stride-2 convolution (c1 -> c2: 8x8 -> 4x4) and ReLU, a dense layer
+    to the logits. Equal to `convnet_reference` on the images (see the tests); computed
+    channels-first with the samples last, where every step is a matmul and reshapes are free."""
     w1, b1, w2, b2, w3, b3 = params
     n = patches.shape[0]
-    h = jax.nn.relu(patches @ w1.reshape(9, -1) + b1)  # (n, 4, 4, 2, 2, c1)
-    h = jax.nn.relu(h.reshape(n, 4, 4, -1) @ w2.reshape(-1, w2.shape[-1]) + b2)  # (n, 4, 4, c2)
-    return h.reshape(n, -1) @ w3 + b3
+    c1, c2, classes = w1.shape[-1], w2.shape[-1], w3.shape[-1]
+    x = jnp.moveaxis(patches, 0, -1).reshape(9, 4 * 16 * n)  # loop-invariant: hoisted by XLA
+    h = jax.nn.relu(w1.reshape(9, c1).T @ x + b1[:, None])  # (c1, d, b, n)
+    w2t = w2.reshape(4, c1, c2).transpose(2, 1, 0).reshape(c2, c1 * 4)  # (c2, (c1, d))
+    h = jax.nn.relu(w2t @ h.reshape(c1 * 4, 16 * n) + b2[:, None])  # (c2, b, n)
+    w3t = w3.reshape(16, c2, classes).transpose(2, 1, 0).reshape(classes, c2 * 16)
+    return (w3t @ h.reshape(c2 * 16, n)).T + b3
 
 
 def convnet_reference(params: Params, images: jax.Array) -> jax.Array:
