@@ -4,9 +4,5 @@
 # (results/automl.db), ending with the Pareto front (cost vs. max relative error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+source scripts/setup_venv.sh
 exec .venv/bin/automl run configs/autonumerics_exp2.yaml "$@"

@@ -4,9 +4,5 @@
 # with CI set they fail instead of skipping when the server is unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+source scripts/setup_venv.sh
 exec .venv/bin/python -m pytest "$@"

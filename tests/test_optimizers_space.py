@@ -147,3 +147,41 @@ def test_encoding_rejects_programs_that_do_not_fit(space):
         interpreter.encode([program], 64, 8)
     (evaluation,) = space.evaluate([program])
     assert not evaluation.ok and "cannot be evaluated" in evaluation.error
+
+
+def test_batched_training_matches_per_candidate_compilation():
+    """The interpreter's batched trainer and a per-candidate jit of the same program agree."""
+    from search_spaces.optimizers.tasks import get_task
+
+    space = OptimizersSpace({"tasks": ["linreg_noisy"], "funnel_tasks": [],
+                             "learning_rates": [1e-3, 1e-2, 1e-1]})
+    programs = [space.simplify(space.parse(text))[0] for text in (ADAMW, LION, SGD_MOMENTUM)]
+    losses, _ = space._train("linreg_noisy", programs)
+    for row, program in zip(losses, programs, strict=True):
+        expected, _ = interpreter.make_unrolled_trainer(
+            get_task("linreg_noisy"), program, space.settings.learning_rates)()
+        np.testing.assert_allclose(row, expected, rtol=1e-4)
+    assert len({round(float(row.min()), 4) for row in losses}) == 3, "programs differ"
+
+
+def test_an_optimizer_campaign_runs_end_to_end(tmp_path):
+    """Warm start from AdamW, regularized evolution on `score`, candidates stored."""
+    from automl.config import parse_config
+    from automl.controller import CampaignController
+    from automl.store import Store
+
+    config = parse_config("""
+space: {name: optimizers, settings: {tasks: [linreg_noisy], funnel_tasks: [],
+                                     learning_rates: [0.01, 0.1]}}
+evolution: {strategy: regularized, objective: score, population_size: 8,
+            tournament_size: 2, max_mutation_tries: 1000}
+budget: {max_evaluations: 24}
+executor: {kind: local, batch_size: 8}
+""")
+    with Store.open(f"sqlite:///{tmp_path / 'lion.db'}") as store:
+        summary = CampaignController.create(config, store, "lion").run()
+        candidates = store.load_candidates(summary.campaign.id)
+    assert summary.evaluations == 24
+    assert candidates[0].mutation == "initial"
+    assert "interp(g, m, 0.9)" in candidates[0].program  # the AdamW seed
+    assert any(c.parents for c in candidates)

@@ -199,6 +199,35 @@ class TensorLayout:
                 for i, shape in enumerate(self.shapes)]
 
 
+def _setup(task, seed: int):
+    """Initial flat parameters, their layout and the full-batch gradient of the task."""
+    import jax
+
+    params0 = task.init_params(jax.random.PRNGKey(seed))
+    layout = TensorLayout(tuple(tuple(p.shape) for p in params0))
+    gradient = jax.grad(lambda flat: task.loss(layout.unpack(flat), task.train_x,
+                                               task.train_y))
+    return layout.pack(params0), layout, gradient
+
+
+def _train(task, w0, layout, gradient, update_rule, lr):
+    """Train from `w0` with `update_rule(w, g, m, v, lr, t) -> (update, m, v)`; return the
+    validation loss and metric (non-finite after divergence)."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    def step(state, t):
+        w, m, v = state
+        update, m, v = update_rule(w, gradient(w), m, v, lr, t)
+        return (w - update, m, v), None
+
+    zeros = jnp.zeros_like(w0)
+    (w, _, _), _ = lax.scan(step, (w0, zeros, zeros),
+                            jnp.arange(1, task.steps + 1, dtype=jnp.float32))
+    params = layout.unpack(w)
+    return task.validation_loss(params), task.metric(params, task.valid_x, task.valid_y)
+
+
 def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
                  learning_rates: Sequence[float], seed: int = 0):
     """Compile a function: EncodedPrograms of `batch_size` -> (validation losses, metrics),
@@ -207,33 +236,18 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
     import jax.numpy as jnp
     from jax import lax
 
-    params0 = task.init_params(jax.random.PRNGKey(seed))
-    layout = TensorLayout(tuple(tuple(p.shape) for p in params0))
+    w0, layout, gradient = _setup(task, seed)
     segments = layout.segment_ids()
-    w0 = layout.pack(params0)
     lrs = jnp.asarray(learning_rates, jnp.float32)
-
-    def loss_of_stack(stack):
-        return task.loss(layout.unpack(stack), task.train_x, task.train_y)
-
-    gradient = jax.grad(loss_of_stack)
 
     def train_one(program, lr):
         opcodes, args, constants, outputs, length = program
 
-        def step(state, t):
-            w, m, v = state
-            update, m, v = interpret(opcodes, args, constants, outputs, length,
-                                     (w, gradient(w), m, v, lr, t), segments,
-                                     layout.num_segments)
-            return (w - update, m, v), None
+        def update_rule(w, g, m, v, lr, t):
+            return interpret(opcodes, args, constants, outputs, length, (w, g, m, v, lr, t),
+                             segments, layout.num_segments)
 
-        zeros = jnp.zeros_like(w0)
-        (w, _, _), _ = lax.scan(step, (w0, zeros, zeros),
-                                jnp.arange(1, task.steps + 1, dtype=jnp.float32))
-        params = layout.unpack(w)
-        return (task.validation_loss(params),
-                task.metric(params, task.valid_x, task.valid_y))
+        return _train(task, w0, layout, gradient, update_rule, lr)
 
     def train_program(program):
         return jax.vmap(train_one, in_axes=(None, 0))(program, lrs)
@@ -281,29 +295,14 @@ def make_unrolled_trainer(task, program: Program, learning_rates: Sequence[float
     arguments -> (validation losses, metrics) over the learning rates."""
     import jax
     import jax.numpy as jnp
-    from jax import lax
 
-    params0 = task.init_params(jax.random.PRNGKey(seed))
-    layout = TensorLayout(tuple(tuple(p.shape) for p in params0))
+    w0, layout, gradient = _setup(task, seed)
     segments = layout.segment_ids()
-    w0 = layout.pack(params0)
-    update_rule = unrolled_update(program)
-    gradient = jax.grad(lambda stack: task.loss(layout.unpack(stack), task.train_x,
-                                                task.train_y))
+    rule = unrolled_update(program)
 
-    def train_one(lr):
-        def step(state, t):
-            w, m, v = state
-            update, m, v = update_rule(w, gradient(w), m, v, lr, t, segments,
-                                       layout.num_segments)
-            return (w - update, m, v), None
+    def update_rule(w, g, m, v, lr, t):
+        return rule(w, g, m, v, lr, t, segments, layout.num_segments)
 
-        zeros = jnp.zeros_like(w0)
-        (w, _, _), _ = lax.scan(step, (w0, zeros, zeros),
-                                jnp.arange(1, task.steps + 1, dtype=jnp.float32))
-        params = layout.unpack(w)
-        return task.validation_loss(params), task.metric(params, task.valid_x, task.valid_y)
-
-    compiled = jax.jit(jax.vmap(train_one))
+    compiled = jax.jit(jax.vmap(lambda lr: _train(task, w0, layout, gradient, update_rule, lr)))
     lrs = jnp.asarray(learning_rates, jnp.float32)
     return lambda: tuple(np.asarray(x) for x in compiled(lrs))
