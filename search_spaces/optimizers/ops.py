@@ -166,3 +166,32 @@ OPTIMIZER_OPS: tuple[str, ...] = (
 )
 OPTIMIZER_OPS = tuple(dict.fromkeys(OPTIMIZER_OPS))
 NAMED_CONSTANTS: tuple[tuple[str, float], ...] = (("pi", math.pi), ("e", math.e), ("eps", EPS))
+
+# Source of each op for exported modules (`export.py`): `xp` is `np` or `jnp`, arguments are
+# one parameter tensor each. Per-tensor reductions reduce the whole tensor; `global_norm` and
+# `clip_by_global_norm` are written over all tensors by the exporter itself.
+SOURCE: dict[str, str] = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}",
+    "safe_div": "{0} / ({1} + EPS)", "div": "{0} / {1}",
+    "max": "xp.maximum({0}, {1})", "min": "xp.minimum({0}, {1})", "neg": "-{0}",
+    "sqrt": "xp.sqrt(xp.abs({0}))",
+    "interp": "(1.0 - {2}) * {0} + {2} * {1}",
+    "abs": "xp.abs({0})", "sign": "xp.sign({0})", "square": "xp.square({0})",
+    "cube": "{0} * {0} * {0}", "exp": "xp.exp({0})", "log": "xp.log(xp.abs({0}) + EPS)",
+    "log1p": "xp.log1p(xp.abs({0}))", "sin": "xp.sin({0})", "cos": "xp.cos({0})",
+    "tan": "xp.tan({0})", "arcsin": "xp.arcsin(xp.clip({0}, -CLIP1, CLIP1))",
+    "arccos": "xp.arccos(xp.clip({0}, -CLIP1, CLIP1))", "arctan": "xp.arctan({0})",
+    "sinh": "xp.sinh({0})", "cosh": "xp.cosh({0})", "tanh": "xp.tanh({0})",
+    "arcsinh": "xp.arcsinh({0})", "arctanh": "xp.arctanh(xp.clip({0}, -CLIP1, CLIP1))",
+    "sigmoid": "1.0 / (1.0 + xp.exp(-{0}))", "relu": "xp.maximum({0}, 0.0)",
+    "softplus": "xp.logaddexp({0}, 0.0)", "softsign": "{0} / (1.0 + xp.abs({0}))",
+    "erf": "erf({0})", "reciprocal": "1.0 / ({0} + EPS)",
+    "rsqrt": "1.0 / (xp.sqrt(xp.abs({0})) + EPS)",
+    "power": "xp.sign({0}) * xp.abs({0}) ** xp.clip({1}, -8.0, 8.0)",
+    "clip": "xp.clip({0}, -xp.abs({1}), xp.abs({1}))",
+    "norm": "xp.broadcast_to(xp.sqrt(xp.sum({0} * {0})), xp.shape({0}))",
+    "dot": "xp.broadcast_to(xp.sum({0} * {1}), xp.shape({0}))",
+    "cosine_sim": "xp.broadcast_to(xp.sum({0} * {1}) / (xp.sqrt(xp.sum({0} * {0})) * "
+                  "xp.sqrt(xp.sum({1} * {1})) + EPS), xp.shape({0}))",
+}
+GLOBAL_OPS = ("global_norm", "clip_by_global_norm")

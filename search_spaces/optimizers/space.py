@@ -128,6 +128,13 @@ class OptimizersSpace(SearchSpace):
     def baselines(self) -> dict[str, str]:
         return dict(BASELINES)
 
+    def export(self, program: Program, flavor: str = "jax") -> str:
+        """A standalone module (`flavor` "jax" or "python" for numpy) with `init(params)` and
+        `update(grads, state, params, lr) -> (updates, state)` over pytrees."""
+        from search_spaces.optimizers.export import export_module
+
+        return export_module(program, self.format(program), flavor)
+
     # -- hashing: the trajectory of `update` over a few steps on seeded random tensors -----
     def probe(self) -> list[dict[str, np.ndarray]]:
         rng = np.random.default_rng(20230213)
