@@ -1,0 +1,77 @@
+"""Meta-validation of a discovered optimizer: held-out tasks, against tuned AdamW.
+
+Takes the best candidate (lowest `score`) of a stored optimizer campaign, or a DSL file, and
+trains it and AdamW on the meta-validation tasks (never seen by the search) with the same
+learning-rate grid; each gets its best rate per task. Prints one JSON line per task and a
+summary line (`meta_validation_tasks_beating_adamw`).
+
+    python scripts/meta_validate.py --db sqlite:///results/automl.db --campaign NAME
+    python scripts/meta_validate.py --program my_optimizer.dsl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from automl.store import Store
+from search_spaces.optimizers.space import OptimizersSpace
+from search_spaces.optimizers.tasks import TASK_NAMES, get_task
+
+META_TASKS = [name for name, kind in TASK_NAMES.items() if kind == "meta_validation"]
+
+
+def best_program(database: str, campaign: str) -> tuple[str, dict]:
+    with Store.open(database) as store:
+        record = store.get_campaign(int(campaign) if campaign.isdigit() else campaign)
+        evaluations = [e for e in store.load_evaluations(record.id) if e.objectives]
+        candidates = {c.number: c for c in store.load_candidates(record.id)}
+    best = min(evaluations, key=lambda e: e.objectives["score"])
+    return candidates[best.candidate_number].program, {
+        "campaign": record.name, "candidate": best.candidate_number,
+        "proxy_score": best.objectives["score"], "evaluations": len(evaluations)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db")
+    parser.add_argument("--campaign")
+    parser.add_argument("--program", type=Path)
+    arguments = parser.parse_args()
+    if arguments.program:
+        text, origin = arguments.program.read_text(), {"file": str(arguments.program)}
+    elif arguments.db and arguments.campaign:
+        text, origin = best_program(arguments.db, arguments.campaign)
+    else:
+        sys.exit("give --program FILE or --db URL --campaign NAME")
+    space = OptimizersSpace({"tasks": META_TASKS, "funnel_tasks": []})
+    program = space.simplify(space.parse(text, "candidate"))[0]
+    start = time.perf_counter()
+    (evaluation,) = space.evaluate([program])
+    reference = space.reference_losses(META_TASKS)
+    if evaluation.error:
+        print(json.dumps({"metric": "meta_validation_error", "error": evaluation.error,
+                          **origin}))
+        sys.exit(1)
+    wins = 0
+    for task in META_TASKS:
+        loss = evaluation.objectives[f"loss_{task}"]
+        wins += loss < reference[task]
+        print(json.dumps({"metric": "meta_validation_loss", "task": task, "value": loss,
+                          "unit": "validation loss", "adamw": reference[task],
+                          "beats_adamw": loss < reference[task],
+                          "candidate_metric": evaluation.metrics["metric"][task],
+                          "metric_name": get_task(task).metric_name,
+                          "learning_rate": evaluation.metrics["learning_rate"][task]}),
+              flush=True)
+    print(json.dumps({"metric": "meta_validation_tasks_beating_adamw", "value": wins,
+                      "unit": f"of {len(META_TASKS)}", "seconds": round(
+                          time.perf_counter() - start, 1), "program": space.format(program),
+                      **origin}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
