@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pareto_reference import bf_crowding, bf_dominates, bf_ranks
 
 from automl.evolution.pareto import (
     crowding_distance,
@@ -26,52 +27,11 @@ INF = math.inf
 # --------------------------------------------------------------------------- brute-force refs
 
 
-def bf_dominates(a, b) -> bool:
-    return all(x <= y for x, y in zip(a, b, strict=True)) and any(
-        x < y for x, y in zip(a, b, strict=True)
-    )
-
-
 def bf_mask(points: list[list[float]]) -> list[bool]:
     return [
         not any(bf_dominates(q, p) for j, q in enumerate(points) if j != i)
         for i, p in enumerate(points)
     ]
-
-
-def bf_ranks(points: list[list[float]]) -> list[int]:
-    """Peel fronts one at a time (definition of non-dominated sorting)."""
-    ranks = [-1] * len(points)
-    remaining = set(range(len(points)))
-    r = 0
-    while remaining:
-        front = {
-            i for i in remaining if not any(bf_dominates(points[j], points[i]) for j in remaining)
-        }
-        for i in front:
-            ranks[i] = r
-        remaining -= front
-        r += 1
-    return ranks
-
-
-def bf_crowding(points: list[list[float]]) -> list[float]:
-    """Literal Deb et al. (2002) crowding-distance assignment; ties sorted by position."""
-    n = len(points)
-    dist = [0.0] * n
-    if n == 0:
-        return dist
-    m = len(points[0])
-    for j in range(m):
-        order = sorted(range(n), key=lambda i: (points[i][j], i))
-        fmin, fmax = points[order[0]][j], points[order[-1]][j]
-        dist[order[0]] = INF
-        dist[order[-1]] = INF
-        for k in range(1, n - 1):
-            i = order[k]
-            if fmax > fmin:
-                dist[i] += (points[order[k + 1]][j] - points[order[k - 1]][j]) / (fmax - fmin)
-    return dist
 
 
 def bf_hypervolume_integer(points: list[list[int]], ref: list[int]) -> int:

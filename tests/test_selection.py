@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pareto_reference import bf_crowding, bf_dominates, bf_ranks
 
 import automl.evolution.selection as selection
 from automl.evolution.selection import (
@@ -40,41 +41,6 @@ def replay_sample(rng: np.random.Generator, n: int, k: int) -> list[int]:
     """Indices the next tournament will sample: k uniform draws with replacement, which is
     the first thing every strategy takes from the rng."""
     return twin(rng).integers(0, n, size=k).tolist()
-
-
-def bf_dominates(a, b) -> bool:
-    return bool(np.all(a <= b) and np.any(a < b))
-
-
-def bf_ranks(points: list[np.ndarray]) -> list[int]:
-    ranks = [-1] * len(points)
-    remaining = set(range(len(points)))
-    r = 0
-    while remaining:
-        front = {
-            i for i in remaining if not any(bf_dominates(points[j], points[i]) for j in remaining)
-        }
-        for i in front:
-            ranks[i] = r
-        remaining -= front
-        r += 1
-    return ranks
-
-
-def bf_crowding(points: list[np.ndarray]) -> list[float]:
-    n = len(points)
-    dist = [0.0] * n
-    if n == 0:
-        return dist
-    for j in range(len(points[0])):
-        order = sorted(range(n), key=lambda i: (points[i][j], i))
-        fmin, fmax = points[order[0]][j], points[order[-1]][j]
-        dist[order[0]] = dist[order[-1]] = INF
-        for k in range(1, n - 1):
-            if fmax > fmin:
-                gap = points[order[k + 1]][j] - points[order[k - 1]][j]
-                dist[order[k]] += gap / (fmax - fmin)
-    return dist
 
 
 ALL = [RegularizedEvolution, ParetoTournament, NSGA2]
