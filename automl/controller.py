@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from automl import environment
 from automl.cache import CacheEntry, FunctionalCache, LookupKind
 from automl.config import CampaignConfig
 from automl.evolution.mutations import MutationFailed, mutate_until_changed
@@ -162,6 +163,8 @@ class CampaignController:
         campaign = store.create_campaign(
             name=name, space=config.space.name, seed=config.seed, config=stored_config,
             settings_hash=space.settings_hash(), code_version=CODE_VERSION,
+            objectives=[(o.name, o.direction) for o in space.objectives],
+            environment=environment.capture(),
         )
         return cls(config, store, campaign, space=space, **kwargs)
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,9 +18,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Column, Integer, MetaData, create_engine, event, insert, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Column, Integer, MetaData, event, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from automl.store import (
     CANDIDATE_STATUSES,
@@ -37,60 +35,10 @@ from automl.store import (
 from automl.store.models import Base
 from automl.store.repository import CANDIDATES
 
-PG_ADMIN_URL = os.environ.get(
-    "AUTOML_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 NAN, INF = float("nan"), float("inf")
 
 
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[URL]:
-    """A fresh database on the PostgreSQL server for this module, dropped afterwards."""
-    admin = create_engine(
-        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except OperationalError as exc:
-        admin.dispose()
-        where = make_url(PG_ADMIN_URL).render_as_string(hide_password=True)
-        message = f"PostgreSQL unreachable at {where}: {exc.orig}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI is set: PostgreSQL tests must not be skipped)")
-        pytest.skip(message)
-    name = f"automl_test_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _empty_pg_schema(url: URL) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    """The URL of an empty database (no schema yet)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'run.db'}"
-    url: URL = request.getfixturevalue("pg_database")
-    _empty_pg_schema(url)
-    return url.render_as_string(hide_password=False)
+# -- fixtures (db_url, pg_database: tests/conftest.py) ------------------------------------
 
 
 @pytest.fixture

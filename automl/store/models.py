@@ -56,6 +56,11 @@ class Campaign(Base):
     code_version: Mapped[str] = mapped_column(String, nullable=False)
     created_at: Mapped[float] = mapped_column(Double, nullable=False)
     updated_at: Mapped[float] = mapped_column(Double, nullable=False)
+    # [{"name": ..., "direction": "minimize"|"maximize"}]; NULL for campaigns stored before
+    # revision 0002 (their front is then computed from the evaluations, slowly)
+    objectives: Mapped[list[dict[str, str]] | None] = mapped_column(NullableJSON, nullable=True)
+    # versions of the platform and its libraries, host and device, at creation (reproduce)
+    environment: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
 
 
 class Candidate(Base):
@@ -64,6 +69,7 @@ class Candidate(Base):
         UniqueConstraint("campaign_id", "number"),
         Index("ix_candidates_campaign_hash", "campaign_id", "functional_hash"),
         Index("ix_candidates_campaign_status", "campaign_id", "status"),
+        Index("ix_candidates_campaign_duplicate_of", "campaign_id", "duplicate_of"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -109,6 +115,36 @@ class CacheEntry(Base):
     evaluation_count: Mapped[int] = mapped_column(Integer, nullable=False)
     hit_count: Mapped[int] = mapped_column(Integer, nullable=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ObjectiveValue(Base):
+    """One finite objective value of one successful evaluation: the index on (campaign,
+    objective, value) makes "top k by objective" an index range scan at any campaign size."""
+
+    __tablename__ = "objective_values"
+    __table_args__ = (
+        Index("ix_objective_values_campaign_objective_value", "campaign_id", "objective", "value",
+              "candidate_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = _campaign_fk()
+    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    objective: Mapped[str] = mapped_column(String, nullable=False)
+    value: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class FrontMember(Base):
+    """The campaign's Pareto front over all its successful evaluations, kept up to date by
+    every write batch (campaigns with registered objectives), so reading it costs O(front)."""
+
+    __tablename__ = "front_members"
+    __table_args__ = (Index("ix_front_members_campaign", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = _campaign_fk()
+    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    objectives: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
 
 
 CACHE_KEY = ("campaign_id", "settings_hash", "functional_hash")

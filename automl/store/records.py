@@ -64,3 +64,5 @@ class CampaignRecord:
     updated_at: float
     candidate_count: int = 0
     evaluation_count: int = 0
+    objectives: tuple[tuple[str, str], ...] | None = None  # (name, direction), if registered
+    environment: dict[str, Any] | None = None  # versions, host, device at creation

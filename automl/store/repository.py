@@ -6,22 +6,34 @@ plain dataclasses of `records`. Each `write_batch` is one transaction of execute
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self, cast
 
+import numpy as np
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
+from automl.evolution.pareto import non_dominated_mask
+
 from . import codec, migrate
 from .engine import create_store_engine
 from .errors import StoreError, safe_url, translated
-from .models import CACHE_KEY, CacheEntry, Campaign, Candidate, Evaluation
+from .models import (
+    CACHE_KEY,
+    CacheEntry,
+    Campaign,
+    Candidate,
+    Evaluation,
+    FrontMember,
+    ObjectiveValue,
+)
 from .records import (
     CAMPAIGN_STATUSES,
     CANDIDATE_STATUSES,
@@ -35,6 +47,9 @@ CAMPAIGNS = cast(Table, Campaign.__table__)
 CANDIDATES = cast(Table, Candidate.__table__)
 EVALUATIONS = cast(Table, Evaluation.__table__)
 CACHE_ENTRIES = cast(Table, CacheEntry.__table__)
+OBJECTIVE_VALUES = cast(Table, ObjectiveValue.__table__)
+FRONT_MEMBERS = cast(Table, FrontMember.__table__)
+DIRECTIONS = ("minimize", "maximize")
 
 _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -45,6 +60,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._cache_upsert = _cache_upsert(engine.dialect.name)
+        self._objectives: dict[int, tuple[tuple[str, str], ...] | None] = {}  # per campaign
 
     @classmethod
     def open(cls, url: str, *, auto_upgrade: bool = True) -> Store:
@@ -98,9 +114,19 @@ class Store:
         config: dict[str, Any],
         settings_hash: str,
         code_version: str,
+        objectives: Sequence[tuple[str, str]] | None = None,
+        environment: dict[str, Any] | None = None,
     ) -> CampaignRecord:
+        """`objectives` ((name, direction) pairs) lets the store keep the campaign's Pareto
+        front up to date as evaluations arrive; `environment` is recorded for `reproduce`."""
         if not name:
             raise StoreError("a campaign needs a non-empty name")
+        registered = None if objectives is None else tuple(
+            (str(n), str(d)) for n, d in objectives)
+        for objective, direction in registered or ():
+            if direction not in DIRECTIONS:
+                raise StoreError(f"objective {objective!r}: direction {direction!r} is not one "
+                                 f"of {DIRECTIONS}")
         now = time.time()
         values = {
             "name": name,
@@ -112,6 +138,10 @@ class Store:
             "code_version": code_version,
             "created_at": now,
             "updated_at": now,
+            "objectives": None if registered is None else [
+                {"name": n, "direction": d} for n, d in registered],
+            "environment": None if environment is None else codec.encode_json(
+                environment, "campaign environment"),
         }
         try:
             with self._transaction(f"creating campaign {name!r}") as conn:
@@ -120,7 +150,9 @@ class Store:
             if isinstance(exc.__cause__, IntegrityError) and self._find(name) is not None:
                 raise StoreError(f"a campaign named {name!r} already exists") from None
             raise
-        return CampaignRecord(id=campaign_id, **{**values, "config": config})
+        return CampaignRecord(id=campaign_id, **{**values, "config": config,
+                                                 "objectives": registered,
+                                                 "environment": environment})
 
     def get_campaign(self, id_or_name: int | str) -> CampaignRecord:
         """By id (int) or by name (str); `StoreError` "no campaign ..." if absent."""
@@ -174,6 +206,10 @@ class Store:
                 conn.execute(insert(CANDIDATES), candidate_params)
             if evaluation_params:
                 conn.execute(insert(EVALUATIONS), evaluation_params)
+                values = _objective_value_params(campaign_id, evaluation_params)
+                if values:
+                    conn.execute(insert(OBJECTIVE_VALUES), values)
+                self._update_front(conn, campaign_id, evaluation_params)
             if forgotten:
                 columns = CACHE_ENTRIES.c
                 conn.execute(delete(CACHE_ENTRIES).where(
@@ -237,7 +273,141 @@ class Store:
         with self._reading(campaign_id, "reading the last candidate number") as conn:
             return conn.execute(query).scalar_one()
 
+    # -- queries (fast at millions of evaluations) --------------------------------------------
+
+    def top(self, campaign_id: int, objective: str, k: int, direction: str = "minimize"
+            ) -> list[tuple[int, float]]:
+        """The `k` best (candidate number, value) of `objective`, best first (ties by number);
+        a candidate evaluated several times appears once, with its best value."""
+        if direction not in DIRECTIONS:
+            raise StoreError(f"direction {direction!r} is not one of {DIRECTIONS}")
+        columns = OBJECTIVE_VALUES.c
+        value_order = columns.value.asc() if direction == "minimize" else columns.value.desc()
+        best: dict[int, float] = {}
+        limit = max(k, 1) * 2
+        with self._reading(campaign_id, f"top {k} by {objective}") as conn:
+            while True:  # re-query with a larger limit only when repeats filled the page
+                rows = conn.execute(
+                    select(columns.candidate_number, columns.value)
+                    .where(columns.campaign_id == campaign_id, columns.objective == objective)
+                    .order_by(value_order, columns.candidate_number).limit(limit)).all()
+                best = {}
+                for number, value in rows:
+                    best.setdefault(number, value)
+                if len(best) >= k or len(rows) < limit:
+                    break
+                limit *= 4
+        return list(best.items())[:k]
+
+    def front(self, campaign_id: int) -> list[tuple[int, dict[str, float]]] | None:
+        """The maintained Pareto front, (candidate number, objectives) by number; None when
+        the campaign registered no objectives (stored before the front was kept)."""
+        with self._reading(campaign_id, "reading the Pareto front") as conn:
+            if self._registered_objectives(conn, campaign_id) is None:
+                return None
+            rows = conn.execute(
+                select(FRONT_MEMBERS.c.candidate_number, FRONT_MEMBERS.c.objectives)
+                .where(FRONT_MEMBERS.c.campaign_id == campaign_id)
+                .order_by(FRONT_MEMBERS.c.candidate_number)).all()
+        return [(number, codec.decode_objectives(values) or {}) for number, values in rows]
+
+    def get_candidates(self, campaign_id: int, numbers: Iterable[int]) -> dict[int, CandidateRow]:
+        """The candidates with these numbers (absent numbers are left out)."""
+        wanted = sorted(set(numbers))
+        found: dict[int, CandidateRow] = {}
+        with self._reading(campaign_id, "loading candidates") as conn:
+            for start in range(0, len(wanted), 500):
+                query = select(CANDIDATES).where(
+                    CANDIDATES.c.campaign_id == campaign_id,
+                    CANDIDATES.c.number.in_(wanted[start:start + 500]))
+                found.update((row.number, codec.candidate_row(row)) for row in conn.execute(query))
+        return found
+
+    def get_evaluations(self, campaign_id: int, numbers: Iterable[int]
+                        ) -> dict[int, list[EvaluationRow]]:
+        """The evaluations of these candidates, in insertion order."""
+        wanted = sorted(set(numbers))
+        found: dict[int, list[EvaluationRow]] = {number: [] for number in wanted}
+        with self._reading(campaign_id, "loading evaluations") as conn:
+            for start in range(0, len(wanted), 500):
+                query = select(EVALUATIONS).where(
+                    EVALUATIONS.c.campaign_id == campaign_id,
+                    EVALUATIONS.c.candidate_number.in_(wanted[start:start + 500]),
+                ).order_by(EVALUATIONS.c.id)
+                for row in conn.execute(query):
+                    found[row.candidate_number].append(codec.evaluation_row(row))
+        return found
+
+    def duplicate_count(self, campaign_id: int, number: int) -> int:
+        """How many candidates the cache answered with candidate `number`'s evaluation."""
+        query = select(func.count()).select_from(CANDIDATES).where(
+            CANDIDATES.c.campaign_id == campaign_id, CANDIDATES.c.duplicate_of == number)
+        with self._reading(campaign_id, "counting duplicates") as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def lineage(self, campaign_id: int, number: int) -> list[CandidateRow]:
+        """Candidate `number`, its first parent, that one's first parent, ... back to a
+        candidate without parents (a seed). `StoreError` if `number` does not exist."""
+        chain: list[CandidateRow] = []
+        seen: set[int] = set()
+        query = select(CANDIDATES).where(CANDIDATES.c.campaign_id == campaign_id,
+                                         CANDIDATES.c.number == bindparam("number"))
+        with self._reading(campaign_id, f"tracing the lineage of candidate {number}") as conn:
+            current: int | None = number
+            while current is not None and current not in seen:
+                seen.add(current)
+                row = conn.execute(query, {"number": current}).first()
+                if row is None:
+                    if not chain:
+                        raise StoreError(f"campaign {campaign_id} has no candidate {number}")
+                    break  # a parent that was never stored (should not happen): stop there
+                chain.append(codec.candidate_row(row))
+                current = chain[-1].parents[0] if chain[-1].parents else None
+        return chain
+
     # -- helpers -----------------------------------------------------------------------------
+
+    def _registered_objectives(self, conn: Connection, campaign_id: int
+                               ) -> tuple[tuple[str, str], ...] | None:
+        if campaign_id not in self._objectives:  # immutable once created: read once
+            raw = conn.execute(select(CAMPAIGNS.c.objectives)
+                               .where(CAMPAIGNS.c.id == campaign_id)).scalar_one_or_none()
+            self._objectives[campaign_id] = _objective_pairs(raw)
+        return self._objectives[campaign_id]
+
+    def _update_front(self, conn: Connection, campaign_id: int,
+                      evaluation_params: list[dict[str, Any]]) -> None:
+        """Merge the batch's successful evaluations into the stored front. Runs after
+        `_touch`, whose UPDATE of the campaign row serializes concurrent writers of one
+        campaign on PostgreSQL (SQLite has one writer anyway)."""
+        objectives = self._registered_objectives(conn, campaign_id)
+        if not objectives:
+            return
+        names = [name for name, _ in objectives]
+        arrivals = [(p["candidate_number"], values) for p in evaluation_params
+                    if (values := _finite_vector(p["objectives"], names)) is not None]
+        if not arrivals:
+            return
+        stored = conn.execute(
+            select(FRONT_MEMBERS.c.id, FRONT_MEMBERS.c.candidate_number,
+                   FRONT_MEMBERS.c.objectives)
+            .where(FRONT_MEMBERS.c.campaign_id == campaign_id)).all()
+        vectors = [[float(row.objectives[n]) for n in names] for row in stored]
+        vectors += [values for _, values in arrivals]
+        signs = np.array([1.0 if d == "minimize" else -1.0 for _, d in objectives])
+        keep = non_dominated_mask(np.asarray(vectors) * signs)
+        dropped = [{"member": row.id} for row, kept in zip(stored, keep, strict=False)
+                   if not kept]
+        added = [{"campaign_id": campaign_id, "candidate_number": number,
+                  "objectives": dict(zip(names, values, strict=True))}
+                 for (number, values), kept in zip(arrivals, keep[len(stored):], strict=True)
+                 if kept]
+        if dropped:
+            conn.execute(delete(FRONT_MEMBERS).where(FRONT_MEMBERS.c.id == bindparam("member")),
+                         dropped)
+        if added:
+            conn.execute(insert(FRONT_MEMBERS), added)
+
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[Connection]:
@@ -282,6 +452,32 @@ def _cache_upsert(dialect_name: str) -> Insert:
     )
 
 
+def _objective_pairs(raw: Any) -> tuple[tuple[str, str], ...] | None:
+    if raw is None:
+        return None
+    return tuple((item["name"], item["direction"]) for item in raw)
+
+
+def _finite_vector(objectives: dict[str, Any] | None, names: list[str]) -> list[float] | None:
+    """The objective values in `names` order, None unless all are present and finite
+    (encoded objectives hold non-finite values as strings)."""
+    if not objectives:
+        return None
+    values = [objectives.get(name) for name in names]
+    if all(type(v) in (float, int) and math.isfinite(v) for v in values):
+        return [float(v) for v in values]  # type: ignore[arg-type]
+    return None
+
+
+def _objective_value_params(campaign_id: int, evaluation_params: list[dict[str, Any]]
+                            ) -> list[dict[str, Any]]:
+    return [{"campaign_id": campaign_id, "candidate_number": p["candidate_number"],
+             "objective": name, "value": float(value)}
+            for p in evaluation_params if p["objectives"]
+            for name, value in p["objectives"].items()
+            if type(value) in (float, int) and math.isfinite(value)]
+
+
 def _campaign_select() -> Any:
     def count(table: Table) -> Any:
         return (
@@ -312,4 +508,6 @@ def _campaign_record(row: Any) -> CampaignRecord:
         updated_at=row.updated_at,
         candidate_count=row.candidate_count,
         evaluation_count=row.evaluation_count,
+        objectives=_objective_pairs(row.objectives),
+        environment=None if row.environment is None else codec.decode_json(row.environment),
     )
