@@ -30,7 +30,9 @@ class ProgramError(ValueError):
 @dataclass(frozen=True)
 class Op:
     """One operation. `cost` is what the cost objectives count; `commutative` lets simplify
-    and hashing treat ``add(a, b)`` and ``add(b, a)`` as the same statement."""
+    and hashing treat ``add(a, b)`` and ``add(b, a)`` as the same statement. `source` is the
+    op as a Python expression template over ``xp`` (numpy or jax.numpy) and ``{0}, {1}, ...``
+    (names or literals), for exporting programs as standalone code; empty: not exportable."""
 
     name: str
     arity: int
@@ -39,6 +41,7 @@ class Op:
     cost: float = 1.0
     commutative: bool = False
     doc: str = ""
+    source: str = ""
 
 
 class OpRegistry:
@@ -80,23 +83,23 @@ def _jnp() -> Any:
 
 def _register_arithmetic() -> None:
     # jax implementations are the same expressions; jax arrays support the operators.
-    OPS.register(Op("add", 2, np.add, lambda a, b: a + b, commutative=True, doc="a + b"))
-    OPS.register(Op("sub", 2, np.subtract, lambda a, b: a - b, doc="a - b"))
-    OPS.register(Op("mul", 2, np.multiply, lambda a, b: a * b, commutative=True, doc="a * b"))
-    OPS.register(Op("div", 2, np.divide, lambda a, b: a / b, doc="a / b (IEEE, no epsilon)"))
-    OPS.register(Op("neg", 1, np.negative, lambda a: -a, doc="-a"))
-    OPS.register(
-        Op("fma", 3, lambda a, b, c: a * b + c, lambda a, b, c: a * b + c, doc="a * b + c")
-    )
+    OPS.register(Op("add", 2, np.add, lambda a, b: a + b, commutative=True, doc="a + b",
+                    source="{0} + {1}"))
+    OPS.register(Op("sub", 2, np.subtract, lambda a, b: a - b, doc="a - b", source="{0} - {1}"))
+    OPS.register(Op("mul", 2, np.multiply, lambda a, b: a * b, commutative=True, doc="a * b",
+                    source="{0} * {1}"))
+    OPS.register(Op("div", 2, np.divide, lambda a, b: a / b, doc="a / b (IEEE, no epsilon)",
+                    source="{0} / {1}"))
+    OPS.register(Op("neg", 1, np.negative, lambda a: -a, doc="-a", source="-{0}"))
+    OPS.register(Op("fma", 3, lambda a, b, c: a * b + c, lambda a, b, c: a * b + c,
+                    doc="a * b + c", source="{0} * {1} + {2}"))
     # safe, as in the Lion search's function set: no NaN from a negative argument
     OPS.register(Op("sqrt", 1, lambda a: np.sqrt(np.abs(a)), lambda a: _jnp().sqrt(_jnp().abs(a)),
-                    doc="square root of |a|"))
-    OPS.register(
-        Op("max", 2, np.maximum, lambda a, b: _jnp().maximum(a, b), commutative=True, doc="max")
-    )
-    OPS.register(
-        Op("min", 2, np.minimum, lambda a, b: _jnp().minimum(a, b), commutative=True, doc="min")
-    )
+                    doc="square root of |a|", source="xp.sqrt(xp.abs({0}))"))
+    OPS.register(Op("max", 2, np.maximum, lambda a, b: _jnp().maximum(a, b), commutative=True,
+                    doc="max", source="xp.maximum({0}, {1})"))
+    OPS.register(Op("min", 2, np.minimum, lambda a, b: _jnp().minimum(a, b), commutative=True,
+                    doc="min", source="xp.minimum({0}, {1})"))
 
 
 _register_arithmetic()

@@ -9,6 +9,7 @@ value depends on x (constant sub-expressions fold away, so they are free).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Literal
 
@@ -187,6 +188,16 @@ class AutoNumericsSpace(SearchSpace):
 
     def baselines(self) -> dict[str, str]:
         return baseline_programs(self.settings.target)
+
+    def export(self, program: Program, flavor: str = "jax",
+               metrics: Mapping[str, Any] | None = None) -> str:
+        """A standalone module (`flavor` "jax" or "python" for numpy) defining ``f(x)``, with
+        the fitted constants inlined: those in the stored evaluation's `metrics`
+        (``metrics["constants"]``), else the program is evaluated here to fit them."""
+        from search_spaces.autonumerics.export import export_module
+
+        constants = (metrics or {}).get("constants")
+        return export_module(self, program, flavor, constants)
 
 
 @functools.cache

@@ -1,0 +1,86 @@
+"""Export an approximation as a standalone module: ``f(x)`` with the fitted constants inlined.
+
+The module imports numpy (flavor "python") or jax.numpy (flavor "jax") and nothing of this
+platform, so a discovered approximation can be copied into any project. Statements that read
+only constants are folded into one literal here, in float64 as `run_numpy` computes them (which
+is why the cost objective counts them as free); the rest is straight-line code, one assignment
+per statement in the program's order, so the numpy module computes bit for bit what the
+program computes. Each op's code is its `source` template in the op registry (automl/ir.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from automl.ir import Program
+
+if TYPE_CHECKING:
+    from search_spaces.autonumerics.space import AutoNumericsSpace
+
+# flavor -> (import line, dtype expression for x, what the docstring says about precision)
+_FLAVORS = {
+    "python": ("import numpy as xp", "xp.float64", "numpy only; computes in float64"),
+    # `float` is jax's default float: float64 under jax_enable_x64, float32 otherwise
+    "jax": ("import jax.numpy as xp", "float",
+            "jax only; float64 under jax_enable_x64, else float32; jit-able"),
+}
+
+
+def export_module(space: AutoNumericsSpace, program: Program, flavor: str = "jax",
+                  constants: Mapping[str, float] | None = None) -> str:
+    """Source of a module defining ``f(x)`` for `program` (`flavor`: "jax" or "python").
+    `constants`: the fitted values by name; None fits them (what `space.evaluate_one` does)."""
+    if flavor not in _FLAVORS:
+        raise ValueError(f"unknown export format {flavor!r}; allowed: {', '.join(_FLAVORS)}")
+    if constants is None:
+        constants = space.evaluate_one(program)[1]["constants"] if program.parameters else {}
+    missing = [name for name in program.parameters if name not in constants]
+    if missing:
+        raise ValueError(f"no value for fitted constant(s) {', '.join(missing)}")
+    registry = space.signature.registry
+    known = {name: float(constants[name]) for name in program.parameters}  # register -> value
+    names = {name: name for name in program.inputs}  # registers that depend on x -> variable
+    body = []
+    for ins in program.instructions:
+        op = registry.get(ins.op)
+        if all(isinstance(a, float) or a in known for a in ins.args):
+            with np.errstate(all="ignore"):  # inf/nan constants are exported as they are
+                known[ins.register] = float(op.numpy_impl(
+                    *(known[a] if isinstance(a, str) else a for a in ins.args)))
+            continue
+        if not op.source:
+            raise ValueError(f"op {ins.op!r} has no source template; cannot export it")
+        args = (names[a] if isinstance(a, str) and a in names
+                else _literal(known[a] if isinstance(a, str) else a) for a in ins.args)
+        names[ins.register] = f"r{len(body)}"
+        body.append(f"    {names[ins.register]} = {op.source.format(*args)}")
+    output = dict(program.outputs)["f"]
+    # f is elementwise even when it does not depend on x (the space's model broadcasts too)
+    result = (names[output] if output in names
+              else f"xp.full(xp.shape(x), {_literal(known[output])})")
+    target = space.target
+    header = [f"f(x) approximating {target.name}(x) on [{target.lower!r}, {target.upper!r}].",
+              "", "Exported by automl-evolution from the autonumerics search space.",
+              f"Standalone ({_FLAVORS[flavor][2]}).",
+              "f takes a scalar or an array and works elementwise.",
+              "", "Program (autonumerics DSL):", "",
+              *(f"    {line}" for line in space.format(program).splitlines())]
+    if program.parameters:
+        header += ["", "Fitted constants (inlined below):", "",
+                   *(f"    {name} = {known[name]!r}" for name in program.parameters)]
+    imports, dtype, _ = _FLAVORS[flavor]
+    return "\n".join(['"""' + header[0], *header[1:], '"""', "", imports, "", "",
+                      "def f(x):", f"    x = xp.asarray(x, dtype={dtype})", *body,
+                      f"    return {result}", ""])
+
+
+def _literal(value: float) -> str:
+    """`value` as Python source: repr round-trips exactly; a negative one is parenthesized
+    so that no template (``-{0}``, ``{0} ** 2``) can change its meaning."""
+    if not math.isfinite(value):
+        return f"float('{value}')"
+    return f"({value!r})" if math.copysign(1.0, value) < 0 else repr(value)

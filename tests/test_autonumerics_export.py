@@ -1,0 +1,178 @@
+"""Exported approximations (`AutoNumericsSpace.export`): standalone modules defining ``f(x)``
+that compute exactly what the stored program computes, with its fitted constants inlined."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+
+import jax
+import numpy as np
+import pytest
+
+from automl.hashing import functional_hash, hash_program
+from automl.ir import (
+    OPS,
+    Instruction,
+    Op,
+    OpRegistry,
+    Program,
+    Signature,
+    cost,
+    parameter_sort_key,
+    run_numpy,
+)
+from search_spaces.autonumerics import targets
+from search_spaces.autonumerics.space import constant_probe_value
+from search_spaces.base import get_space
+
+ALL_OPS = ["add", "sub", "mul", "div", "fma", "sqrt"]
+BASELINES = ("taylor_3", "minimax_4", "horner_fitted_3", "taylor_6")
+
+
+def load_module(source: str, tmp_path, name: str, allowed: set[str]):
+    """Import the exported source from a file, after checking it imports only `allowed`."""
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+    assert imported == allowed, f"exported module imports {imported}"
+    assert "automl" not in source.split('"""')[-1] and "search_spaces" not in source
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def probe_constants(program: Program) -> dict[str, float]:
+    """The values `fingerprint` gives the fitted constants: exporting with them must hash alike."""
+    return {name: constant_probe_value(parameter_sort_key(name)[1])
+            for name in program.parameters}
+
+
+def programs(space) -> list[Program]:
+    """Baselines (literal and fitted coefficients), every op on x, and random mutants that
+    depend on x."""
+    found = [space.parse(space.baselines()[name]) for name in BASELINES]
+    found.append(space.parse("f = sqrt(x - c0) * c1 + fma(x, -0.5, x / c2) - -0.0\n"))
+    rng = np.random.default_rng(11)
+    program = space.random(rng)
+    while len(found) < len(BASELINES) + 11:
+        program = space.simplify(space.mutate(program, rng)[0])[0]
+        if cost(program, ("x",)) > 0 and program not in found:
+            found.append(program)
+    return found
+
+
+@pytest.fixture(params=["exp2", "log"])
+def space(request):
+    return get_space("autonumerics", {"target": request.param, "ops": ALL_OPS})
+
+
+@pytest.fixture
+def float64():
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
+
+
+def test_numpy_export_is_exact_and_hashes_like_the_program(space, tmp_path):
+    x = targets.validation_points(space.target, 2000)
+    for index, program in enumerate(programs(space)):
+        constants = probe_constants(program)
+        source = space.export(program, "python", {"constants": constants})
+        assert space.format(program).splitlines()[0] in source  # the DSL is in the header
+        module = load_module(source, tmp_path, f"exported_{index}", {"numpy"})
+        expected = run_numpy(program, {"x": x, **constants})["f"]
+        with np.errstate(all="ignore"):
+            got = module.f(x)
+            assert got.dtype == np.float64
+            np.testing.assert_array_equal(got, expected, err_msg=source)  # 0 ulp, NaN alike
+            # scalars and lists work elementwise too
+            assert np.array_equal(module.f(float(x[7])), expected[7], equal_nan=True)
+            np.testing.assert_array_equal(module.f(list(x[:5])), expected[:5])
+        exported = functional_hash(lambda x, module=module, **_: module.f(x),
+                                   space.probes_for(program), space.settings.mantissa_bits)
+        assert exported == space.fingerprint(program), source
+
+
+def test_fitted_constants_are_inlined(tmp_path):
+    """Without `constants` the program is fitted, as its evaluation fits it, and the fitted
+    values are inlined exactly (repr round-trips)."""
+    space = get_space("autonumerics", {"target": "exp2"})
+    program = space.parse(space.baselines()["horner_fitted_4"])
+    fitted = space.evaluate_one(program)[1]["constants"]
+    source = space.export(program, "python")
+    for value in fitted.values():
+        assert repr(value) in source
+    module = load_module(source, tmp_path, "fitted", {"numpy"})
+    x = targets.validation_points(space.target, 2000)
+    np.testing.assert_array_equal(module.f(x), run_numpy(program, {"x": x, **fitted})["f"])
+    probe = {**space.probe()[0], **fitted}
+    assert functional_hash(lambda x, **_: module.f(x), probe) == hash_program(program, probe)
+    # the fitted approximation is good: error near the degree-4 minimax error of 2^x
+    error = targets.relative_error(module.f(x), targets.ground_truth(space.target, x))
+    assert np.max(error) < 1e-5
+
+
+def test_constant_statements_fold_and_constant_outputs_broadcast(tmp_path):
+    space = get_space("autonumerics", {"ops": ALL_OPS})
+    program = space.parse("t = sqrt(c0 - 3.0)\nf = fma(x, t, -1.5 / c1)\n")
+    source = space.export(program, "python", {"constants": {"c0": 7.0, "c1": 0.5}})
+    assert "c0" not in source.split('"""')[-1]  # 7.0 - 3.0 and -1.5 / 0.5 are folded
+    module = load_module(source, tmp_path, "folded", {"numpy"})
+    np.testing.assert_array_equal(module.f(np.array([0.0, 1.0])), [-3.0, -1.0])
+    constant = space.parse("f = c0 * 2.0\n")
+    source = space.export(constant, "python", {"constants": {"c0": -0.25}})
+    np.testing.assert_array_equal(load_module(source, tmp_path, "constant", {"numpy"}).f(
+        np.zeros(3)), [-0.5] * 3)
+
+
+def test_jax_export_matches_in_float64(space, tmp_path, float64):
+    x = targets.validation_points(space.target, 2000)
+    for index, program in enumerate(programs(space)):
+        constants = probe_constants(program)
+        source = space.export(program, "jax", {"constants": constants})
+        module = load_module(source, tmp_path, f"exported_jax_{index}", {"jax"})
+        expected = run_numpy(program, {"x": x, **constants})["f"]
+        got = np.asarray(module.f(x))
+        assert got.dtype == np.float64
+        with np.errstate(all="ignore"):
+            # XLA's CPU division is not always correctly rounded (1-2 ulp off), so not 0 ulp
+            np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)
+            # under jit XLA also rewrites x / c as x * (1 / c) and reassociates sums: allow a
+            # few ulps of these order-one values
+            np.testing.assert_allclose(np.asarray(jax.jit(module.f)(x)), expected, rtol=1e-15,
+                                       atol=1e-14)
+
+
+def test_jax_export_runs_in_float32_by_default(tmp_path):
+    space = get_space("autonumerics", {"target": "exp2"})
+    program = space.parse(space.baselines()["minimax_5"])
+    module = load_module(space.export(program, "jax"), tmp_path, "exported_f32", {"jax"})
+    x = targets.validation_points(space.target, 500)
+    got = module.f(x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(np.asarray(got), run_numpy(program, {"x": x})["f"], rtol=1e-6)
+
+
+def test_unknown_flavor_and_unexportable_ops_are_errors():
+    space = get_space("autonumerics", {"target": "exp2"})
+    program = space.parse(space.baselines()["horner_fitted_3"])
+    with pytest.raises(ValueError, match="allowed: python, jax"):
+        space.export(program, "dsl")
+    with pytest.raises(ValueError, match="c3"):
+        space.export(program, "python", {"constants": {"c0": 1.0, "c1": 1.0, "c2": 1.0}})
+    # an op with no source template (here: a registry of its own) is refused, not guessed
+    registry = OpRegistry()
+    for name in ("add", "mul"):
+        registry.register(OPS.get(name))
+    registry.register(Op("cube", 1, lambda a: a ** 3))
+    space.__dict__["signature"] = Signature(("x",), ("f",), registry=registry)
+    cube = Program(("x",), (), (Instruction("f", "cube", ("x",)),), (("f", "f"),))
+    with pytest.raises(ValueError, match="'cube' has no source template"):
+        space.export(cube, "python")
