@@ -93,12 +93,13 @@ class Results:
         return [self._info(record) for record in self.store.list_campaigns()]
 
     def campaign(self, campaign: str | int) -> CampaignInfo:
-        return self._info(self.record(campaign))
+        """With its candidate and evaluation counts."""
+        return self._info(self.store.get_campaign(_campaign_key(campaign)))
 
     def record(self, campaign: str | int) -> CampaignRecord:
         key = _campaign_key(campaign)
         if key not in self._records:
-            self._records[key] = self.store.get_campaign(key)
+            self._records[key] = self.store.get_campaign(key, counts=False)
         return self._records[key]
 
     def space(self, campaign: str | int) -> SearchSpace:

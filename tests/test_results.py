@@ -109,11 +109,13 @@ def test_top_orders_by_direction_and_lists_a_candidate_once(db_url: str) -> None
 def test_lineage_follows_first_parents_to_the_seed(db_url: str) -> None:
     with Store.open(db_url) as store:
         campaign = store.create_campaign("tree", "autonumerics", 0, {}, "s", "v")
-        parents = {0: None, 1: 0, 2: 1, 3: 1, 4: 3, 5: None, 6: 4}
+        parents = {0: None, 1: 0, 2: 1, 3: 1, 4: 3, 5: None, 6: 4, 7: 8, 8: 7}
         store.write_batch(campaign.id,
                           candidates=[_candidate(n, p) for n, p in parents.items()])
         assert [row.number for row in store.lineage(campaign.id, 6)] == [6, 4, 3, 1, 0]
         assert [row.number for row in store.lineage(campaign.id, 5)] == [5]
+        # a corrupt, cyclic chain ends (parents are numbered before their children)
+        assert [row.number for row in store.lineage(campaign.id, 8)] == [8, 7]
         with pytest.raises(StoreError, match="no candidate 99"):
             store.lineage(campaign.id, 99)
 

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 import numpy as np
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -154,9 +154,10 @@ class Store:
                                                  "objectives": registered,
                                                  "environment": environment})
 
-    def get_campaign(self, id_or_name: int | str) -> CampaignRecord:
-        """By id (int) or by name (str); `StoreError` "no campaign ..." if absent."""
-        record = self._find(id_or_name)
+    def get_campaign(self, id_or_name: int | str, counts: bool = True) -> CampaignRecord:
+        """By id (int) or by name (str); `StoreError` "no campaign ..." if absent. With
+        ``counts=False`` the candidate and evaluation counts (a scan each) are left at 0."""
+        record = self._find(id_or_name, counts)
         if record is None:
             raise StoreError(f"no campaign {id_or_name!r}")
         return record
@@ -347,23 +348,29 @@ class Store:
 
     def lineage(self, campaign_id: int, number: int) -> list[CandidateRow]:
         """Candidate `number`, its first parent, that one's first parent, ... back to a
-        candidate without parents (a seed). `StoreError` if `number` does not exist."""
-        chain: list[CandidateRow] = []
-        seen: set[int] = set()
-        query = select(CANDIDATES).where(CANDIDATES.c.campaign_id == campaign_id,
-                                         CANDIDATES.c.number == bindparam("number"))
+        candidate without parents (a seed). `StoreError` if `number` does not exist.
+
+        One recursive query (the chain can be thousands of generations long)."""
+        columns = CANDIDATES.c
+        first_parent = columns.parents[0].as_integer()
+        chain = (select(columns.number, first_parent.label("parent"), literal(0).label("depth"))
+                 .where(columns.campaign_id == campaign_id, columns.number == number)
+                 .cte("chain", recursive=True))
+        step = (select(columns.number, first_parent, chain.c.depth + 1)
+                # a parent is always numbered before its child: this also makes a corrupt,
+                # cyclic chain end instead of looping
+                .join(chain, and_(columns.campaign_id == campaign_id,
+                                  columns.number == chain.c.parent,
+                                  columns.number < chain.c.number)))
+        chain = chain.union_all(step)
+        query = (select(CANDIDATES).join(chain, and_(columns.campaign_id == campaign_id,
+                                                     columns.number == chain.c.number))
+                 .order_by(chain.c.depth))
         with self._reading(campaign_id, f"tracing the lineage of candidate {number}") as conn:
-            current: int | None = number
-            while current is not None and current not in seen:
-                seen.add(current)
-                row = conn.execute(query, {"number": current}).first()
-                if row is None:
-                    if not chain:
-                        raise StoreError(f"campaign {campaign_id} has no candidate {number}")
-                    break  # a parent that was never stored (should not happen): stop there
-                chain.append(codec.candidate_row(row))
-                current = chain[-1].parents[0] if chain[-1].parents else None
-        return chain
+            rows = [codec.candidate_row(row) for row in conn.execute(query)]
+        if not rows:
+            raise StoreError(f"campaign {campaign_id} has no candidate {number}")
+        return rows
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -423,10 +430,12 @@ class Store:
                 raise StoreError(f"no campaign {campaign_id!r}")
             yield conn
 
-    def _find(self, id_or_name: int | str) -> CampaignRecord | None:
+    def _find(self, id_or_name: int | str, counts: bool = True) -> CampaignRecord | None:
         key = CAMPAIGNS.c.name if isinstance(id_or_name, str) else CAMPAIGNS.c.id
+        query = _campaign_select() if counts else select(
+            CAMPAIGNS, literal(0).label("candidate_count"), literal(0).label("evaluation_count"))
         with self._transaction(f"looking up campaign {id_or_name!r}") as conn:
-            row = conn.execute(_campaign_select().where(key == id_or_name)).first()
+            row = conn.execute(query.where(key == id_or_name)).first()
         return None if row is None else _campaign_record(row)
 
     @staticmethod
