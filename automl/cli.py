@@ -309,5 +309,4 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
+from automl import cli_query  # noqa: E402,F401  (registers the query verbs on `app`)

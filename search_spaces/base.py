@@ -204,6 +204,12 @@ class SearchSpace(ABC):
     def baselines(self) -> dict[str, str]:
         """Hand-written reference programs: name -> DSL text."""
 
+    def export(self, program: Program, flavor: str,
+               metrics: Mapping[str, Any] | None = None) -> str:
+        """A standalone module (`flavor` "python" for numpy, or "jax") that imports nothing
+        from this platform. `metrics` are the stored evaluation's (e.g. fitted constants)."""
+        raise ValueError(f"the {self.name} space cannot export programs as {flavor!r} yet")
+
 
 def checked_evaluation(objectives: Mapping[str, float], metrics: dict[str, Any],
                        duration_s: float, expected: Sequence[Objective]) -> Evaluation:

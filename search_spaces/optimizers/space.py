@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -128,7 +128,8 @@ class OptimizersSpace(SearchSpace):
     def baselines(self) -> dict[str, str]:
         return dict(BASELINES)
 
-    def export(self, program: Program, flavor: str = "jax") -> str:
+    def export(self, program: Program, flavor: str = "jax",
+               metrics: Mapping[str, Any] | None = None) -> str:
         """A standalone module (`flavor` "jax" or "python" for numpy) with `init(params)` and
         `update(grads, state, params, lr) -> (updates, state)` over pytrees."""
         from search_spaces.optimizers.export import export_module

@@ -1,0 +1,77 @@
+"""Re-run an evaluation and compare with what was recorded: a stored candidate (its program,
+its campaign's space settings) or a zoo file (its header's space, settings and objectives).
+
+A mismatch beyond ``rtol`` on any objective fails the check; differences in the platform's
+or libraries' versions, or the device, since the campaign started are reported as warnings
+because they are the usual reason for one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from automl import environment
+from automl.results import Results, parse_ref
+from automl.zoo import ZooEntry
+from search_spaces.base import get_space
+
+
+@dataclass(frozen=True)
+class ObjectiveCheck:
+    name: str
+    recorded: float
+    reproduced: float | None
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    what: str  # CAMPAIGN:NUMBER or the file
+    program: str
+    checks: list[ObjectiveCheck]
+    error: str | None = None  # the re-evaluation failed
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
+
+
+def compare(recorded: dict[str, float], reproduced: dict[str, float] | None, rtol: float
+            ) -> list[ObjectiveCheck]:
+    checks = []
+    for name, value in recorded.items():
+        again = None if reproduced is None else reproduced.get(name)
+        ok = again is not None and math.isclose(value, again, rel_tol=rtol, abs_tol=0.0)
+        checks.append(ObjectiveCheck(name, value, again, ok))
+    return checks
+
+
+def _evaluate(space_name: str, settings: dict, text: str, source: str
+              ) -> tuple[str, dict[str, float] | None, str | None]:
+    space = get_space(space_name, settings)
+    program = space.parse(text, source)
+    (evaluation,) = space.evaluate([program])
+    return space.format(program), evaluation.objectives, evaluation.error
+
+
+def reproduce_candidate(results: Results, ref: str, rtol: float) -> Reproduction:
+    campaign, number = parse_ref(ref)
+    record = results.record(campaign)
+    candidate = results.candidate((campaign, number), with_duplicates=False)
+    if candidate.objectives is None:
+        raise ValueError(f"candidate {ref} has no stored objectives to reproduce "
+                         f"(status {candidate.status}: {candidate.error})")
+    settings = record.config.get("space", {}).get("settings") or {}
+    program, objectives, error = _evaluate(record.space, settings, candidate.program, ref)
+    return Reproduction(f"{record.name}:{number}", program,
+                        compare(candidate.objectives, objectives, rtol), error,
+                        environment.differences(record.environment, environment.capture()))
+
+
+def reproduce_entry(entry: ZooEntry, rtol: float) -> Reproduction:
+    program, objectives, error = _evaluate(entry.space, entry.settings, entry.program,
+                                           str(entry.path))
+    return Reproduction(str(entry.path), program, compare(entry.objectives, objectives, rtol),
+                        error)

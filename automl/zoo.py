@@ -1,0 +1,110 @@
+"""The zoo: programs the project discovered, shipped as DSL files with a header.
+
+``search_spaces/<space>/discovered/NAME.dsl`` starts with comment lines ``# key: value``::
+
+    # space: autonumerics
+    # settings: {target: exp2, fit_constants: true}
+    # objectives: {max_relative_error: 8.7e-4, cost: 4}
+    # constants: {c0: -3.407, c1: 0.414, c2: -2.413}
+    # found by: configs/autonumerics_exp2.yaml, seed 0, candidate 942
+    # reproduce: automl reproduce search_spaces/autonumerics/discovered/exp2_cost4.dsl
+    f = ...
+
+`settings`, `objectives` and `constants` (fitted constants, for export) are YAML flow mappings (read with ``yaml.safe_load``); the program
+follows the header. `automl zoo` lists the entries, `automl reproduce FILE` re-evaluates one
+and compares with the recorded objectives.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent / "search_spaces"
+REQUIRED = ("space", "objectives")
+
+
+class ZooError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    path: Path
+    space: str
+    settings: dict[str, Any]
+    objectives: dict[str, float]
+    program: str  # the whole file: the DSL parser skips the header comments
+    header: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def found_by(self) -> str:
+        return self.header.get("found by", "")
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """What an evaluation's metrics would hold: the fitted constants, if recorded."""
+        constants = _mapping(self.path, self.header, "constants")
+        return {"constants": {str(k): float(v) for k, v in constants.items()}} if constants \
+            else {}
+
+    @property
+    def relative_path(self) -> str:
+        try:
+            return str(self.path.resolve().relative_to(ROOT.parent))
+        except ValueError:
+            return str(self.path)
+
+
+def read_entry(path: Path) -> ZooEntry:
+    """Parse a zoo file's header; ZooError naming the file and line on a malformed one."""
+    text = path.read_text()
+    header: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("#"):
+            break
+        key, separator, value = line[1:].partition(":")
+        if separator and key.strip():
+            header[key.strip().lower()] = value.strip()
+        elif line[1:].strip():
+            raise ZooError(f"{path}:{number}: expected '# key: value' in the header")
+    missing = [key for key in REQUIRED if key not in header]
+    if missing:
+        raise ZooError(f"{path}: header lacks {', '.join(missing)} (needs '# space: NAME' and "
+                       f"'# objectives: {{name: value, ...}}')")
+    settings = _mapping(path, header, "settings")
+    objectives = _mapping(path, header, "objectives")
+    try:
+        values = {str(k): float(v) for k, v in objectives.items()}
+    except (TypeError, ValueError):
+        raise ZooError(f"{path}: objectives must map names to numbers") from None
+    if not all(math.isfinite(v) for v in values.values()):
+        raise ZooError(f"{path}: objectives must be finite")
+    return ZooEntry(path, header["space"], settings, values, text, header)
+
+
+def _mapping(path: Path, header: dict[str, str], key: str) -> dict[str, Any]:
+    if key not in header:
+        return {}
+    try:
+        value = yaml.safe_load(header[key])
+    except yaml.YAMLError as error:
+        raise ZooError(f"{path}: '{key}' is not a YAML mapping: {error}") from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ZooError(f"{path}: '{key}' must be a mapping like {{a: 1}}, got {value!r:.60}")
+    return value
+
+
+def entries(root: Path = ROOT) -> list[ZooEntry]:
+    """Every shipped zoo file, by space then name."""
+    return [read_entry(path) for path in sorted(root.glob("*/discovered/*.dsl"))]

@@ -1,0 +1,171 @@
+"""The query verbs as a user runs them: top, pareto, show, lineage, export, reproduce,
+compare, zoo (exit codes, --json payloads, one-line errors)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from automl.cli import app
+from automl.ir import run_numpy
+from search_spaces.base import get_space
+
+runner = CliRunner()
+
+CONFIG = """
+name: small
+space:
+  name: autonumerics
+  settings: {target: exp2, fit_constants: true, max_statements: 8}
+evolution: {strategy: nsga2, population_size: 12}
+budget: {max_evaluations: 60}
+executor: {kind: local, batch_size: 4}
+"""
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def payload(*args: str):
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    directory = tmp_path_factory.mktemp("cli_query")
+    (directory / "small.yaml").write_text(CONFIG)
+    url = f"sqlite:///{directory / 'q.db'}"
+    result = invoke("run", str(directory / "small.yaml"), "--db", url, "--name", "c1",
+                    "--json")
+    assert result.exit_code == 0, result.output
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _no_env_db(monkeypatch):
+    monkeypatch.delenv("AUTOML_DB", raising=False)
+
+
+def test_top_and_pareto(db):
+    best = payload("top", "c1", "-k", "4", "--objective", "max_relative_error", "--db", db)
+    errors = [c["objectives"]["max_relative_error"] for c in best]
+    assert len(best) == 4 and errors == sorted(errors)
+    status = payload("status", "c1", "--db", db)
+    assert errors[0] == status["best"]["max_relative_error"]
+    front = payload("pareto", "c1", "--db", db)
+    front_errors = [c["objectives"]["max_relative_error"] for c in front]
+    costs = [c["objectives"]["cost"] for c in front]
+    assert front_errors == sorted(front_errors) and costs == sorted(costs, reverse=True)
+    assert front_errors[0] == errors[0]
+    table = invoke("pareto", "c1", "--db", db)
+    assert table.exit_code == 0 and "Pareto front" in table.stdout
+
+
+def test_show_and_lineage_describe_how_a_candidate_was_made(db):
+    best = payload("top", "c1", "-k", "1", "--db", db)[0]
+    shown = payload("show", best["candidate"], "--db", db)
+    assert shown["program"] == best["program"] and shown["objectives"] == best["objectives"]
+    assert shown["duplicates"] >= 0 and "constants" in shown["metrics"]
+    chain = payload("lineage", best["candidate"], "--db", db)
+    assert chain[0]["number"] == best["number"] and chain[-1]["parents"] == []
+    for child, parent in zip(chain, chain[1:], strict=False):
+        assert child["parents"][0] == parent["number"]
+    human = invoke("show", best["candidate"], "--db", db)
+    assert human.exit_code == 0 and best["program"].splitlines()[0] in human.stdout
+
+
+def test_export_python_module_matches_the_stored_program(db, tmp_path):
+    best = payload("top", "c1", "-k", "1", "--db", db)[0]
+    assert invoke("export", best["candidate"], "--format", "dsl", "--db", db).stdout == \
+        best["program"]
+    target = tmp_path / "approx.py"
+    result = invoke("export", best["candidate"], "--format", "python", "-o", str(target),
+                    "--db", db)
+    assert result.exit_code == 0, result.output
+    source = target.read_text()
+    imports = [line.split()[1] for line in source.splitlines()
+               if line.startswith(("import ", "from "))]
+    assert not [name for name in imports if name.split(".")[0] in ("automl", "search_spaces")]
+    spec = importlib.util.spec_from_file_location("approx", target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    space = get_space("autonumerics", {"target": "exp2", "fit_constants": True,
+                                       "max_statements": 8})
+    program = space.parse(best["program"])
+    x = np.linspace(0.0, 1.0, 101)
+    expected = run_numpy(program, {"x": x, **best["metrics"]["constants"]})["f"]
+    np.testing.assert_allclose(module.f(x), expected, rtol=1e-15, atol=0)
+
+
+def test_reproduce_passes_then_fails_when_the_record_is_off(db, tmp_path):
+    best = payload("top", "c1", "-k", "1", "--db", db)[0]
+    outcome = payload("reproduce", best["candidate"], "--db", db)
+    assert outcome["ok"] and outcome["warnings"] == []
+    assert all(o["reproduced"] == o["recorded"] for o in outcome["objectives"])
+
+    # a copy of the database whose record says otherwise, and whose campaign ran elsewhere
+    copy = tmp_path / "tampered.db"
+    copy.write_bytes(Path(db.removeprefix("sqlite:///")).read_bytes())
+    url = f"sqlite:///{copy}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        number = best["number"]
+        conn.execute(text("UPDATE evaluations SET objectives = json_set(objectives, "
+                          "'$.max_relative_error', 0.5) WHERE candidate_number = :n"),
+                     {"n": number})
+        conn.execute(text("UPDATE campaigns SET environment = json_set(environment, "
+                          "'$.versions.numpy', '0.0.1')"))
+    engine.dispose()
+    result = invoke("reproduce", best["candidate"], "--db", url)
+    assert result.exit_code == 1
+    assert "differs" in result.stdout and "numpy 0.0.1 then" in result.output
+    loose = invoke("reproduce", best["candidate"], "--db", url, "--rtol", "1e6")
+    assert loose.exit_code == 0
+
+
+def test_compare_puts_campaigns_side_by_side(db):
+    rows = payload("compare", "c1", "1", "--db", db)
+    assert [r["campaign"] for r in rows] == ["c1", "c1"]
+    assert rows[0]["best"] == payload("status", "c1", "--db", db)["best"]
+    assert rows[0]["hypervolume"] is not None and rows[0]["hypervolume"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (("show", "c1", "--db", "sqlite:///:memory:"), "expected CAMPAIGN:NUMBER"),
+    (("lineage", "nope:3"), "no campaign 'nope'"),
+    (("export", "c1:0", "--format", "rust"), "--format 'rust'"),
+    (("top", "c1", "--objective", "speed"), "no objective 'speed'"),
+])
+def test_bad_input_is_one_line_naming_it(db, args, message):
+    full = list(args) if "--db" in args else [*args, "--db", db]
+    result = invoke(*full)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_zoo_files_list_and_a_broken_header_is_named(tmp_path):
+    entries = payload("zoo")
+    assert entries, "the project ships discovered programs"
+    for entry in entries:
+        assert Path(entry["file"]).exists() and entry["objectives"]
+    broken = tmp_path / "broken.dsl"
+    broken.write_text("# space: autonumerics\n# objectives: [1, 2]\nf = x\n")
+    result = invoke("reproduce", str(broken))
+    assert result.exit_code == 2 and "objectives' must be a mapping" in result.output
+
+
+def test_every_shipped_autonumerics_zoo_program_reproduces():
+    entries = [e for e in payload("zoo") if e["space"] == "autonumerics"]
+    assert entries
+    for entry in entries:
+        outcome = payload("reproduce", entry["file"])
+        assert outcome["ok"], outcome
