@@ -10,7 +10,8 @@
     # reproduce: automl reproduce search_spaces/autonumerics/discovered/exp2_cost4.dsl
     f = ...
 
-`settings`, `objectives` and `constants` (fitted constants, for export) are YAML flow mappings (read with ``yaml.safe_load``); the program
+`settings`, `objectives` and `constants` (fitted constants, used by export) are YAML flow
+mappings (read with ``yaml.safe_load``); the program
 follows the header. `automl zoo` lists the entries, `automl reproduce FILE` re-evaluates one
 and compares with the recorded objectives.
 """

@@ -17,6 +17,7 @@ from automl.results import parse_ref
 from automl.store import CandidateRow, EvaluationRow, Store, StoreError, migrate
 from tests.pareto_reference import bf_ranks
 
+
 def brute_force_front(points: np.ndarray) -> list[int]:
     return [i for i, rank in enumerate(bf_ranks(points.tolist())) if rank == 0]
 
