@@ -169,3 +169,17 @@ def test_every_shipped_autonumerics_zoo_program_reproduces():
     for entry in entries:
         outcome = payload("reproduce", entry["file"])
         assert outcome["ok"], outcome
+
+
+def test_pareto_plot_and_report_write_their_files(db, tmp_path):
+    plot = tmp_path / "front.png"
+    result = invoke("pareto", "c1", "--plot", str(plot), "--db", db)
+    assert result.exit_code == 0, result.output
+    assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    result = invoke("report", "c1", "--out", str(tmp_path / "report"), "--no-baselines",
+                    "--db", db)
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "data:image/png;base64," in page
+    for candidate in payload("pareto", "c1", "--db", db):
+        assert f"{candidate['number']}" in page

@@ -222,3 +222,21 @@ def test_a_0001_database_upgrades_with_its_objectives_indexed(tmp_path) -> None:
         assert results.store.schema_revision() == migrate.head_revision()
         assert [c.number for c in results.top("old", 2, "max_relative_error")] == [1, 3]
         assert {c.number for c in results.pareto("old")} == {0, 1, 3}
+
+
+def test_records_and_frame_have_one_row_per_candidate(campaign_db) -> None:
+    url, summary = campaign_db
+    with automl.open(url) as results:
+        rows = results.records("exp2")
+        assert [r["number"] for r in rows] == list(range(summary.candidates))
+        evaluated = [r for r in rows if r["status"] == "evaluated"]
+        assert all(math.isfinite(r["max_relative_error"]) for r in evaluated)
+        assert all(math.isnan(r["cost"]) for r in rows if r["status"] == "failed")
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            with pytest.raises(ImportError, match="pip install pandas"):
+                results.frame("exp2")
+        else:
+            frame = results.frame("exp2")
+            assert len(frame) == len(rows) and "max_relative_error" in frame.columns
