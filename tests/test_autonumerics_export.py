@@ -3,9 +3,6 @@ that compute exactly what the stored program computes, with its fitted constants
 
 from __future__ import annotations
 
-import ast
-import importlib.util
-
 import jax
 import numpy as np
 import pytest
@@ -25,27 +22,16 @@ from automl.ir import (
 from search_spaces.autonumerics import targets
 from search_spaces.autonumerics.space import constant_probe_value
 from search_spaces.base import get_space
+from tests.standalone import imported_packages, load_standalone
 
 ALL_OPS = ["add", "sub", "mul", "div", "fma", "sqrt"]
 BASELINES = ("taylor_3", "minimax_4", "horner_fitted_3", "taylor_6")
 
 
 def load_module(source: str, tmp_path, name: str, allowed: set[str]):
-    """Import the exported source from a file, after checking it imports only `allowed`."""
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module.split(".")[0])
-    assert imported == allowed, f"exported module imports {imported}"
-    assert "automl" not in source.split('"""')[-1] and "search_spaces" not in source
-    path = tmp_path / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The exported module, which must import exactly `allowed`."""
+    assert imported_packages(source) == allowed
+    return load_standalone(source, tmp_path, name, allowed)
 
 
 def probe_constants(program: Program) -> dict[str, float]:

@@ -3,7 +3,6 @@ compare, zoo (exit codes, --json payloads, one-line errors)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from automl.cli import app
 from automl.ir import run_numpy
 from search_spaces.base import get_space
+from tests.standalone import load_standalone
 
 runner = CliRunner()
 
@@ -91,13 +91,7 @@ def test_export_python_module_matches_the_stored_program(db, tmp_path):
     result = invoke("export", best["candidate"], "--format", "python", "-o", str(target),
                     "--db", db)
     assert result.exit_code == 0, result.output
-    source = target.read_text()
-    imports = [line.split()[1] for line in source.splitlines()
-               if line.startswith(("import ", "from "))]
-    assert not [name for name in imports if name.split(".")[0] in ("automl", "search_spaces")]
-    spec = importlib.util.spec_from_file_location("approx", target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_standalone(target.read_text(), tmp_path, "approx", {"numpy"})
     space = get_space("autonumerics", {"target": "exp2", "fit_constants": True,
                                        "max_statements": 8})
     program = space.parse(best["program"])

@@ -12,6 +12,7 @@ import pytest
 from automl.ir import run_numpy
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.space import ADAMW, LION, SGD_MOMENTUM, OptimizersSpace
+from tests.standalone import load_standalone
 
 SHAPES = [(3, 4), (5,)]
 
@@ -188,20 +189,7 @@ executor: {kind: local, batch_size: 8}
 
 
 def load_module(source: str, tmp_path, name: str):
-    import ast
-    import importlib.util
-
-    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(source))
-                if isinstance(node, ast.Import | ast.ImportFrom)
-                for alias in (node.names if isinstance(node, ast.Import) else
-                              [type("A", (), {"name": node.module})])}
-    assert imported <= {"jax", "numpy", "scipy"}, f"exported module imports {imported}"
-    path = tmp_path / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_standalone(source, tmp_path, name)
 
 
 @pytest.mark.parametrize(("text", "reference"), [
