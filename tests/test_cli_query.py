@@ -177,3 +177,23 @@ def test_pareto_plot_and_report_write_their_files(db, tmp_path):
     assert "data:image/png;base64," in page
     for candidate in payload("pareto", "c1", "--db", db):
         assert f"{candidate['number']}" in page
+
+
+def test_export_an_optimizer_file_as_a_numpy_module(tmp_path):
+    from search_spaces.optimizers.space import LION
+
+    (tmp_path / "lion.dsl").write_text(LION)
+    target = tmp_path / "lion_numpy.py"
+    result = invoke("export", str(tmp_path / "lion.dsl"), "--space", "optimizers",
+                    "--format", "python", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    lion = load_standalone(target.read_text(), tmp_path, "lion_numpy", {"numpy"})
+    params = {"w": np.array([0.5, -2.0]), "b": np.array(1.0)}
+    grads = {"w": np.array([0.1, -0.3]), "b": np.array(-2.0)}
+    state = lion.init(params)
+    updates, state = lion.update(grads, state, params, 0.1)
+    # first Lion step: m = 0, so update = lr * (sign((1 - 0.9) * g) + 0.01 * w)
+    np.testing.assert_allclose(updates["w"], 0.1 * (np.sign(grads["w"]) + 0.01 * params["w"]))
+    np.testing.assert_allclose(updates["b"], 0.1 * (np.sign(grads["b"]) + 0.01 * params["b"]))
+    missing = invoke("export", str(tmp_path / "lion.dsl"), "--format", "python")
+    assert missing.exit_code == 2 and "give --space" in missing.output

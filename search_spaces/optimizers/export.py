@@ -13,10 +13,10 @@ from search_spaces.optimizers.interpreter import INPUTS, OUTPUTS
 from search_spaces.optimizers.ops import EPS, GLOBAL_OPS, SOURCE
 
 _HEADER = {
-    "jax": ("import jax\nimport jax.numpy as xp\nfrom jax.scipy.special import erf\n\n"
+    "jax": ("import jax\nimport jax.numpy as xp\n\n"
             "_flatten = jax.tree_util.tree_flatten\n"
             "_unflatten = jax.tree_util.tree_unflatten\n"),
-    "python": ("import numpy as xp\nfrom scipy.special import erf\n\n\n"
+    "python": ("import numpy as xp\n\n\n"
                "def _flatten(tree):\n"
                "    if isinstance(tree, dict):\n"
                "        keys = sorted(tree)\n"
@@ -38,6 +38,11 @@ _HEADER = {
                "        return dict(zip(keys, values)) if kind == 'dict' else kind(values)\n\n"
                "    return build(definition)\n"),
 }
+# erf only when the program uses it: numpy has none, and the contract is "numpy only"
+_ERF = {
+    "jax": "from jax.scipy.special import erf\n",
+    "python": "import math\n\nerf = xp.vectorize(math.erf, otypes=[float])\n",
+}
 
 
 def export_module(program: Program, text: str, flavor: str = "jax") -> str:
@@ -45,7 +50,9 @@ def export_module(program: Program, text: str, flavor: str = "jax") -> str:
     if flavor not in _HEADER:
         raise ValueError(f"unknown export format {flavor!r}; allowed: jax, python")
     lines = [f'"""Optimizer update rule exported by automl-evolution.\n\n{text.strip()}\n"""',
-             "", _HEADER[flavor], f"EPS = {EPS!r}", "CLIP1 = 1.0 - 1e-6", "", "",
+             "", _HEADER[flavor],
+             *([_ERF[flavor]] if any(ins.op == "erf" for ins in program.instructions) else []),
+             f"EPS = {EPS!r}", "CLIP1 = 1.0 - 1e-6", "", "",
              "def init(params):",
              "    leaves, definition = _flatten(params)",
              "    zeros = [xp.zeros_like(x) for x in leaves]",
