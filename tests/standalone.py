@@ -1,22 +1,25 @@
 """Import an exported module the way a user would (from its own file), after checking that it
-imports nothing outside `allowed` (never this platform). Shared by the export tests."""
+imports nothing outside `allowed` and the standard library (never this platform). Shared by
+the export tests."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
 
 def imported_packages(source: str) -> set[str]:
+    """Top-level packages the source imports, the standard library left out."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module.split(".")[0])
-    return names
+    return names - set(sys.stdlib_module_names)
 
 
 def load_standalone(source: str, directory: Path, name: str,
