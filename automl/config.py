@@ -64,6 +64,9 @@ class ExecutorConfig(_Strict):
     resources_per_worker: dict[str, float] = {}
     address: str | None = None  # Ray cluster address; None starts a local Ray
     dashboard: bool = False
+    # a candidate whose evaluation runs longer is stopped and recorded as failed (Ray
+    # executor: its worker is killed and restarted); None: no limit
+    evaluation_timeout_s: float | None = pydantic.Field(None, gt=0)
 
 
 class StoreConfig(_Strict):
