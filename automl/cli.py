@@ -112,7 +112,33 @@ def run(
                                                    on_progress=on_progress)
             summary = controller.run()
         store.close()
-    space = controller.space
+    _print_summary(summary, controller.space, url, as_json)
+
+
+@app.command()
+def resume(
+    campaign: Annotated[str, typer.Argument(help="Campaign id or name.")],
+    db: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Continue a stopped or crashed campaign from the database alone (population, cache,
+    counters; candidates that were in flight are evaluated again, once)."""
+    from automl.controller import CampaignController
+
+    with user_errors():
+        url = database_url(db)
+        store = open_store(url)
+        key: int | str = int(campaign) if campaign.isdigit() else campaign
+        budget = store.get_campaign(key, counts=False).config["budget"]["max_evaluations"]
+        with _progress_bar(budget, quiet=as_json) as on_progress:
+            controller = CampaignController.resume(store, key, on_progress=on_progress)
+            summary = controller.run()
+        store.close()
+    _print_summary(summary, controller.space, url, as_json)
+
+
+def _print_summary(summary: Any, space: SearchSpace, url: str, as_json: bool) -> None:
+    """What `run` and `resume` print at the end; exit 130 when stopped by Ctrl-C."""
     if as_json:
         _print_json({
             "campaign": summary.campaign.name, "id": summary.campaign.id,
@@ -123,18 +149,16 @@ def run(
             "front": [{"candidate": m.number, "objectives": m.objectives, "program": m.program}
                       for m in summary.front],
         })
-        if summary.stopped:
-            raise typer.Exit(130)
-        return
-    console.print(
-        f"campaign [bold]{escape(summary.campaign.name)}[/] (id {summary.campaign.id}) "
-        f"{summary.campaign.status}: {summary.candidates} candidates, "
-        f"{summary.evaluations} evaluations, {summary.failed} failed, cache hit rate "
-        f"{summary.cache_hit_rate:.1%}, {summary.seconds:.1f} s"
-        + (f", hypervolume {summary.hypervolume:.4g}" if summary.hypervolume is not None else "")
-    )
-    console.print(f"database: {safe_url(url)}")
-    _front_table(space, summary.front)
+    else:
+        console.print(
+            f"campaign [bold]{escape(summary.campaign.name)}[/] (id {summary.campaign.id}) "
+            f"{summary.campaign.status}: {summary.candidates} candidates, "
+            f"{summary.evaluations} evaluations, {summary.failed} failed, cache hit rate "
+            f"{summary.cache_hit_rate:.1%}, {summary.seconds:.1f} s"
+            + (f", hypervolume {summary.hypervolume:.4g}"
+               if summary.hypervolume is not None else ""))
+        console.print(f"database: {safe_url(url)}")
+        _front_table(space, summary.front)
     if summary.stopped:
         raise typer.Exit(130)  # the shell's convention for "ended by Ctrl-C"
 

@@ -151,6 +151,8 @@ class CampaignController:
         self._last_flush = time.monotonic()
         self._last_report = 0.0
         self.stop_requested = False
+        self._persisted_in_flight: set[int] = set()  # in the store's in-flight table
+        self._redispatch: list[EvaluationTask] = []  # in flight when the campaign stopped
 
     # -- campaign lifecycle ---------------------------------------------------------------
     @classmethod
@@ -183,17 +185,20 @@ class CampaignController:
         return controller
 
     def _restore(self) -> None:
-        candidates = self.store.load_candidates(self.campaign.id)
+        """Counters and cache from the stored rows; the population from the state written
+        with the last batch (exactly as it was then; campaigns without one re-add their
+        members in number order); candidates that were in flight are dispatched again."""
+        rows = self.store.load_candidates(self.campaign.id)
         evaluations = {e.candidate_number: e for e in self.store.load_evaluations(self.campaign.id)}
         self.cache.load([CacheEntry(e.functional_hash, e.candidate_number, e.objectives, e.error,
                                     e.evaluation_count, e.hit_count)
                          for e in self.store.load_cache(self.campaign.id,
                                                         self.campaign.settings_hash)])
-        for row in candidates:  # number order stands in for completion order
-            program = self.space.parse(row.program, f"candidate {row.number}")
-            candidate = Candidate(row.number, program, row.program, row.functional_hash,
-                                  tuple(row.parents), row.mutation, row.simplified_removed,
-                                  row.created_at)
+        state = self.store.load_state(self.campaign.id)
+        by_number: dict[int, Candidate] = {}
+        for row in rows:
+            candidate = self._candidate_from_row(row)
+            by_number[row.number] = candidate
             entry = self.cache.get(row.functional_hash)
             if row.status == "duplicate":
                 self.duplicates += 1
@@ -212,9 +217,27 @@ class CampaignController:
                         objectives = entry.objectives
                 else:
                     self.failed += 1
-            if objectives is not None:
+            if state is None and objectives is not None:  # no snapshot: number order
                 self._add_to_population(candidate, objectives)
-        self.next_number = candidates[-1].number + 1 if candidates else 0
+        if state is not None:
+            for number, vector in state["population"]:
+                candidate = by_number[number]
+                self.population.add(Member(number, np.asarray(vector, dtype=float), candidate,
+                                           identity=candidate.functional_hash))
+        in_flight = self.store.load_in_flight(self.campaign.id)
+        numbers = [row.number for row in rows] + [row.number for row in in_flight]
+        self.next_number = max(numbers) + 1 if numbers else 0
+        self._persisted_in_flight = {row.number for row in in_flight}
+        for row in in_flight:  # the same lookups as when they were made: one dispatch each
+            candidate = self._candidate_from_row(row)
+            if self._lookup(candidate):
+                self._redispatch.append(EvaluationTask(candidate.number, candidate.program))
+
+    def _candidate_from_row(self, row: CandidateRow) -> Candidate:
+        program = self.space.parse(row.program, f"candidate {row.number}")
+        return Candidate(row.number, program, row.program, row.functional_hash,
+                         tuple(row.parents), row.mutation, row.simplified_removed,
+                         row.created_at)
 
     def _initial_programs(self) -> list[tuple[str, Program | None]]:
         """(mutation label, program) for the first candidates; None: drawn from the space's
@@ -275,6 +298,9 @@ class CampaignController:
     def _loop(self, start: float) -> None:
         executor = self.executor
         assert executor is not None
+        if self._redispatch:
+            executor.submit(self._redispatch)
+            self._redispatch = []
         while True:
             batch: list[EvaluationTask] = []
             while (self._budget_left(start)
@@ -289,9 +315,11 @@ class CampaignController:
                 executor.submit(batch)
             if not self.outstanding and not batch and not self._budget_left(start):
                 break
-            self._admit_answered()
             for result in executor.poll(timeout=0.05 if self.outstanding else 0.0):
                 self._complete(result)
+            # everything answered this round joins the population before a flush can
+            # snapshot it: the stored state is always consistent with the stored rows
+            self._admit_answered()
             self._maybe_flush()
             self._report_progress()
         self._report_progress(final=True)
@@ -431,15 +459,26 @@ class CampaignController:
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered rows and changed cache entries in one transaction."""
+        """Write, in one transaction: buffered rows, changed cache entries, which candidates
+        are in flight, and the population (what `resume` continues from after a crash)."""
+        self._admit_answered()
         changed, forgotten = self.cache.take_changed()
         settings = self.campaign.settings_hash
         cache_rows = [CacheEntryRow(e.functional_hash, settings, e.candidate_number, e.objectives,
                                     e.evaluation_count, e.hit_count, e.error) for e in changed]
-        if self._candidate_rows or self._evaluation_rows or cache_rows or forgotten:
+        in_flight = {**self.outstanding, **self.waiting}
+        dispatched = [self._row(c, "in_flight") for n, c in sorted(in_flight.items())
+                      if n not in self._persisted_in_flight]
+        landed = sorted(self._persisted_in_flight - in_flight.keys())
+        if self._candidate_rows or self._evaluation_rows or cache_rows or forgotten or \
+                dispatched or landed:
+            state = {"population": [[m.number, m.objectives.tolist()]
+                                    for m in self.population.members()]}
             self.store.write_batch(self.campaign.id, candidates=self._candidate_rows,
                                    evaluations=self._evaluation_rows, cache_entries=cache_rows,
-                                   forgotten_cache_entries=[(settings, h) for h in forgotten])
+                                   forgotten_cache_entries=[(settings, h) for h in forgotten],
+                                   dispatched=dispatched, landed=landed, state=state)
+            self._persisted_in_flight = set(in_flight)
         self._candidate_rows, self._evaluation_rows = [], []
         self._last_flush = time.monotonic()
 

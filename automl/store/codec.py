@@ -105,6 +105,33 @@ def candidate_row(row: Any) -> CandidateRow:
     )
 
 
+def in_flight_params(campaign_id: int, row: CandidateRow) -> dict[str, Any]:
+    """The in-flight table's columns: a candidate row without status and duplicate_of."""
+    return {
+        "campaign_id": campaign_id,
+        "number": row.number,
+        "program": row.program,
+        "parents": list(row.parents),
+        "mutation": row.mutation,
+        "functional_hash": row.functional_hash,
+        "simplified_removed": row.simplified_removed,
+        "created_at": row.created_at,
+    }
+
+
+def in_flight_row(row: Any) -> CandidateRow:
+    return CandidateRow(
+        number=row.number,
+        program=row.program,
+        parents=tuple(row.parents),
+        mutation=row.mutation,
+        functional_hash=row.functional_hash,
+        status="in_flight",
+        simplified_removed=row.simplified_removed,
+        created_at=row.created_at,
+    )
+
+
 def evaluation_params(campaign_id: int, row: EvaluationRow) -> dict[str, Any]:
     return {
         "campaign_id": campaign_id,

@@ -61,6 +61,8 @@ class Campaign(Base):
     objectives: Mapped[list[dict[str, str]] | None] = mapped_column(NullableJSON, nullable=True)
     # versions of the platform and its libraries, host and device, at creation (reproduce)
     environment: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
+    # the controller's state at its last flush (the population, in order), for resume
+    state: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
 
 
 class Candidate(Base):
@@ -115,6 +117,25 @@ class CacheEntry(Base):
     evaluation_count: Mapped[int] = mapped_column(Integer, nullable=False)
     hit_count: Mapped[int] = mapped_column(Integer, nullable=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class InFlightCandidate(Base):
+    """A candidate dispatched for evaluation whose result is not stored yet. Written with the
+    flush after its dispatch and deleted with the flush that stores its result, so a campaign
+    resumed after a crash re-dispatches exactly these (once)."""
+
+    __tablename__ = "in_flight_candidates"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = _campaign_fk()
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    program: Mapped[str] = mapped_column(Text, nullable=False)
+    parents: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    mutation: Mapped[str | None] = mapped_column(String, nullable=True)
+    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
+    simplified_removed: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[float] = mapped_column(Double, nullable=False)
 
 
 class ObjectiveValue(Base):

@@ -32,6 +32,7 @@ from .models import (
     Candidate,
     Evaluation,
     FrontMember,
+    InFlightCandidate,
     ObjectiveValue,
 )
 from .records import (
@@ -49,6 +50,7 @@ EVALUATIONS = cast(Table, Evaluation.__table__)
 CACHE_ENTRIES = cast(Table, CacheEntry.__table__)
 OBJECTIVE_VALUES = cast(Table, ObjectiveValue.__table__)
 FRONT_MEMBERS = cast(Table, FrontMember.__table__)
+IN_FLIGHT = cast(Table, InFlightCandidate.__table__)
 DIRECTIONS = ("minimize", "maximize")
 
 _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -182,10 +184,16 @@ class Store:
         evaluations: Iterable[EvaluationRow] = (),
         cache_entries: Iterable[CacheEntryRow] = (),
         forgotten_cache_entries: Iterable[tuple[str, str]] = (),
+        dispatched: Iterable[CandidateRow] = (),
+        landed: Iterable[int] = (),
+        state: dict[str, Any] | None = None,
     ) -> None:
         """Insert candidates and evaluations, upsert cache entries and delete forgotten ones
-        (``(settings_hash, functional_hash)`` pairs, deleted before the upserts), all in one
-        transaction: on any error nothing of the batch is stored (`StoreError`).
+        (``(settings_hash, functional_hash)`` pairs, deleted before the upserts), record the
+        candidates `dispatched` for evaluation and forget the in-flight ones that `landed`
+        (numbers), and replace the controller's `state`: all in one transaction, so on any
+        error nothing of the batch is stored (`StoreError`) and a crash leaves the state of
+        the previous batch, consistent with its rows.
 
         A cache entry replaces the stored one with the same (settings_hash, functional_hash);
         within a batch the last entry for a key wins."""
@@ -199,10 +207,22 @@ class Store:
                 for row in cache_entries
             }.values()
         )
-        if not (candidate_params or evaluation_params or cache_params or forgotten):
+        dispatched_params = [codec.in_flight_params(campaign_id, row) for row in dispatched]
+        landed_params = [{"campaign": campaign_id, "number": number} for number in landed]
+        if not (candidate_params or evaluation_params or cache_params or forgotten
+                or dispatched_params or landed_params or state is not None):
             return
         with self._transaction(f"write_batch for campaign {campaign_id}") as conn:
-            self._touch(conn, campaign_id)
+            if state is None:
+                self._touch(conn, campaign_id)
+            else:
+                self._touch(conn, campaign_id, state=codec.encode_json(state, "campaign state"))
+            if landed_params:
+                conn.execute(delete(IN_FLIGHT).where(
+                    IN_FLIGHT.c.campaign_id == bindparam("campaign"),
+                    IN_FLIGHT.c.number == bindparam("number")), landed_params)
+            if dispatched_params:
+                conn.execute(insert(IN_FLIGHT), dispatched_params)
             if candidate_params:
                 conn.execute(insert(CANDIDATES), candidate_params)
             if evaluation_params:
@@ -255,6 +275,21 @@ class Store:
         )
         with self._reading(campaign_id, "loading the cache") as conn:
             return [codec.cache_row(row) for row in conn.execute(query)]
+
+    def load_in_flight(self, campaign_id: int) -> list[CandidateRow]:
+        """Candidates dispatched but not stored when the campaign last flushed, by number
+        (status "in_flight")."""
+        query = (select(IN_FLIGHT).where(IN_FLIGHT.c.campaign_id == campaign_id)
+                 .order_by(IN_FLIGHT.c.number))
+        with self._reading(campaign_id, "loading candidates in flight") as conn:
+            return [codec.in_flight_row(row) for row in conn.execute(query)]
+
+    def load_state(self, campaign_id: int) -> dict[str, Any] | None:
+        """The controller state written with the last batch (None before the first)."""
+        query = select(CAMPAIGNS.c.state).where(CAMPAIGNS.c.id == campaign_id)
+        with self._reading(campaign_id, "loading the controller state") as conn:
+            raw = conn.execute(query).scalar_one_or_none()
+        return None if raw is None else codec.decode_json(raw)
 
     def status_counts(self, campaign_id: int) -> dict[str, int]:
         """Candidates per status; every status of `CANDIDATE_STATUSES` is present (maybe 0)."""

@@ -1,5 +1,6 @@
-"""queries at scale: objective directions and environment per campaign, an index of objective
-values (top k), a maintained Pareto front, candidates by duplicate_of
+"""queries at scale and crash-safe resume: objective directions, environment and controller
+state per campaign, an index of objective values (top k), a maintained Pareto front,
+candidates by duplicate_of, candidates in flight
 
 Revision ID: 0002
 Revises: 0001
@@ -32,6 +33,23 @@ def upgrade() -> None:
     with op.batch_alter_table("campaigns") as batch:
         batch.add_column(sa.Column("objectives", sa.JSON(none_as_null=True), nullable=True))
         batch.add_column(sa.Column("environment", sa.JSON(none_as_null=True), nullable=True))
+        batch.add_column(sa.Column("state", sa.JSON(none_as_null=True), nullable=True))
+    op.create_table(
+        "in_flight_candidates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("program", sa.Text(), nullable=False),
+        sa.Column("parents", sa.JSON(), nullable=False),
+        sa.Column("mutation", sa.String(), nullable=True),
+        sa.Column("functional_hash", sa.String(), nullable=False),
+        sa.Column("simplified_removed", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        _campaign_fk("in_flight_candidates"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_in_flight_candidates")),
+        sa.UniqueConstraint("campaign_id", "number",
+                            name=op.f("uq_in_flight_candidates_campaign_id_number")),
+    )
     op.create_index(
         "ix_candidates_campaign_duplicate_of", "candidates", ["campaign_id", "duplicate_of"]
     )
@@ -87,6 +105,8 @@ def downgrade() -> None:
     op.drop_index("ix_objective_values_campaign_objective_value", table_name="objective_values")
     op.drop_table("objective_values")
     op.drop_index("ix_candidates_campaign_duplicate_of", table_name="candidates")
+    op.drop_table("in_flight_candidates")
     with op.batch_alter_table("campaigns") as batch:
+        batch.drop_column("state")
         batch.drop_column("environment")
         batch.drop_column("objectives")
