@@ -30,6 +30,7 @@ from automl.evolution.mutations import MutationFailed, mutate_until_changed
 from automl.evolution.pareto import hypervolume, non_dominated_mask
 from automl.evolution.selection import Member, make_strategy
 from automl.ir import Program
+from automl.metrics import CampaignMetrics
 from automl.store import (
     CacheEntryRow,
     CampaignRecord,
@@ -150,7 +151,9 @@ class CampaignController:
         self._evaluation_rows: list[EvaluationRow] = []
         self._last_flush = time.monotonic()
         self._last_report = 0.0
+        self._last_hypervolume = 0.0
         self.stop_requested = False
+        self.metrics: CampaignMetrics | None = None  # Ray dashboard metrics, set by run()
         self._persisted_in_flight: set[int] = set()  # in the store's in-flight table
         self._redispatch: list[EvaluationTask] = []  # in flight when the campaign stopped
 
@@ -256,6 +259,8 @@ class CampaignController:
         owns_executor = self.executor is None
         if self.executor is None:
             self.executor = make_executor(self.config, self.space)
+        self.metrics = CampaignMetrics(self.campaign.name, self.campaign.space,
+                                       [o.name for o in self.objectives])
         self.store.set_campaign_status(self.campaign.id, "running")
         status = "failed"
         previous_handler = self._stop_on_interrupt()
@@ -325,11 +330,22 @@ class CampaignController:
         self._report_progress(final=True)
 
     def _report_progress(self, final: bool = False) -> None:
-        """At most ten progress reports a second: the callback redraws a terminal."""
+        """At most ten progress reports a second: the callback redraws a terminal, and the
+        dashboard's gauges follow."""
         now = time.monotonic()
-        if self.on_progress is not None and (final or now - self._last_report >= 0.1):
-            self._last_report = now
+        if not final and now - self._last_report < 0.1:
+            return
+        self._last_report = now
+        if self.on_progress is not None:
             self.on_progress(self.progress())
+        if self.metrics is not None:
+            hypervolume = None
+            if final or now - self._last_hypervolume >= 5.0:  # O(evaluations): not each time
+                self._last_hypervolume = now
+                hypervolume = self.hypervolume()
+            self.metrics.gauges(in_flight=len(self.outstanding) + len(self.waiting),
+                                population=len(self.population), best=self.best,
+                                hypervolume=hypervolume)
 
     def _drain(self, timeout: float) -> None:
         if self.executor is not None:
@@ -409,6 +425,8 @@ class CampaignController:
         else:
             status = "rejected" if evaluation.rejected else "failed"
             self.failed += 1
+        if self.metrics is not None:
+            self.metrics.evaluation(status)
         self._candidate_rows.append(self._row(candidate, status))
         self._evaluation_rows.append(EvaluationRow(
             candidate.number, evaluation.objectives, evaluation.metrics, result.worker,
@@ -431,6 +449,8 @@ class CampaignController:
         """A cache hit is a finished evaluation; it joins the population with this batch's
         results (adding it at once would re-sort the population between every selection)."""
         self.duplicates += 1
+        if self.metrics is not None:
+            self.metrics.cache_hit()
         self._candidate_rows.append(self._row(candidate, "duplicate", entry.candidate_number))
         if entry.objectives is not None:
             self._answered.append((candidate, dict(entry.objectives)))
