@@ -68,6 +68,14 @@ class ExecutorConfig(_Strict):
     # executor: its worker is killed and restarted); None: no limit
     evaluation_timeout_s: float | None = pydantic.Field(None, gt=0)
 
+    @pydantic.model_validator(mode="after")
+    def _timeout_needs_ray(self) -> ExecutorConfig:
+        if self.evaluation_timeout_s is not None and self.kind == "local":
+            raise _FieldError(("executor", "evaluation_timeout_s"),
+                              "needs kind: ray (a local evaluation runs inside the controller's "
+                              "process, which cannot stop it; a Ray worker can be killed)")
+        return self
+
 
 class StoreConfig(_Strict):
     flush_rows: int = pydantic.Field(2000, ge=1)

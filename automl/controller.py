@@ -104,6 +104,7 @@ def make_executor(config: CampaignConfig, space: SearchSpace) -> Executor:
         num_gpus=config.executor.num_gpus_per_worker,
         resources=config.executor.resources_per_worker, address=config.executor.address,
         dashboard=config.executor.dashboard,
+        evaluation_timeout_s=config.executor.evaluation_timeout_s,
     )
 
 

@@ -98,3 +98,33 @@ executor: {kind: ray, workers: 2, batch_size: 16}
     assert len(evaluated) == summary.evaluations == 300
     assert len(set(evaluated)) == len(evaluated), "no function dispatched twice"
     assert summary.front
+
+
+def test_a_runaway_evaluation_times_out_alone_and_the_rest_of_its_batch_is_kept(local_ray):
+    """Candidate 5 hangs: its batch's worker is killed at the deadline, the batch is retried
+    one candidate at a time, and only candidate 5 fails, with the reason."""
+    from workers.ray_executor import EvaluationWorker, RayExecutor
+
+    class HangingWorker(EvaluationWorker):  # defined here: Ray ships it to the workers by value
+        def evaluate(self, tasks):
+            if any(task.candidate_number == 5 for task in tasks):
+                time.sleep(3600)
+            return super().evaluate(tasks)
+
+    work = tasks(12, seed=2)
+    local = LocalExecutor("autonumerics", SETTINGS, 12)
+    local.submit(work)
+    expected = {r.candidate_number: r.evaluation for r in local.poll(0)}
+    started = time.monotonic()
+    with RayExecutor("autonumerics", SETTINGS, workers=2, batch_size=6,
+                     evaluation_timeout_s=0.5, worker_class=HangingWorker) as executor:
+        executor.submit(work)
+        results = drain(executor, len(work), timeout=120)
+    assert sorted(r.candidate_number for r in results) == list(range(12))
+    by_number = {r.candidate_number: r.evaluation for r in results}
+    timed_out = by_number.pop(5)
+    assert "exceeded the timeout of 0.5 s" in timed_out.error and not timed_out.transient
+    for number, evaluation in by_number.items():  # the others: as if nothing had happened
+        assert (evaluation.objectives, evaluation.error) == (
+            expected[number].objectives, expected[number].error)
+    assert time.monotonic() - started < 60

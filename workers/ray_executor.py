@@ -2,16 +2,25 @@
 batches. Measured here: ~0.65 ms per actor call, so batches amortize the call overhead; a
 space's compile-once evaluator lives as long as its actor.
 
-A batch whose actor dies is resubmitted to another worker (the dead actor restarts:
-`max_restarts`); after `max_batch_retries` deaths its candidates are recorded as failed with
-the reason, marked transient so the cache does not remember them. No candidate is lost.
+Faults:
+
+* a batch whose actor dies (process killed, node lost) goes to another live worker; the dead
+  actor restarts (`max_restarts`) and gets work again once it answers a ping. After
+  `max_batch_retries` deaths its candidates are recorded as failed, marked transient so the
+  cache does not remember them. No candidate is lost or counted twice.
+* with `evaluation_timeout_s`, a batch still running after that long per candidate has its
+  actor killed (and restarted); a batch of one is then recorded as failed with the reason,
+  a larger batch is split and its candidates retried one by one, so only the runaway fails.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
+from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ray
@@ -47,14 +56,23 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None,
     ray.init(**options)
 
 
+@dataclass
+class _Batch:
+    worker: int
+    tasks: list[EvaluationTask]
+    attempt: int
+    started: float | None = None  # when it reached the head of its worker's queue
+
+
 class RayExecutor(Executor):
     def __init__(self, space_name: str, space_settings: Mapping[str, Any] | None = None, *,
                  workers: int = 2, batch_size: int = 64, num_cpus: float = 1.0,
                  num_gpus: float = 0.0, resources: Mapping[str, float] | None = None,
                  max_batch_retries: int = 3, address: str | None = None,
-                 dashboard: bool = False):
+                 dashboard: bool = False, evaluation_timeout_s: float | None = None,
+                 worker_class: type[EvaluationWorker] = EvaluationWorker):
         ensure_ray(address, dashboard=dashboard)
-        actor_class = ray.remote(EvaluationWorker).options(
+        actor_class = ray.remote(worker_class).options(
             num_cpus=num_cpus, num_gpus=num_gpus, resources=dict(resources or {}),
             max_restarts=-1, max_task_retries=0,
         )
@@ -66,52 +84,139 @@ class RayExecutor(Executor):
         # two batches per worker: one running, one queued behind it, hides the call latency
         self.capacity = 2 * batch_size * workers
         self.max_batch_retries = max_batch_retries
-        self._outstanding: dict[ray.ObjectRef, tuple[int, list[EvaluationTask], int]] = {}
-        self._load = [0] * workers
+        self.evaluation_timeout_s = evaluation_timeout_s
+        self._outstanding: dict[ray.ObjectRef, _Batch] = {}
+        self._queues: list[deque[ray.ObjectRef]] = [deque() for _ in range(workers)]  # FIFO
+        self._healthy = [True] * workers
+        self._pings: dict[ray.ObjectRef, int] = {}  # liveness checks of restarting workers
+        self._waiting: list[tuple[list[EvaluationTask], int]] = []  # no live worker yet
 
+    # -- dispatch ----------------------------------------------------------------------------
     def submit(self, tasks: Sequence[EvaluationTask]) -> None:
         tasks = list(tasks)
         for start in range(0, len(tasks), self.batch_size):
             self._dispatch(tasks[start:start + self.batch_size], attempt=0)
 
-    def _dispatch(self, batch: list[EvaluationTask], attempt: int,
-                  avoid: int | None = None) -> None:
-        """Send a batch to the least-loaded worker (not `avoid`, the one that just died,
-        when there is another: its restart takes seconds)."""
-        choices = [i for i in range(len(self.actors)) if i != avoid] or [avoid or 0]
-        index = min(choices, key=self._load.__getitem__)
-        reference = self.actors[index].evaluate.remote(batch)
-        self._outstanding[reference] = (index, batch, attempt)
-        self._load[index] += 1
+    def _dispatch(self, tasks: list[EvaluationTask], attempt: int) -> None:
+        """Send a batch to the least-loaded live worker (a restarting one would hold it for
+        seconds, or forever if its node is gone); with none alive, hold it until one is."""
+        live = [i for i, healthy in enumerate(self._healthy) if healthy]
+        if not live:
+            self._waiting.append((tasks, attempt))
+            return
+        index = min(live, key=lambda i: len(self._queues[i]))
+        reference = self.actors[index].evaluate.remote(tasks)
+        batch = _Batch(index, tasks, attempt)
+        if not self._queues[index]:
+            batch.started = time.monotonic()
+        self._outstanding[reference] = batch
+        self._queues[index].append(reference)
 
+    def _worker_lost(self, index: int) -> None:
+        """Stop sending it work until it answers a ping (it restarts, possibly elsewhere)."""
+        if self._healthy[index]:
+            self._healthy[index] = False
+            self._pings[self.actors[index].ping.remote()] = index
+
+    # -- results -----------------------------------------------------------------------------
     def poll(self, timeout: float | None) -> list[EvaluationResult]:
-        if not self._outstanding:
+        if not self._outstanding and not self._waiting:
             return []
-        ready, _ = ray.wait(list(self._outstanding), num_returns=1, timeout=timeout)
+        references = [*self._outstanding, *self._pings]
+        wait = self._until_next_deadline(timeout)
+        ready, _ = ray.wait(references, num_returns=1, timeout=wait) if references else ([], [])
         if ready:  # take everything else that is done too
-            ready, _ = ray.wait(list(self._outstanding), num_returns=len(self._outstanding),
-                                timeout=0)
+            ready, _ = ray.wait(references, num_returns=len(references), timeout=0)
         results: list[EvaluationResult] = []
         for reference in ready:
-            index, batch, attempt = self._outstanding.pop(reference)
-            self._load[index] -= 1
-            try:
-                results.extend(ray.get(reference))
-            except RayActorError as error:  # the worker died: the batch itself is innocent
-                if attempt + 1 < self.max_batch_retries:
-                    self._dispatch(batch, attempt + 1, avoid=index)
-                else:
-                    results.extend(self._failed(batch, f"worker died {attempt + 1} times "
-                                                       f"({type(error).__name__})"))
-            except RayError as error:  # the batch evaluator raised: retrying would repeat it
-                results.extend(self._failed(batch, f"batch evaluation raised: {error}"))
+            if reference in self._pings:
+                self._pinged(reference)
+            else:
+                results.extend(self._finished(reference))
+        results.extend(self._expire_runaways())
+        if self._waiting and any(self._healthy):
+            waiting, self._waiting = self._waiting, []
+            for tasks, attempt in waiting:
+                self._dispatch(tasks, attempt)
+        return results
+
+    def _pinged(self, reference: ray.ObjectRef) -> None:
+        index = self._pings.pop(reference)
+        try:
+            ray.get(reference)
+        except RayError:  # still down: ask again (each ping waits for the restart)
+            self._pings[self.actors[index].ping.remote()] = index
+            return
+        self._healthy[index] = True
+
+    def _finished(self, reference: ray.ObjectRef) -> list[EvaluationResult]:
+        batch = self._outstanding.pop(reference)
+        self._dequeue(batch.worker, reference)
+        try:
+            return list(ray.get(reference))
+        except RayActorError as error:  # the worker died: the batch itself is innocent
+            self._worker_lost(batch.worker)
+            if batch.attempt + 1 < self.max_batch_retries:
+                self._dispatch(batch.tasks, batch.attempt + 1)
+                return []
+            return self._failed(batch.tasks, f"worker died {batch.attempt + 1} times "
+                                             f"({type(error).__name__})", transient=True)
+        except RayError as error:  # the batch evaluator raised: retrying would repeat it
+            return self._failed(batch.tasks, f"batch evaluation raised: {error}",
+                                transient=True)
+
+    def _dequeue(self, worker: int, reference: ray.ObjectRef) -> None:
+        queue = self._queues[worker]
+        if reference in queue:
+            at_head = queue[0] == reference
+            queue.remove(reference)
+            if at_head and queue:  # the next batch starts running now
+                self._outstanding[queue[0]].started = time.monotonic()
+
+    def _deadline(self, batch: _Batch) -> float | None:
+        if self.evaluation_timeout_s is None or batch.started is None:
+            return None
+        return batch.started + self.evaluation_timeout_s * len(batch.tasks)
+
+    def _until_next_deadline(self, timeout: float | None) -> float | None:
+        deadlines = [d for b in self._outstanding.values() if (d := self._deadline(b))]
+        if not deadlines:
+            return timeout if self._outstanding or self._pings else 0.0
+        left = max(0.0, min(deadlines) - time.monotonic())
+        return left if timeout is None else min(timeout, left)
+
+    def _expire_runaways(self) -> list[EvaluationResult]:
+        """Kill the worker of every batch past its deadline (Ray restarts it); a single
+        candidate fails with the reason, a batch is retried one candidate at a time. The other
+        batches queued on that worker are retried elsewhere (they see the worker die)."""
+        now = time.monotonic()
+        results: list[EvaluationResult] = []
+        for reference, batch in list(self._outstanding.items()):
+            deadline = self._deadline(batch)
+            if deadline is None or now < deadline:
+                continue
+            del self._outstanding[reference]
+            self._dequeue(batch.worker, reference)
+            ray.kill(self.actors[batch.worker], no_restart=False)
+            self._worker_lost(batch.worker)
+            if len(batch.tasks) == 1:
+                results += self._failed(
+                    batch.tasks, f"evaluation exceeded the timeout of "
+                                 f"{self.evaluation_timeout_s:g} s (its worker was restarted)",
+                    transient=False)
+            else:
+                for task in batch.tasks:
+                    self._dispatch([task], batch.attempt)
         return results
 
     @staticmethod
-    def _failed(batch: list[EvaluationTask], reason: str) -> list[EvaluationResult]:
+    def _failed(tasks: list[EvaluationTask], reason: str, transient: bool
+                ) -> list[EvaluationResult]:
+        """Failures of the infrastructure are transient (the cache forgets them); a timeout
+        is the program's own (the cache remembers it, so it is not run again)."""
         return [EvaluationResult(task.candidate_number,
-                                 Evaluation(None, {}, reason, transient=True), "ray")
-                for task in batch]
+                                 Evaluation(None, {}, reason, transient=transient), "ray")
+                for task in tasks]
 
     def close(self) -> None:
         for actor in self.actors:
