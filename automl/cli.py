@@ -333,4 +333,5 @@ def main() -> None:
     app()
 
 
+from automl import cli_cluster  # noqa: E402,F401,I001  (registers submit)
 from automl import cli_query  # noqa: E402,F401  (registers the query verbs on `app`)
