@@ -272,6 +272,7 @@ class CampaignController:
             self.stop_requested = True
             status = "stopped"
             self._drain(timeout=0.0)
+            self._report_progress(final=True)  # the drained results reach the metrics too
         finally:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)

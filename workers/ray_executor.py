@@ -46,12 +46,16 @@ class EvaluationWorker:
 
 def ensure_ray(address: str | None = None, num_cpus: int | None = None,
                dashboard: bool = False) -> None:
-    """Connect to a Ray cluster (`address`) or start a local one, once per process."""
+    """Connect to a Ray cluster, once per process: `address`, else $RAY_ADDRESS (set inside a
+    Ray job: the campaign joins the cluster it was submitted to), else a new local instance
+    (never some other cluster that happens to run on this machine, which is what a bare
+    `ray.init()` would join)."""
     if ray.is_initialized():
         return
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
     options: dict[str, Any] = {"address": address, "include_dashboard": dashboard,
                                "logging_level": "WARNING", "configure_logging": True}
-    if address is None:
+    if address == "local":
         options["num_cpus"] = num_cpus
     ray.init(**options)
 
