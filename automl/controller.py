@@ -272,7 +272,7 @@ class CampaignController:
             self.stop_requested = True
             status = "stopped"
             self._drain(timeout=0.0)
-            self._report_progress(final=True)  # the drained results reach the metrics too
+            self._report_metrics(final=True)  # the drained results reach the dashboard too
         finally:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
@@ -340,14 +340,19 @@ class CampaignController:
         self._last_report = now
         if self.on_progress is not None:
             self.on_progress(self.progress())
-        if self.metrics is not None:
-            hypervolume = None
-            if final or now - self._last_hypervolume >= 5.0:  # O(evaluations): not each time
-                self._last_hypervolume = now
-                hypervolume = self.hypervolume()
-            self.metrics.gauges(in_flight=len(self.outstanding) + len(self.waiting),
-                                population=len(self.population), best=self.best,
-                                hypervolume=hypervolume)
+        self._report_metrics(final)
+
+    def _report_metrics(self, final: bool) -> None:
+        if self.metrics is None:
+            return
+        now = time.monotonic()
+        hypervolume = None
+        if final or now - self._last_hypervolume >= 5.0:  # O(evaluations): not every time
+            self._last_hypervolume = now
+            hypervolume = self.hypervolume()
+        self.metrics.gauges(in_flight=len(self.outstanding) + len(self.waiting),
+                            population=len(self.population), best=self.best,
+                            hypervolume=hypervolume)
 
     def _drain(self, timeout: float) -> None:
         if self.executor is not None:
