@@ -89,6 +89,12 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Campaign seed.")] = None,
     executor: Annotated[str | None, typer.Option(help="local or ray.")] = None,
     name: Annotated[str | None, typer.Option(help="Campaign name (unique).")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster to run on (auto, ray://HOST:10001, HOST:6379); implies "
+             "--executor ray.")] = None,
+    detach: Annotated[bool, typer.Option(
+        "--detach", help="Run the controller on the cluster as a detached actor and return; "
+                         "follow with `automl status`, end early with `automl stop`.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run a campaign from a YAML config; ends by printing the Pareto front."""
@@ -96,6 +102,9 @@ def run(
 
     with user_errors():
         overrides: dict[str, Any] = {}
+        if address is not None:
+            overrides["executor.kind"] = "ray"
+            overrides["executor.address"] = address
         if max_evals is not None:
             overrides["budget.max_evaluations"] = max_evals
         if seed is not None:
@@ -107,12 +116,56 @@ def run(
         store = open_store(url, create_directory=True)
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
         campaign_name = name or f"{config.name or config_path.stem}-{stamp}"
+        if detach:
+            _run_detached(config, store, campaign_name, url, as_json)
+            return
         with _progress_bar(config.budget.max_evaluations, quiet=as_json) as on_progress:
             controller = CampaignController.create(config, store, campaign_name,
                                                    on_progress=on_progress)
             summary = controller.run()
         store.close()
     _print_summary(summary, controller.space, url, as_json)
+
+
+def _run_detached(config: Any, store: Store, name: str, url: str, as_json: bool) -> None:
+    from automl.controller import CampaignController
+    from workers.campaign_actor import start_detached
+    from workers.ray_executor import ensure_ray
+
+    if config.executor.kind != "ray":
+        raise ValueError("--detach runs the campaign on a Ray cluster: give --address "
+                         "(e.g. --address auto) or executor.kind: ray")
+    if url.startswith("sqlite") and config.executor.address not in (None, "auto", "local"):
+        error_console.print("[yellow]warning:[/] a SQLite database is only reachable from a "
+                            "cluster on this machine", highlight=False)
+    CampaignController.create(config, store, name)  # a taken name fails here, not remotely
+    store.close()
+    ensure_ray(config.executor.address, dashboard=config.executor.dashboard)
+    start_detached(url, name)
+    if as_json:
+        _print_json({"campaign": name, "detached": True, "database": safe_url(url)})
+    else:
+        console.print(f"campaign [bold]{escape(name)}[/] runs on the cluster; follow it with "
+                      f"`automl status {escape(name)} --db {escape(safe_url(url))}`, stop it "
+                      f"with `automl stop {escape(name)} --address ...`")
+
+
+@app.command()
+def stop(
+    campaign: Annotated[str, typer.Argument(help="Campaign name.")],
+    address: Annotated[str, typer.Option(help="Its Ray cluster (auto, ray://HOST:10001).")
+                       ] = "auto",
+) -> None:
+    """Ask a detached campaign to stop at a safe point (what is in flight is stored)."""
+    from workers.campaign_actor import stop_detached
+    from workers.ray_executor import ensure_ray
+
+    with user_errors():
+        ensure_ray(address)
+        if not stop_detached(campaign):
+            raise ValueError(f"no detached campaign {campaign!r} runs on the cluster at "
+                             f"{address}")
+    console.print(f"campaign {escape(campaign)}: stop requested")
 
 
 @app.command()

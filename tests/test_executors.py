@@ -128,3 +128,56 @@ def test_a_runaway_evaluation_times_out_alone_and_the_rest_of_its_batch_is_kept(
         assert (evaluation.objectives, evaluation.error) == (
             expected[number].objectives, expected[number].error)
     assert time.monotonic() - started < 60
+
+
+def wait_for_status(url: str, name: str, wanted: set[str], timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Store.open(url) as store:
+            record = store.get_campaign(name)
+        if record.status in wanted:
+            return record
+        time.sleep(0.2)
+    raise AssertionError(f"campaign {name} still {record.status}")
+
+
+def test_a_detached_campaign_runs_on_the_cluster_and_stops_on_request(local_ray, tmp_path):
+    """`automl run --detach` returns at once; the controller lives on as a named actor until
+    the campaign ends, or until `automl stop` asks it to stop at a safe point."""
+    from typer.testing import CliRunner
+
+    from automl.cli import app
+
+    runner = CliRunner()
+    config = tmp_path / "d.yaml"
+    config.write_text("""
+space: {name: autonumerics, settings: {target: exp2, fit_constants: true, max_statements: 8}}
+evolution: {strategy: nsga2, population_size: 8}
+budget: {max_evaluations: 40}
+executor: {kind: local, workers: 1, batch_size: 4}
+""")
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    result = runner.invoke(app, ["run", str(config), "--db", url, "--name", "d1", "--detach",
+                                 "--address", "auto", "--json"])
+    assert result.exit_code == 0, result.output
+    record = wait_for_status(url, "d1", {"finished", "failed"})
+    assert record.status == "finished" and record.evaluation_count == 40
+    taken = runner.invoke(app, ["run", str(config), "--db", url, "--name", "d1", "--detach",
+                                "--address", "auto"])
+    assert taken.exit_code == 2 and "already exists" in taken.output
+
+    long = runner.invoke(app, ["run", str(config), "--db", url, "--name", "d2", "--detach",
+                               "--address", "auto", "--max-evals", "100000"])
+    assert long.exit_code == 0, long.output
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with Store.open(url) as store:
+            if store.get_campaign("d2").evaluation_count >= 8:
+                break
+        time.sleep(0.2)
+    stopped = runner.invoke(app, ["stop", "d2", "--address", "auto"])
+    assert stopped.exit_code == 0, stopped.output
+    record = wait_for_status(url, "d2", {"stopped", "finished", "failed"})
+    assert record.status == "stopped" and 8 <= record.evaluation_count < 100000
+    missing = runner.invoke(app, ["stop", "nope", "--address", "auto"])
+    assert missing.exit_code == 2 and "no detached campaign 'nope'" in missing.output
