@@ -9,6 +9,10 @@ tasks. Policies from Gillard et al. 2023:
 A twin that arrives while its original is still being evaluated waits for that result instead of
 being dispatched again (an in-flight hit).
 
+*Shared* (opt-in): entries of other campaigns with the same evaluation settings answer hits
+too. The first such hit imports the entry, with the candidate it answered as its original, so
+later twins point inside this campaign.
+
 The cache holds no randomness of its own: the caller passes the draw for the forgetful policy,
 so that a campaign's candidate sequence derives from its seed alone.
 """
@@ -40,6 +44,8 @@ class Lookup:
     kind: LookupKind
     entry: CacheEntry | None = None  # for hits
     original: int | None = None  # candidate number answering (hit) or being awaited (in flight)
+    # for a hit answered by another campaign's entry: (campaign id, candidate number there)
+    foreign: tuple[int, int] | None = None
 
 
 @dataclass
@@ -70,6 +76,7 @@ class FunctionalCache:
     _forgotten: set[str] = field(default_factory=set)
     _waiters: dict[str, list[int]] = field(default_factory=dict)
     _changed: set[str] = field(default_factory=set)
+    _foreign: dict[str, tuple[CacheEntry, int]] = field(default_factory=dict)  # + campaign id
 
     def __post_init__(self) -> None:
         if self.evaluations_per_entry < 1:
@@ -104,6 +111,9 @@ class FunctionalCache:
                 self._forgotten.add(functional_hash)
                 self.statistics.forgotten += 1
             return Lookup(LookupKind.HIT, entry=entry, original=entry.candidate_number)
+        foreign = self._foreign.get(functional_hash)
+        if entry is None and not pending and foreign is not None:
+            return self._import(foreign, candidate_number)
         evaluations_due = (entry.evaluation_count if entry else 0) + len(pending)
         if pending and evaluations_due >= self.evaluations_per_entry:
             # the evaluations in flight will fill the entry: wait for them, never re-dispatch
@@ -152,6 +162,24 @@ class FunctionalCache:
         if entry is not None:
             entry.hit_count += len(waiters)  # in-flight hits are answered by this entry too
         return entry, waiters
+
+    def add_foreign(self, entry: CacheEntry, campaign_id: int) -> None:
+        """An entry of another campaign with the same settings (shared cache). Only complete
+        results are offered: a failure, or as many evaluations as this policy wants."""
+        if entry.objectives is None or entry.evaluation_count >= self.evaluations_per_entry:
+            self._foreign[entry.functional_hash] = (entry, campaign_id)
+
+    def _import(self, foreign: tuple[CacheEntry, int], candidate_number: int) -> Lookup:
+        source, campaign_id = foreign
+        entry = CacheEntry(source.functional_hash, candidate_number,
+                           None if source.objectives is None else dict(source.objectives),
+                           source.error, source.evaluation_count)
+        self._entries[entry.functional_hash] = entry
+        self._changed.add(entry.functional_hash)
+        del self._foreign[entry.functional_hash]
+        self.statistics.hits += 1
+        return Lookup(LookupKind.HIT, entry=entry, original=None,
+                      foreign=(campaign_id, source.candidate_number))
 
     def in_flight(self) -> dict[str, list[int]]:
         return {h: list(numbers) for h, numbers in self._pending.items()}

@@ -53,6 +53,9 @@ class CacheConfig(_Strict):
     enabled: bool = True
     evaluations_per_entry: int = pydantic.Field(1, ge=1)  # aggregating FEC: mean of up to M
     forget_probability: float = pydantic.Field(0.0, ge=0.0, le=1.0)  # forgetful FEC
+    # reuse results of other campaigns in the same database with the same evaluation
+    # settings (space, settings, evaluator version), e.g. campaigns running side by side
+    shared: bool = False
 
 
 class ExecutorConfig(_Strict):

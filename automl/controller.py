@@ -155,6 +155,8 @@ class CampaignController:
         self._last_hypervolume = 0.0
         self.stop_requested = False
         self.metrics: CampaignMetrics | None = None  # Ray dashboard metrics, set by run()
+        self._shared_after = 0  # shared cache: id of the last foreign entry seen
+        self._last_shared_pull = -float("inf")
         self._persisted_in_flight: set[int] = set()  # in the store's in-flight table
         self._redispatch: list[EvaluationTask] = []  # in flight when the campaign stopped
 
@@ -263,6 +265,7 @@ class CampaignController:
         self.metrics = CampaignMetrics(self.campaign.name, self.campaign.space,
                                        [o.name for o in self.objectives])
         self.store.set_campaign_status(self.campaign.id, "running")
+        self._pull_shared_cache()
         status = "failed"
         previous_handler = self._stop_on_interrupt()
         try:
@@ -420,8 +423,41 @@ class CampaignController:
             self.waiting[candidate.number] = candidate
             return False
         assert lookup.entry is not None
-        self._record_duplicate(candidate, lookup.entry)
+        if lookup.foreign is not None:
+            self._record_import(candidate, lookup.entry, lookup.foreign)
+        else:
+            self._record_duplicate(candidate, lookup.entry)
         return False
+
+    def _pull_shared_cache(self) -> None:
+        """Shared cache: offer the entries other campaigns stored since the last pull."""
+        if not (self.config.cache.shared and self.cache.enabled):
+            return
+        self._last_shared_pull = time.monotonic()
+        for entry_id, campaign_id, row in self.store.load_shared_cache(
+                self.campaign.settings_hash, self.campaign.id, self._shared_after):
+            self._shared_after = entry_id
+            self.cache.add_foreign(CacheEntry(row.functional_hash, row.candidate_number,
+                                              row.objectives, row.error, row.evaluation_count),
+                                   campaign_id)
+
+    def _record_import(self, candidate: Candidate, entry: CacheEntry,
+                       origin: tuple[int, int]) -> None:
+        """A hit answered by another campaign's result: stored as a duplicate whose
+        evaluation row copies that result and says where it came from."""
+        self.duplicates += 1
+        if self.metrics is not None:
+            self.metrics.cache_hit()
+        self._candidate_rows.append(self._row(candidate, "duplicate"))
+        self._evaluation_rows.append(EvaluationRow(
+            candidate.number, entry.objectives,
+            {"shared_cache": {"campaign": origin[0], "candidate": origin[1]}}, "cache", 0.0,
+            entry.error, time.time()))
+        if entry.objectives is not None:
+            self.evaluated[candidate.number] = dict(entry.objectives)
+            self.best.update(best_values(self.objectives, [self.best or None,
+                                                           entry.objectives]))
+            self._answered.append((candidate, dict(entry.objectives)))
 
     # -- results --------------------------------------------------------------------------
     def _complete(self, result: EvaluationResult) -> None:
@@ -508,6 +544,8 @@ class CampaignController:
             self._persisted_in_flight = set(in_flight)
         self._candidate_rows, self._evaluation_rows = [], []
         self._last_flush = time.monotonic()
+        if self._last_flush - self._last_shared_pull >= 5.0:
+            self._pull_shared_cache()
 
     # -- reporting ------------------------------------------------------------------------
     def progress(self) -> Progress:

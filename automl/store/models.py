@@ -106,7 +106,10 @@ class Evaluation(Base):
 
 class CacheEntry(Base):
     __tablename__ = "cache_entries"
-    __table_args__ = (UniqueConstraint("campaign_id", "settings_hash", "functional_hash"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "settings_hash", "functional_hash"),
+        Index("ix_cache_entries_settings_hash_id", "settings_hash", "id"),  # shared cache
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = _campaign_fk()

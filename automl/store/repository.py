@@ -276,6 +276,18 @@ class Store:
         with self._reading(campaign_id, "loading the cache") as conn:
             return [codec.cache_row(row) for row in conn.execute(query)]
 
+    def load_shared_cache(self, settings_hash: str, exclude_campaign: int, after_id: int = 0
+                          ) -> list[tuple[int, int, CacheEntryRow]]:
+        """Cache entries of the other campaigns with these evaluation settings, as (entry id,
+        campaign id, entry), by id; `after_id` returns only those added since."""
+        columns = CACHE_ENTRIES.c
+        query = (select(CACHE_ENTRIES)
+                 .where(columns.settings_hash == settings_hash,
+                        columns.campaign_id != exclude_campaign, columns.id > after_id)
+                 .order_by(columns.id))
+        with self._transaction("loading the shared cache") as conn:
+            return [(row.id, row.campaign_id, codec.cache_row(row)) for row in conn.execute(query)]
+
     def load_in_flight(self, campaign_id: int) -> list[CandidateRow]:
         """Candidates dispatched but not stored when the campaign last flushed, by number
         (status "in_flight")."""

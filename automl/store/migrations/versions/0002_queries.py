@@ -1,6 +1,6 @@
 """queries at scale and crash-safe resume: objective directions, environment and controller
 state per campaign, an index of objective values (top k), a maintained Pareto front,
-candidates by duplicate_of, candidates in flight
+candidates by duplicate_of, candidates in flight, cache entries by settings (shared cache)
 
 Revision ID: 0002
 Revises: 0001
@@ -53,6 +53,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_candidates_campaign_duplicate_of", "candidates", ["campaign_id", "duplicate_of"]
     )
+    op.create_index("ix_cache_entries_settings_hash_id", "cache_entries", ["settings_hash", "id"])
     op.create_table(
         "objective_values",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -105,6 +106,7 @@ def downgrade() -> None:
     op.drop_index("ix_objective_values_campaign_objective_value", table_name="objective_values")
     op.drop_table("objective_values")
     op.drop_index("ix_candidates_campaign_duplicate_of", table_name="candidates")
+    op.drop_index("ix_cache_entries_settings_hash_id", table_name="cache_entries")
     op.drop_table("in_flight_candidates")
     with op.batch_alter_table("campaigns") as batch:
         batch.drop_column("state")
