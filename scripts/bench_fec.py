@@ -8,6 +8,7 @@ candidates, local executor), once with the cache and once without, and prints JS
   best fitness, divided by the evaluations the cached run needed to reach the same fitness.
 
     python scripts/bench_fec.py --space optimizers [--candidates 300] [--population 100]
+        [--settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"]
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ OBJECTIVE = {"optimizers": "score", "autonumerics": "max_relative_error"}
 
 
 def run(space: str, cache: bool, candidates: int, population: int, tournament: int,
-        seed: int, batch_size: int) -> dict:
+        seed: int, batch_size: int, settings: str) -> dict:
     config = parse_config(f"""
 seed: {seed}
-space: {{name: {space}, settings: {SPACE_SETTINGS[space]}}}
+space: {{name: {space}, settings: {settings}}}
 evolution: {{strategy: regularized, objective: {OBJECTIVE[space]}, population_size: {population},
             tournament_size: {tournament}, max_mutation_tries: 1000}}
 budget: {{max_evaluations: {candidates}, max_candidates: {candidates}}}
@@ -80,15 +81,19 @@ def main() -> None:
     parser.add_argument("--tournament", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--settings", help="space settings as a YAML flow mapping (default: "
+                                           "the space's entry in SPACE_SETTINGS)")
     arguments = parser.parse_args()
+    space_settings = arguments.settings or SPACE_SETTINGS[arguments.space]
     settings = (arguments.space, arguments.candidates, arguments.population,
-                arguments.tournament, arguments.seed, arguments.batch_size)
+                arguments.tournament, arguments.seed, arguments.batch_size, space_settings)
     uncached = run(arguments.space, False, *settings[1:])
     cached = run(arguments.space, True, *settings[1:])
     target = uncached["best"]
     needed_uncached = evaluations_to_reach(uncached["curve"], target)
     needed_cached = evaluations_to_reach(cached["curve"], target)
-    context = {"space": arguments.space, "candidates": arguments.candidates,
+    context = {"space": arguments.space, "settings": space_settings,
+               "candidates": arguments.candidates,
                "population": arguments.population, "tournament": arguments.tournament,
                "seed": arguments.seed, "cpus": os.cpu_count(), "machine": platform.machine()}
     print(json.dumps({"metric": "fec_hit_rate", "value": round(cached["hit_rate"], 3),
