@@ -72,64 +72,47 @@ def decode_json(value: Any) -> Any:
     return value
 
 
+def in_flight_params(campaign_id: int, row: CandidateRow) -> dict[str, Any]:
+    """The columns a candidate has from its creation (the in-flight table holds these)."""
+    return {
+        "campaign_id": campaign_id,
+        "number": row.number,
+        "program": row.program,
+        "parents": list(row.parents),
+        "mutation": row.mutation,
+        "functional_hash": row.functional_hash,
+        "simplified_removed": row.simplified_removed,
+        "created_at": row.created_at,
+    }
+
+
 def candidate_params(campaign_id: int, row: CandidateRow) -> dict[str, Any]:
+    """An in-flight row plus how it ended (status, and the twin of a cache hit)."""
     if row.status not in CANDIDATE_STATUSES:
         raise StoreError(
             f"candidate {row.number}: status {row.status!r} is not one of {CANDIDATE_STATUSES}"
         )
-    return {
-        "campaign_id": campaign_id,
-        "number": row.number,
-        "program": row.program,
-        "parents": list(row.parents),
-        "mutation": row.mutation,
-        "functional_hash": row.functional_hash,
-        "status": row.status,
-        "duplicate_of": row.duplicate_of,
-        "simplified_removed": row.simplified_removed,
-        "created_at": row.created_at,
-    }
+    return {**in_flight_params(campaign_id, row), "status": row.status,
+            "duplicate_of": row.duplicate_of}
 
 
-def candidate_row(row: Any) -> CandidateRow:
+def candidate_row(row: Any, status: str | None = None) -> CandidateRow:
+    """A stored candidate; `status` for rows of a table without one (in flight)."""
     return CandidateRow(
         number=row.number,
         program=row.program,
         parents=tuple(row.parents),
         mutation=row.mutation,
         functional_hash=row.functional_hash,
-        status=row.status,
-        duplicate_of=row.duplicate_of,
+        status=status or row.status,
+        duplicate_of=None if status else row.duplicate_of,
         simplified_removed=row.simplified_removed,
         created_at=row.created_at,
     )
-
-
-def in_flight_params(campaign_id: int, row: CandidateRow) -> dict[str, Any]:
-    """The in-flight table's columns: a candidate row without status and duplicate_of."""
-    return {
-        "campaign_id": campaign_id,
-        "number": row.number,
-        "program": row.program,
-        "parents": list(row.parents),
-        "mutation": row.mutation,
-        "functional_hash": row.functional_hash,
-        "simplified_removed": row.simplified_removed,
-        "created_at": row.created_at,
-    }
 
 
 def in_flight_row(row: Any) -> CandidateRow:
-    return CandidateRow(
-        number=row.number,
-        program=row.program,
-        parents=tuple(row.parents),
-        mutation=row.mutation,
-        functional_hash=row.functional_hash,
-        status="in_flight",
-        simplified_removed=row.simplified_removed,
-        created_at=row.created_at,
-    )
+    return candidate_row(row, status="in_flight")
 
 
 def evaluation_params(campaign_id: int, row: EvaluationRow) -> dict[str, Any]:

@@ -65,7 +65,20 @@ class Campaign(Base):
     state: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
 
 
-class Candidate(Base):
+class _CandidateColumns:
+    """What a candidate has from its creation on (shared by the in-flight table)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    program: Mapped[str] = mapped_column(Text, nullable=False)
+    parents: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    mutation: Mapped[str | None] = mapped_column(String, nullable=True)
+    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
+    simplified_removed: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class Candidate(_CandidateColumns, Base):
     __tablename__ = "candidates"
     __table_args__ = (
         UniqueConstraint("campaign_id", "number"),
@@ -74,17 +87,9 @@ class Candidate(Base):
         Index("ix_candidates_campaign_duplicate_of", "campaign_id", "duplicate_of"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = _campaign_fk()
-    number: Mapped[int] = mapped_column(Integer, nullable=False)
-    program: Mapped[str] = mapped_column(Text, nullable=False)
-    parents: Mapped[list[int]] = mapped_column(JSON, nullable=False)
-    mutation: Mapped[str | None] = mapped_column(String, nullable=True)
-    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
     status: Mapped[str] = mapped_column(String, nullable=False)
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    simplified_removed: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[float] = mapped_column(Double, nullable=False)
 
 
 class Evaluation(Base):
@@ -122,7 +127,7 @@ class CacheEntry(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-class InFlightCandidate(Base):
+class InFlightCandidate(_CandidateColumns, Base):
     """A candidate dispatched for evaluation whose result is not stored yet. Written with the
     flush after its dispatch and deleted with the flush that stores its result, so a campaign
     resumed after a crash re-dispatches exactly these (once)."""
@@ -130,15 +135,7 @@ class InFlightCandidate(Base):
     __tablename__ = "in_flight_candidates"
     __table_args__ = (UniqueConstraint("campaign_id", "number"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = _campaign_fk()
-    number: Mapped[int] = mapped_column(Integer, nullable=False)
-    program: Mapped[str] = mapped_column(Text, nullable=False)
-    parents: Mapped[list[int]] = mapped_column(JSON, nullable=False)
-    mutation: Mapped[str | None] = mapped_column(String, nullable=True)
-    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
-    simplified_removed: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[float] = mapped_column(Double, nullable=False)
 
 
 class ObjectiveValue(Base):
