@@ -250,3 +250,21 @@ def test_exported_numpy_module_hashes_like_the_program(space, tmp_path):
 
         assert functional_hash(trajectory, space.probe()) == space.fingerprint(program), \
             space.format(program)
+
+
+@pytest.mark.parametrize("gates", [True, False])
+def test_a_proxy_winner_that_fails_the_funnel_scores_no_better_than_adamw(gates):
+    space = OptimizersSpace({"tasks": ["linreg_noisy"], "funnel_tasks": ["mlp_digits_x10"],
+                             "funnel_gates_score": gates})
+    funnel_losses = np.array([[0.5, 3.0], [1.5, np.nan]])  # programs x learning rates
+    space._train = lambda task, programs: (funnel_losses[:len(programs)], None)
+    space.reference_losses = lambda tasks: dict.fromkeys(tasks, 1.0)  # AdamW's funnel loss
+    results = [{"objectives": {"score": 0.8}, "metrics": {}},
+               {"objectives": {"score": 0.7}, "metrics": {}},
+               {"objectives": {"score": 1.3}, "metrics": {}}]  # not a winner: no funnel
+    space._run_funnel([space.adamw] * 3, [0, 1, 2], results)
+    assert results[0]["metrics"]["funnel_passed"] and results[0]["objectives"]["score"] == 0.8
+    assert not results[1]["metrics"]["funnel_passed"]
+    assert results[1]["objectives"]["score"] == (1.0 if gates else 0.7)
+    assert results[1]["metrics"].get("proxy_score") == (0.7 if gates else None)
+    assert "funnel" not in results[2]["metrics"]

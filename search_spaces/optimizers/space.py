@@ -61,6 +61,9 @@ class OptimizersSettings(SpaceSettings):
     max_constants: int = pydantic.Field(8, ge=1, le=32)
     hash_steps: int = pydantic.Field(4, ge=1)
     init_seed: int = 0
+    # a proxy winner that fails the funnel scores 1.0 (no better than AdamW): only survivors
+    # advance, as in the Lion search, instead of programs overfitted to the proxies
+    funnel_gates_score: bool = True
 
     @pydantic.field_validator("tasks", "funnel_tasks")
     @classmethod
@@ -84,7 +87,7 @@ class OptimizersSettings(SpaceSettings):
 class OptimizersSpace(SearchSpace):
     name = "optimizers"
     Settings = OptimizersSettings
-    evaluator_version = 1
+    evaluator_version = 2  # 2: funnel failures are scored 1.0 (funnel_gates_score)
     settings: OptimizersSettings
 
     @cached_property
@@ -226,7 +229,8 @@ class OptimizersSpace(SearchSpace):
 
     def _run_funnel(self, batch: list[Program], indexes: list[int],
                     results: list[dict[str, Any]]) -> None:
-        """Re-test proxy winners (score < 1) on the larger funnel tasks; record the outcome."""
+        """Re-test proxy winners (score < 1) on the larger funnel tasks; record the outcome
+        (and, with `funnel_gates_score`, score a winner that fails it 1.0)."""
         winners = [p for p, i in enumerate(indexes)
                    if "objectives" in results[i] and results[i]["objectives"]["score"] < 1.0]
         if not winners or not self.settings.funnel_tasks:
@@ -240,9 +244,13 @@ class OptimizersSpace(SearchSpace):
                 finite = losses[row][np.isfinite(losses[row])]
                 outcome[p][task] = float(finite.min()) if finite.size else math.inf
         for p in winners:
-            metrics = results[indexes[p]]["metrics"]
+            result = results[indexes[p]]
+            metrics = result["metrics"]
             metrics["funnel"] = outcome[p]
             metrics["funnel_passed"] = all(outcome[p][t] < reference[t] for t in outcome[p])
+            if not metrics["funnel_passed"] and self.settings.funnel_gates_score:
+                metrics["proxy_score"] = result["objectives"]["score"]
+                result["objectives"]["score"] = 1.0
 
     def _train(self, task_name: str, programs: Sequence[Program]
                ) -> tuple[np.ndarray, np.ndarray]:
