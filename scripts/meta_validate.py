@@ -25,6 +25,8 @@ META_TASKS = [name for name, kind in TASK_NAMES.items() if kind == "meta_validat
 
 
 def best_program(database: str, campaign: str) -> tuple[str, dict]:
+    """The lowest-score candidate's program and where it came from (with the campaign's
+    learning-rate grid: the held-out comparison uses the same one)."""
     with Store.open(database) as store:
         record = store.get_campaign(int(campaign) if campaign.isdigit() else campaign)
         evaluations = [e for e in store.load_evaluations(record.id) if e.objectives]
@@ -32,7 +34,8 @@ def best_program(database: str, campaign: str) -> tuple[str, dict]:
     best = min(evaluations, key=lambda e: e.objectives["score"])
     return candidates[best.candidate_number].program, {
         "campaign": record.name, "candidate": best.candidate_number,
-        "proxy_score": best.objectives["score"], "evaluations": len(evaluations)}
+        "proxy_score": best.objectives["score"], "evaluations": len(evaluations),
+        "learning_rates": record.config["space"]["settings"]["learning_rates"]}
 
 
 def main() -> None:
@@ -47,7 +50,8 @@ def main() -> None:
         text, origin = best_program(arguments.db, arguments.campaign)
     else:
         sys.exit("give --program FILE or --db URL --campaign NAME")
-    space = OptimizersSpace({"tasks": META_TASKS, "funnel_tasks": []})
+    grid = origin.get("learning_rates") or OptimizersSpace.Settings().learning_rates
+    space = OptimizersSpace({"tasks": META_TASKS, "funnel_tasks": [], "learning_rates": grid})
     program = space.simplify(space.parse(text, "candidate"))[0]
     start = time.perf_counter()
     (evaluation,) = space.evaluate([program])
