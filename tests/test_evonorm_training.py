@@ -126,22 +126,27 @@ def test_bn_relu_trains_every_architecture(arch):
 
 
 def test_batched_trainer_equals_training_each_program_alone():
+    """Held-out re-ranking trains the batch with one compiled trainer (VGG at the held-out
+    batch size); each program trained alone gets the same result."""
     layer = menu(bn_relu, gn_relu)
-    batched = training.make_trainer("vgg", layer, 4, 100, 0.05, num_programs=2)
-    alone = training.make_trainer("vgg", layer, 4, 100, 0.05, num_programs=1)
-    together = batched(programs(0, 1))
+    order, together = training.rerank(layer, programs(0, 1), steps=50)
+    alone = training.make_trainer(models.HELDOUT_ARCHITECTURE, layer,
+                                  training.HELDOUT_BATCH_SIZE, 50, 0.05, num_programs=1)
     separately = [alone(programs(code)) for code in (0, 1)]
     np.testing.assert_allclose(together.accuracy, [r.accuracy[0] for r in separately])
     np.testing.assert_allclose(together.loss, [r.loss[0] for r in separately], rtol=1e-5)
     assert together.accuracy[0] != together.accuracy[1]  # the program argument matters
-    with pytest.raises(ValueError, match="compiled for 2 programs"):
-        batched(programs(0))
+    assert order.tolist() == np.argsort(-together.accuracy).tolist()
+    with pytest.raises(ValueError, match="compiled for 1 programs"):
+        alone(programs(0, 1))
 
 
 def test_nan_layer_is_a_failure_value_not_an_exception():
-    train = training.make_trainer("vgg", menu(nan, bn_relu), 4, 10, 0.05, num_programs=2,
-                                  failure_value=-1.0)
-    result = train(programs(0, 1))
+    proxy = training.make_proxy(menu(nan, bn_relu), 2, architectures=("vgg",), steps=10,
+                                failure_value=-1.0)
+    results = proxy(programs(0, 1))
+    assert list(results) == ["vgg"]
+    result = results["vgg"]
     assert result.diverged.tolist() == [True, False]
     assert result.accuracy[0] == -1.0 and result.loss[0] == np.inf
     assert 0.0 <= result.accuracy[1] <= 1.0 and np.isfinite(result.loss[1])
@@ -151,6 +156,7 @@ def test_quality_check_rejects_a_zero_layer_and_keeps_bn_relu():
     check = training.make_quality_check("resnet", menu(zeros, bn_relu, nan), num_programs=3)
     result = check(programs(0, 1, 2))
     assert result.reject.tolist() == [True, False, True]
+    assert result.diverged.tolist() == [False, False, True]
     assert result.accuracy[0] < training.QUALITY_THRESHOLD < result.accuracy[1]
 
 
@@ -159,12 +165,6 @@ def test_stability_check_flags_an_exploding_layer_not_bn_relu():
     result = check(programs(0, 1))
     assert result.reject.tolist() == [False, True]
     assert result.max_grad_norm[0] < 1e4
-
-
-def test_rerank_on_the_held_out_architecture():
-    order, result = training.rerank(menu(zeros, bn_relu), programs(0, 1), steps=50)
-    assert order.tolist() == [1, 0]
-    assert result.accuracy[1] > result.accuracy[0]
 
 
 # -- CIFAR-10 -------------------------------------------------------------------------------

@@ -274,6 +274,7 @@ def make_trainer(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
 class QualityResult:
     reject: np.ndarray  # (P,) bool
     accuracy: np.ndarray  # (P,)
+    diverged: np.ndarray  # (P,) bool (always rejected)
 
 
 def make_quality_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
@@ -281,13 +282,14 @@ def make_quality_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SI
                        threshold: float = QUALITY_THRESHOLD, learning_rate: float = 0.05,
                        **trainer_options) -> Callable[[Pytree], QualityResult]:
     """Reject a program whose validation accuracy after `steps` training steps is under
-    `threshold` (diverged programs score `failure_value` = 0 and are rejected)."""
+    `threshold`, or whose training diverged."""
     trainer = make_trainer(arch, layer, batch_size, steps, learning_rate, num_programs,
                            **trainer_options)
 
     def check(programs: Pytree) -> QualityResult:
         result = trainer(programs)
-        return QualityResult(result.accuracy < threshold, result.accuracy)
+        return QualityResult((result.accuracy < threshold) | result.diverged, result.accuracy,
+                             result.diverged)
 
     return check
 
