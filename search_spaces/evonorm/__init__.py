@@ -1,0 +1,19 @@
+"""Normalization-activation layers (EvoNorms): programs `y(x, zero, v0, v1)` over NHWC tensors.
+
+`EvoNormSpace` is loaded lazily, so importing the interpreter or the training code does not
+import the search-space machinery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["EvoNormSettings", "EvoNormSpace"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from search_spaces.evonorm import space
+
+        return getattr(space, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

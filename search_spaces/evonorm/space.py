@@ -1,0 +1,292 @@
+"""EvoNorm space (Liu et al. 2020): normalization-activation layers as programs over NHWC tensors.
+
+A layer is a DAG grown from four initial nodes: the input ``x``, a ``zero`` tensor and the
+trainable per-channel vectors ``v0`` (initialized to 0) and ``v1`` (initialized to 1); its output
+``y`` is followed by the usual affine ``gamma * y + beta``. In the text form::
+
+    # EvoNorm-S0 (before the affine)
+    y = x * sigmoid(v1 * x) / group_std(x)
+
+Primitives and aggregates are in `ops.py` (``/`` is the safe `clamped_div`; layers have no
+numeric literals), the compile-once JAX interpreter that trains them in `interpreter.py`.
+Evolution: random layers, and mutations that change a node's op, resample its inputs, or
+insert/delete a node, within `max_nodes` statements (the shared IR mutations). Functional hash:
+the layer's output on seeded random NHWC inputs of two shapes and batch sizes, with fixed random
+per-channel probe values for v0 and v1 (so layers that differ only in their use of v0/v1 differ).
+Objectives: validation accuracy of a small CNN on digits per architecture (``accuracy_resnet``,
+``accuracy_mobilenet``, ``accuracy_efficientnet``, maximized), the layer at every
+norm-activation site, trained by `training.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pydantic
+
+from automl import dsl
+from automl.evolution.mutations import MutationSettings
+from automl.hashing import functional_hash
+from automl.ir import OPS, Instruction, Program, ProgramError, Signature, canonical_names, validate
+from search_spaces.base import Evaluation, Objective, SearchSpace, SpaceSettings
+from search_spaces.evonorm import interpreter
+from search_spaces.evonorm.ops import DEFAULT_GROUPS, EVONORM_OPS, TEXT_OPS, run_layer_numpy
+
+PROBE_SEED = 20200414
+# (N, H, W, C): C > 32 so that group statistics (32 and 20 groups of 3 and 2 channels) differ
+# from instance statistics; two batch sizes so batch statistics enter with different weights
+PROBE_SHAPES = ((4, 3, 3, 96), (3, 2, 4, 40))
+
+BN_RELU = """# BN-ReLU: batch normalization, affine v1, v0, ReLU (moving statistics at inference)
+y = max((x - batch_mean(x)) / batch_std(x) * v1 + v0, zero)
+"""
+GN_RELU = """# GN-ReLU: group normalization (32 groups, fewer if narrow), affine v1, v0, ReLU
+y = max((x - group_mean(x)) / group_std(x) * v1 + v0, zero)
+"""
+IN_RELU = """# LN-ReLU-like: per-sample normalization over (H, W) (instance norm), affine, ReLU.
+# Layer norm over (H, W, C) is not expressible with these aggregates (group ones use up to 32
+# groups); instance norm is the per-sample normalizer at the other end of group norm.
+y = max((x - instance_mean(x)) / instance_std(x) * v1 + v0, zero)
+"""
+EVONORM_B0 = """# EvoNorm-B0 (batch_std uses the moving variance at inference)
+y = x / max(batch_std(x), v1 * x + instance_std(x))
+"""
+EVONORM_S0 = """# EvoNorm-S0
+y = x * sigmoid(v1 * x) / group_std(x)
+"""
+BASELINES = {"bn_relu": BN_RELU, "gn_relu": GN_RELU, "in_relu": IN_RELU,
+             "evonorm_b0": EVONORM_B0, "evonorm_s0": EVONORM_S0}
+
+# architecture (training.py / models.py) -> objective name
+OBJECTIVE_NAMES = {"resnet": "accuracy_resnet", "mobilenetv2": "accuracy_mobilenet",
+                   "efficientnet": "accuracy_efficientnet", "vgg": "accuracy_vgg"}
+BATCH_SIZES = (1, 4, 8, 16)  # programs per compiled training call; batches are padded up to one
+NOT_WIRED = "evaluation not wired yet: search_spaces/evonorm/training.py"
+
+
+class EvoNormSettings(SpaceSettings):
+    architectures: tuple[str, ...] = ("resnet", "mobilenetv2", "efficientnet")
+    max_nodes: int = pydantic.Field(interpreter.MAX_NODES, ge=1, le=64)
+    max_initial_nodes: int = pydantic.Field(5, ge=1)  # random layers: 1..this many statements
+    groups: int = pydantic.Field(DEFAULT_GROUPS, ge=1)
+    # training (search_spaces/evonorm/training.py): digits, a few hundred SGD steps
+    steps: int = pydantic.Field(300, ge=1)
+    batch_size: int = pydantic.Field(4, ge=2)
+    learning_rate: float = pydantic.Field(0.05, gt=0)
+    optimizer: Literal["momentum", "adam"] = "momentum"
+    seed: int = 0
+
+    @pydantic.field_validator("architectures")
+    @classmethod
+    def _known_architectures(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in OBJECTIVE_NAMES]
+        if unknown or not value:
+            raise ValueError(f"unknown architecture(s) {', '.join(unknown) or 'none given'}; "
+                             f"allowed: {', '.join(OBJECTIVE_NAMES)}")
+        return value
+
+
+class EvoNormSpace(SearchSpace):
+    name = "evonorm"
+    Settings = EvoNormSettings
+    evaluator_version = 1
+    settings: EvoNormSettings
+
+    @cached_property
+    def signature(self) -> Signature:
+        return Signature(
+            inputs=interpreter.INPUTS, outputs=(interpreter.OUTPUT,), ops=TEXT_OPS,
+            infix=(("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "clamped_div")),
+        )
+
+    @cached_property
+    def objectives(self) -> tuple[Objective, ...]:
+        return tuple(Objective(OBJECTIVE_NAMES[arch], "maximize", reference=0.0)
+                     for arch in self.settings.architectures)
+
+    @cached_property
+    def mutation_settings(self) -> MutationSettings:
+        # change_op: a node's op; change_argument: resample an input; insert/delete a node.
+        # An insertion applies only where the value it wraps is read later (about a quarter
+        # of the draws on small layers), a deletion almost always: inserting is drawn twice as
+        # often, or unselected layers drift down to one node.
+        return MutationSettings(
+            ops=EVONORM_OPS, max_statements=self.settings.max_nodes, literal_probability=0.0,
+            weights=(("insert_statement", 2.0), ("delete_statement", 1.0),
+                     ("change_argument", 1.0), ("change_op", 1.0)),
+        )
+
+    def parse(self, text: str, source: str = "<program>") -> Program:
+        program = dsl.parse(text, self.signature, source)
+        validate(program, self.signature.registry, self.signature.ops)
+        for position, ins in enumerate(program.instructions, start=1):
+            literal = next((a for a in ins.args if not isinstance(a, str)), None)
+            if literal is not None:
+                raise ProgramError(f"{source}: statement {position}: literal {literal!r}: "
+                                   f"EvoNorm layers have no constants (use zero, v0, v1)")
+        return program
+
+    def baselines(self) -> dict[str, str]:
+        return dict(BASELINES)
+
+    # -- evolution ------------------------------------------------------------------------
+    def random(self, rng: np.random.Generator) -> Program:
+        """A random chain-shaped layer: statement 1 reads x, each later statement reads the
+        one before (so every node reaches y), other arguments are any earlier node; retried
+        until its output on the probes is finite."""
+        program = None
+        limit = min(self.settings.max_initial_nodes, self.settings.max_nodes)
+        for _ in range(100):
+            instructions: list[Instruction] = []
+            available = list(interpreter.INPUTS)
+            for i in range(int(rng.integers(1, limit + 1))):
+                op = OPS.get(EVONORM_OPS[int(rng.integers(len(EVONORM_OPS)))])
+                args = [available[int(rng.integers(len(available)))] for _ in range(op.arity)]
+                args[int(rng.integers(op.arity))] = "x" if i == 0 else instructions[-1].register
+                instructions.append(Instruction(f"t{i + 1}", op.name, tuple(args)))
+                available.append(instructions[-1].register)
+            program = canonical_names(Program(
+                interpreter.INPUTS, (), tuple(instructions),
+                ((interpreter.OUTPUT, instructions[-1].register),)))
+            program = self.simplify(program)[0]
+            if len(program) and all(np.isfinite(output).all()
+                                    for output in self._outputs(program)):
+                return program
+        assert program is not None
+        return program
+
+    # -- hashing --------------------------------------------------------------------------
+    def probe(self) -> list[dict[str, np.ndarray]]:
+        """Per shape: x with per-channel offsets and scales (so batch, instance and group
+        statistics all differ), zero, and v0, v1 fixed random per-channel values (away from
+        their initial 0 and 1 and from each other) broadcast to NHWC."""
+        rng = np.random.default_rng(PROBE_SEED)
+        probes = []
+        for shape in PROBE_SHAPES:
+            channels = shape[-1]
+            x = (rng.normal(size=shape) * rng.uniform(0.5, 2.0, channels)
+                 + rng.normal(0.0, 1.0, channels))
+            signs = rng.choice([-1.0, 1.0], size=(2, channels))
+            v0 = signs[0] * rng.uniform(0.2, 0.8, channels)
+            v1 = signs[1] * rng.uniform(1.2, 2.0, channels)
+            probes.append({"x": x, "zero": np.zeros(shape),
+                           "v0": np.broadcast_to(v0, shape).copy(),
+                           "v1": np.broadcast_to(v1, shape).copy()})
+        return probes
+
+    def _outputs(self, program: Program) -> list[np.ndarray]:
+        with np.errstate(all="ignore"):
+            return [run_layer_numpy(program, probe, self.settings.groups)["y"]
+                    for probe in self._probes]
+
+    def fingerprint(self, program: Program) -> str:
+        groups = self.settings.groups
+
+        def layer(**probe: Any) -> np.ndarray:
+            return run_layer_numpy(program, probe, groups)["y"]
+
+        return functional_hash(layer, self._probes, self.settings.mantissa_bits)
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        settings = super().evaluation_settings()
+        # hashing and mutation settings do not change an evaluation's result
+        for key in ("mantissa_bits", "max_nodes", "max_initial_nodes"):
+            settings["settings"].pop(key, None)
+        return settings
+
+    # -- evaluation -----------------------------------------------------------------------
+    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
+        (evaluation,) = self.evaluate([program])
+        if evaluation.error:
+            raise RuntimeError(evaluation.error)
+        return dict(evaluation.objectives or {}), evaluation.metrics
+
+    def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
+        """Train every program on every architecture in compiled batches (one network per
+        architecture and batch size serves every program)."""
+        start = time.perf_counter()
+        if importlib.util.find_spec("search_spaces.evonorm.training") is None:
+            return [Evaluation(None, {}, NOT_WIRED) for _ in programs]
+        errors: dict[int, str] = {}
+        encodable: list[int] = []
+        for index, program in enumerate(programs):
+            try:
+                interpreter.encode([program], self.settings.max_nodes)
+                encodable.append(index)
+            except interpreter.EncodingError as error:
+                errors[index] = f"cannot be evaluated: {error}"
+        results: dict[int, tuple[dict[str, float], dict[str, Any]] | str] = {}
+        if encodable:
+            trained = self._train([programs[i] for i in encodable])
+            results = dict(zip(encodable, trained, strict=True))
+        seconds = (time.perf_counter() - start) / max(len(programs), 1)
+        evaluations = []
+        for index in range(len(programs)):
+            result = errors.get(index) or results[index]
+            if isinstance(result, str):
+                evaluations.append(Evaluation(None, {}, result, seconds))
+            else:
+                evaluations.append(Evaluation(result[0], result[1], None, seconds))
+        return evaluations
+
+    def _train(self, programs: list[Program]) -> list[tuple[dict[str, float], dict] | str]:
+        encoded = interpreter.encode(programs, self.settings.max_nodes)
+        per_arch: dict[str, list[np.ndarray]] = {}
+        largest = BATCH_SIZES[-1]
+        for first in range(0, len(programs), largest):
+            chunk = [leaf[first:first + largest] for leaf in encoded]
+            count = len(chunk[0])
+            size = next(s for s in BATCH_SIZES if s >= count)
+            padded = interpreter.EncodedLayers(*(
+                np.concatenate([leaf, np.repeat(leaf[:1], size - count, axis=0)])
+                for leaf in chunk))
+            for arch, result in self._proxy(size)(padded).items():
+                rows = per_arch.setdefault(arch, [[], [], []])
+                rows[0].append(result.accuracy[:count])
+                rows[1].append(result.loss[:count])
+                rows[2].append(result.diverged[:count])
+        columns = {arch: [np.concatenate(rows) for rows in values]
+                   for arch, values in per_arch.items()}
+        outcomes: list[tuple[dict[str, float], dict] | str] = []
+        for p in range(len(programs)):
+            objectives, losses, diverged = {}, {}, []
+            for arch in self.settings.architectures:
+                accuracy, loss, failed = (column[p] for column in columns[arch])
+                objectives[OBJECTIVE_NAMES[arch]] = float(accuracy)
+                losses[arch] = float(loss) if np.isfinite(loss) else None
+                if failed:
+                    diverged.append(arch)
+            if len(diverged) == len(self.settings.architectures):
+                outcomes.append(f"diverged on every architecture ({', '.join(diverged)})")
+            else:
+                outcomes.append((objectives, {"validation_loss": losses,
+                                              "diverged": diverged}))
+        return outcomes
+
+    def _proxy(self, num_programs: int):
+        cache = self.__dict__.setdefault("_proxies", {})
+        if num_programs not in cache:
+            from search_spaces.evonorm import training
+
+            cache[num_programs] = training.make_proxy(
+                self.layer(), num_programs, self.settings.architectures,
+                batch_size=self.settings.batch_size, steps=self.settings.steps,
+                learning_rate=self.settings.learning_rate, optimizer=self.settings.optimizer,
+                seed=self.settings.seed)
+        return cache[num_programs]
+
+    def layer(self):
+        """The interpreter as the `models.Layer` the networks call, with this space's
+        statement count and group limit."""
+        from search_spaces.evonorm.models import LayerFunctions
+
+        return LayerFunctions(
+            init_layer=functools.partial(interpreter.init_layer,
+                                         max_nodes=self.settings.max_nodes),
+            apply=functools.partial(interpreter.apply, groups=self.settings.groups))
