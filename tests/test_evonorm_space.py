@@ -444,3 +444,15 @@ def test_evaluate_trains_a_batch_and_fails_unencodable_layers_alone():
         assert evaluation.ok, evaluation.error
         assert 0.0 <= evaluation.objectives["accuracy_resnet"] <= 1.0
     assert not third.ok and "at most 8" in third.error
+
+
+@pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
+def test_rejection_protocols_reject_before_training():
+    space = EvoNormSpace({"architectures": ["resnet"], "steps": 5, "quality_check": True,
+                          "stability_check": True})
+    texts = [BASELINES["evonorm_b0"], "y = x / v0", "y = zero * x"]
+    good, unstable, useless = space.evaluate([space.parse(text) for text in texts])
+    assert good.ok, good.error
+    assert good.metrics["diverged"] == []
+    assert unstable.rejected and unstable.error.startswith("unstable")
+    assert useless.rejected and useless.error.startswith("quality")

@@ -15,11 +15,15 @@ the layer's output on seeded random NHWC inputs of two shapes and batch sizes, w
 per-channel probe values for v0 and v1 (so layers that differ only in their use of v0/v1 differ).
 Objectives: validation accuracy of a small CNN on digits per architecture (``accuracy_resnet``,
 ``accuracy_mobilenet``, ``accuracy_efficientnet``, maximized), the layer at every
-norm-activation site, trained by `training.py`.
+norm-activation site, trained by `training.py` (an architecture on which training diverged
+scores 0; diverging on all of them is a failure). Optional, before training, on the first
+architecture: the paper's quality and stability rejections (`quality_check`,
+`stability_check`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import time
@@ -70,6 +74,12 @@ BATCH_SIZES = (1, 4, 8, 16)  # programs per compiled training call; batches are 
 NOT_WIRED = "evaluation not wired yet: search_spaces/evonorm/training.py"
 
 
+def training_constant(name: str) -> Any:
+    from search_spaces.evonorm import training
+
+    return getattr(training, name)
+
+
 class EvoNormSettings(SpaceSettings):
     architectures: tuple[str, ...] = ("resnet", "mobilenetv2", "efficientnet")
     max_nodes: int = pydantic.Field(interpreter.MAX_NODES, ge=1, le=64)
@@ -81,6 +91,12 @@ class EvoNormSettings(SpaceSettings):
     learning_rate: float = pydantic.Field(0.05, gt=0)
     optimizer: Literal["momentum", "adam"] = "momentum"
     seed: int = 0
+    # the paper's rejection protocols, run on the first architecture before full training
+    # (off by default: on these small networks GN/IN-ReLU stay near chance and would be
+    # rejected). quality: < 20% validation accuracy after 100 steps, or diverged; stability:
+    # gradient norm above 1e8 under adversarial weight perturbation (training.py)
+    quality_check: bool = False
+    stability_check: bool = False
 
     @pydantic.field_validator("architectures")
     @classmethod
@@ -209,36 +225,41 @@ class EvoNormSpace(SearchSpace):
 
     def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
         """Train every program on every architecture in compiled batches (one network per
-        architecture and batch size serves every program)."""
+        architecture and batch size serves every program), after the optional rejection
+        protocols (`quality_check`, `stability_check`) on the first architecture."""
         start = time.perf_counter()
         if importlib.util.find_spec("search_spaces.evonorm.training") is None:
             return [Evaluation(None, {}, NOT_WIRED) for _ in programs]
-        errors: dict[int, str] = {}
-        encodable: list[int] = []
+        outcome: dict[int, Evaluation] = {}
+        pending: list[int] = []
         for index, program in enumerate(programs):
             try:
                 interpreter.encode([program], self.settings.max_nodes)
-                encodable.append(index)
+                pending.append(index)
             except interpreter.EncodingError as error:
-                errors[index] = f"cannot be evaluated: {error}"
-        results: dict[int, tuple[dict[str, float], dict[str, Any]] | str] = {}
-        if encodable:
-            trained = self._train([programs[i] for i in encodable])
-            results = dict(zip(encodable, trained, strict=True))
+                outcome[index] = Evaluation(None, {}, f"cannot be evaluated: {error}")
+        for check in ("stability", "quality"):
+            if pending and getattr(self.settings, f"{check}_check"):
+                rows = self._in_batches(check, [programs[i] for i in pending])
+                for index, (reason, metrics) in zip(list(pending), rows, strict=True):
+                    if reason is not None:
+                        outcome[index] = Evaluation(None, metrics, reason, rejected=True)
+                        pending.remove(index)
+        if pending:
+            rows = self._in_batches("proxy", [programs[i] for i in pending])
+            for index, row in zip(pending, rows, strict=True):
+                outcome[index] = (Evaluation(None, {}, row) if isinstance(row, str)
+                                  else Evaluation(row[0], row[1], None))
         seconds = (time.perf_counter() - start) / max(len(programs), 1)
-        evaluations = []
-        for index in range(len(programs)):
-            result = errors.get(index) or results[index]
-            if isinstance(result, str):
-                evaluations.append(Evaluation(None, {}, result, seconds))
-            else:
-                evaluations.append(Evaluation(result[0], result[1], None, seconds))
-        return evaluations
+        return [dataclasses.replace(outcome[i], duration_s=seconds) for i in range(len(programs))]
 
-    def _train(self, programs: list[Program]) -> list[tuple[dict[str, float], dict] | str]:
+    def _in_batches(self, kind: str, programs: list[Program]) -> list:
+        """Run the compiled function `kind` ("proxy", "quality", "stability") over `programs`
+        in chunks padded to `BATCH_SIZES` (padding repeats the chunk's first program); one
+        result row per program (see `_rows`)."""
         encoded = interpreter.encode(programs, self.settings.max_nodes)
-        per_arch: dict[str, list[np.ndarray]] = {}
         largest = BATCH_SIZES[-1]
+        rows: list = []
         for first in range(0, len(programs), largest):
             chunk = [leaf[first:first + largest] for leaf in encoded]
             count = len(chunk[0])
@@ -246,40 +267,75 @@ class EvoNormSpace(SearchSpace):
             padded = interpreter.EncodedLayers(*(
                 np.concatenate([leaf, np.repeat(leaf[:1], size - count, axis=0)])
                 for leaf in chunk))
-            for arch, result in self._proxy(size)(padded).items():
-                rows = per_arch.setdefault(arch, [[], [], []])
-                rows[0].append(result.accuracy[:count])
-                rows[1].append(result.loss[:count])
-                rows[2].append(result.diverged[:count])
-        columns = {arch: [np.concatenate(rows) for rows in values]
-                   for arch, values in per_arch.items()}
-        outcomes: list[tuple[dict[str, float], dict] | str] = []
-        for p in range(len(programs)):
+            rows.extend(self._rows(kind, self._compiled(kind, size)(padded), count))
+        return rows
+
+    def _rows(self, kind: str, result: Any, count: int) -> list:
+        """Per program: proxy -> (objectives, metrics) or an error string; quality and
+        stability -> (rejection reason or None, metrics)."""
+        arch = self.settings.architectures[0]
+        if kind == "quality":
+            threshold, steps = (training_constant(n) for n in ("QUALITY_THRESHOLD",
+                                                               "QUALITY_STEPS"))
+            quality = []
+            for p in range(count):
+                accuracy = float(result.accuracy[p])
+                reason = None
+                if result.reject[p]:
+                    reason = (f"quality: validation accuracy {accuracy:.3f} after {steps} "
+                              f"steps on {arch}" + (", diverged" if result.diverged[p]
+                                                    else f" < {threshold}"))
+                quality.append((reason, {"quality_accuracy": accuracy}))
+            return quality
+        if kind == "stability":
+            limit = training_constant("STABILITY_THRESHOLD")
+            stability = []
+            for p in range(count):
+                norm = float(result.max_grad_norm[p])
+                reason = (f"unstable: gradient norm {norm:.3g} > {limit:.0e} under adversarial "
+                          f"weight perturbation on {arch}") if result.reject[p] else None
+                stability.append((reason, {"max_gradient_norm": norm if np.isfinite(norm)
+                                           else None}))
+            return stability
+        rows: list = []
+        for p in range(count):
             objectives, losses, diverged = {}, {}, []
             for arch in self.settings.architectures:
-                accuracy, loss, failed = (column[p] for column in columns[arch])
-                objectives[OBJECTIVE_NAMES[arch]] = float(accuracy)
-                losses[arch] = float(loss) if np.isfinite(loss) else None
-                if failed:
+                trained = result[arch]
+                objectives[OBJECTIVE_NAMES[arch]] = float(trained.accuracy[p])
+                loss = float(trained.loss[p])
+                losses[arch] = loss if np.isfinite(loss) else None
+                if trained.diverged[p]:
                     diverged.append(arch)
             if len(diverged) == len(self.settings.architectures):
-                outcomes.append(f"diverged on every architecture ({', '.join(diverged)})")
+                rows.append(f"diverged on every architecture ({', '.join(diverged)})")
             else:
-                outcomes.append((objectives, {"validation_loss": losses,
-                                              "diverged": diverged}))
-        return outcomes
+                rows.append((objectives, {"validation_loss": losses, "diverged": diverged}))
+        return rows
 
-    def _proxy(self, num_programs: int):
-        cache = self.__dict__.setdefault("_proxies", {})
-        if num_programs not in cache:
+    def _compiled(self, kind: str, num_programs: int):
+        """The training-side function for `kind` and batch size (built once per space)."""
+        cache = self.__dict__.setdefault("_compiled_functions", {})
+        key = (kind, num_programs)
+        if key not in cache:
             from search_spaces.evonorm import training
 
-            cache[num_programs] = training.make_proxy(
-                self.layer(), num_programs, self.settings.architectures,
-                batch_size=self.settings.batch_size, steps=self.settings.steps,
-                learning_rate=self.settings.learning_rate, optimizer=self.settings.optimizer,
-                seed=self.settings.seed)
-        return cache[num_programs]
+            settings = self.settings
+            options = {"optimizer": settings.optimizer, "seed": settings.seed}
+            if kind == "proxy":
+                cache[key] = training.make_proxy(
+                    self.layer(), num_programs, settings.architectures,
+                    batch_size=settings.batch_size, steps=settings.steps,
+                    learning_rate=settings.learning_rate, **options)
+            elif kind == "quality":
+                cache[key] = training.make_quality_check(
+                    settings.architectures[0], self.layer(), settings.batch_size, num_programs,
+                    learning_rate=settings.learning_rate, **options)
+            else:
+                cache[key] = training.make_stability_check(
+                    settings.architectures[0], self.layer(), settings.batch_size, num_programs,
+                    seed=settings.seed)
+        return cache[key]
 
     def layer(self):
         """The interpreter as the `models.Layer` the networks call, with this space's
