@@ -35,9 +35,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from automl.ir import Program
+from automl.ir import OPS, Program
 from search_spaces.evonorm.ops import (
-    AGGREGATES,
     BATCH_AGGREGATES,
     DEFAULT_GROUPS,
     EPS,
@@ -144,8 +143,7 @@ def _branches(groups: int, training: Any) -> list:
 
     def plain(name: str):
         function = functions[name]
-        unary = name in AGGREGATES or name in ("neg", "sigmoid", "tanh", "abs", "square",
-                                               "clipped_exp", "signed_log", "signed_sqrt")
+        unary = OPS.get(name).arity == 1
 
         def branch(a, b, mean_row, var_row):
             return (function(a) if unary else function(a, b)), mean_row, var_row
