@@ -23,8 +23,11 @@ Aggregates ``{batch,instance,group}_{mean,var,std}``: statistics over (N, H, W) 
 (instance, per sample and channel) and (H, W, C/G) (group, per sample and group of C/G
 consecutive channels). ``var`` is the biased (population) variance; ``std`` is
 ``sqrt(var + EPS)`` with ``EPS = 1e-5``. The group count G is the largest divisor of C that is
-at most ``min(groups, C)`` (``groups`` = 32 by default): 32 groups for C = 64 or 96, 24 for
-C = 48 or 72, and one channel per group (instance statistics) for C <= 32.
+at most ``min(groups, C // 4)`` (``groups`` = 32 by default; at least one group): 32 groups
+from C = 128 on, fewer for narrow layers so that a group keeps at least 4 channels (8 for
+C = 32, 4 for C = 16, 16 for C = 64, 24 for C = 96). With 32 groups at every width, the small
+proxy networks' 16-32-channel layers got one channel per group: group norm became instance
+norm, and GN-ReLU trained to chance.
 
 The numpy implementations (float64, registered in `automl.ir.OPS`) are what programs are hashed
 with; `jax_functions` gives the same expressions in JAX, with gradients that stay finite
@@ -70,9 +73,13 @@ EVONORM_OPS: tuple[str, ...] = (
 TEXT_OPS: tuple[str, ...] = (*EVONORM_OPS, "sub")
 
 
+MIN_CHANNELS_PER_GROUP = 4
+
+
 def group_count(channels: int, groups: int = DEFAULT_GROUPS) -> int:
-    """Number of groups for `channels`: the largest divisor of C at most min(groups, C)."""
-    limit = max(1, min(int(groups), int(channels)))
+    """Number of groups for `channels`: the largest divisor of C at most min(groups, C // 4)
+    (at least 4 channels per group, as group norm needs; at least one group)."""
+    limit = max(1, min(int(groups), int(channels) // MIN_CHANNELS_PER_GROUP))
     return next(g for g in range(limit, 0, -1) if channels % g == 0)
 
 

@@ -43,7 +43,7 @@ from search_spaces.evonorm import interpreter
 from search_spaces.evonorm.ops import DEFAULT_GROUPS, EVONORM_OPS, TEXT_OPS, run_layer_numpy
 
 PROBE_SEED = 20200414
-# (N, H, W, C): C > 32 so that group statistics (32 and 20 groups of 3 and 2 channels) differ
+# (N, H, W, C): wide enough that group statistics (24 and 10 groups of 4 channels) differ
 # from instance statistics; two batch sizes so batch statistics enter with different weights
 PROBE_SHAPES = ((4, 3, 3, 96), (3, 2, 4, 40))
 
