@@ -211,6 +211,17 @@ class SearchSpace(ABC):
         raise ValueError(f"the {self.name} space cannot export programs as {flavor!r} yet")
 
 
+class BatchEvaluatedSpace(SearchSpace):
+    """A space whose evaluator is batched (it overrides `evaluate_batch`): one program is
+    evaluated as a batch of one."""
+
+    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
+        (evaluation,) = self.evaluate([program])
+        if evaluation.error:
+            raise RuntimeError(evaluation.error)
+        return dict(evaluation.objectives or {}), evaluation.metrics
+
+
 def checked_evaluation(objectives: Mapping[str, float], metrics: dict[str, Any],
                        duration_s: float, expected: Sequence[Objective]) -> Evaluation:
     """Turn raw objectives into an Evaluation, failing it on a missing or non-finite value."""

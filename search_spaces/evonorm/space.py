@@ -38,7 +38,12 @@ from automl import dsl
 from automl.evolution.mutations import MutationSettings
 from automl.hashing import functional_hash
 from automl.ir import OPS, Instruction, Program, ProgramError, Signature, canonical_names, validate
-from search_spaces.base import Evaluation, Objective, SearchSpace, SpaceSettings
+from search_spaces.base import (
+    BatchEvaluatedSpace,
+    Evaluation,
+    Objective,
+    SpaceSettings,
+)
 from search_spaces.evonorm import interpreter
 from search_spaces.evonorm.ops import DEFAULT_GROUPS, EVONORM_OPS, TEXT_OPS, run_layer_numpy
 
@@ -108,7 +113,7 @@ class EvoNormSettings(SpaceSettings):
         return value
 
 
-class EvoNormSpace(SearchSpace):
+class EvoNormSpace(BatchEvaluatedSpace):
     name = "evonorm"
     Settings = EvoNormSettings
     evaluator_version = 1
@@ -217,12 +222,6 @@ class EvoNormSpace(SearchSpace):
         return settings
 
     # -- evaluation -----------------------------------------------------------------------
-    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
-        (evaluation,) = self.evaluate([program])
-        if evaluation.error:
-            raise RuntimeError(evaluation.error)
-        return dict(evaluation.objectives or {}), evaluation.metrics
-
     def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
         """Train every program on every architecture in compiled batches (one network per
         architecture and batch size serves every program), after the optional rejection

@@ -23,7 +23,12 @@ import pydantic
 from automl.evolution.mutations import MutationSettings
 from automl.hashing import functional_hash
 from automl.ir import Program, Signature, run_numpy
-from search_spaces.base import Evaluation, Objective, SearchSpace, SpaceSettings
+from search_spaces.base import (
+    BatchEvaluatedSpace,
+    Evaluation,
+    Objective,
+    SpaceSettings,
+)
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS
 
@@ -84,7 +89,7 @@ class OptimizersSettings(SpaceSettings):
         return value
 
 
-class OptimizersSpace(SearchSpace):
+class OptimizersSpace(BatchEvaluatedSpace):
     name = "optimizers"
     Settings = OptimizersSettings
     evaluator_version = 2  # 2: funnel failures are scored 1.0 (funnel_gates_score)
@@ -169,12 +174,6 @@ class OptimizersSpace(SearchSpace):
         return functional_hash(trajectory, self._probes, self.settings.mantissa_bits)
 
     # -- evaluation -----------------------------------------------------------------------
-    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
-        (evaluation,) = self.evaluate([program])
-        if evaluation.error:
-            raise RuntimeError(evaluation.error)
-        return dict(evaluation.objectives or {}), evaluation.metrics
-
     def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
         """Train every program on every proxy task in compiled batches."""
         start = time.perf_counter()
