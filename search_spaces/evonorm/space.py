@@ -27,7 +27,7 @@ import dataclasses
 import functools
 import importlib.util
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal
 
@@ -155,6 +155,15 @@ class EvoNormSpace(BatchEvaluatedSpace):
 
     def baselines(self) -> dict[str, str]:
         return dict(BASELINES)
+
+    def export(self, program: Program, flavor: str = "jax",
+               metrics: Mapping[str, Any] | None = None) -> str:
+        """A standalone module (`flavor` "jax" or "python" for numpy) with ``init(num_channels)
+        -> params``, ``apply(params, x, training) -> y`` (NHWC) and ``update_moving(params,
+        x)``; the group limit of the settings is inlined. `metrics` are not needed."""
+        from search_spaces.evonorm.export import export_module
+
+        return export_module(self, program, flavor)
 
     # -- evolution ------------------------------------------------------------------------
     def random(self, rng: np.random.Generator) -> Program:
