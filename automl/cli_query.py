@@ -168,19 +168,18 @@ def export(
         path = Path(target)
         metrics: dict[str, Any] = {}
         if path.exists():
-            header_space, header_settings = None, {}
-            if path.read_text().startswith("#"):
-                try:
-                    entry = read_entry(path)
-                    header_space, header_settings = entry.space, entry.settings
-                    metrics = entry.metrics
-                except ValueError:
-                    pass  # a plain DSL file with comments, not a zoo header
+            try:  # a zoo file's header gives its space, settings and fitted constants
+                entry = read_entry(path)
+                header_space, header_settings, metrics = entry.space, entry.settings, \
+                    entry.metrics
+                text = entry.program
+            except ValueError:  # a plain DSL file (maybe with comments), not a zoo entry
+                header_space, header_settings, text = None, {}, path.read_text()
             name = space or header_space
             if name is None:
                 raise ValueError(f"{path}: give --space (the file has no zoo header)")
             search_space = get_space(name, {**header_settings, **_parse_settings(settings or [])})
-            program = search_space.parse(path.read_text(), str(path))
+            program = search_space.parse(text, str(path))
         else:
             with open_results(database_url(db)) as results:
                 info = results.candidate(target, with_duplicates=False)

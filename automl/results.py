@@ -8,6 +8,7 @@ of evaluations. A candidate is named ``CAMPAIGN:NUMBER`` (campaign by name or id
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -131,7 +132,7 @@ class Results:
         info = found[number]
         if with_duplicates:
             count = self.store.duplicate_count(record.id, number)
-            info = CandidateInfo(**{**info.__dict__, "duplicates": count})
+            info = dataclasses.replace(info, duplicates=count)
         return info
 
     def candidates(self, campaign: str | int, numbers: Sequence[int]
