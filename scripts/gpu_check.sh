@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Batched-evaluation throughput on the GPU vs. the CPU, for the optimizer space and (once it
 # exists) the EvoNorm space; prints JSON lines. Made for the lent GPU machine (see
-# .library/device/README.md): one short run, under 5 minutes.
+# .library/device/README.md): one short run, under 9 minutes.
 #
 #   bash scripts/gpu_check.sh --fetch-wheels   # here, with network: the packages the GPU
 #                                              # image lacks, as cp312 wheels, into .whl/
@@ -14,23 +14,29 @@
 # working tree (a minimal dist-info declares its search spaces' entry points). Everything goes
 # to a private folder on PYTHONPATH; nothing is installed system-wide.
 #
-# Each space: a batch of 64 mutants (AdamW's for the optimizer space) evaluated with
-# `space.evaluate` in one process on JAX's default device (must be a GPU) and in a second with
-# JAX_PLATFORMS=cpu; after compiling, the median of up to 3 timed calls (fewer once they pass
-# 40 s). Then the GPU/CPU ratio. Exits non-zero with one line on stderr ("gpu_check: FAILED:
-# ...") when no GPU is visible, a step fails, or a step runs past its limit: each has one,
-# and all together end within GPU_CHECK_DEADLINE_S (290 s), so it never hangs.
+# Each space: a batch of mutants (64 of AdamW's for the optimizer space; 8 random layers
+# trained 100 steps for EvoNorm, whose interpreter trains one program after another) evaluated
+# with `space.evaluate` in one process on JAX's default device (must be a GPU) and in a second
+# with JAX_PLATFORMS=cpu; after compiling, the median of up to 3 timed calls (fewer once they
+# pass 40 s). Then the GPU/CPU ratio, and (GPU_CHECK_BENCHES=1, the default) the compile-once
+# benchmarks on the GPU: scripts/bench_optimizer_eval.py and scripts/bench_evonorm.py --part
+# speedup, batched interpreter vs per-candidate jit on the same device. Exits non-zero with one
+# line on stderr ("gpu_check: FAILED: ...") when no GPU is visible, a step fails, or a step runs
+# past its limit: each has one, and all together end within GPU_CHECK_DEADLINE_S (520 s), so it
+# never hangs.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 BATCH=${GPU_CHECK_BATCH:-64}
+EVONORM_BATCH=${GPU_CHECK_EVONORM_BATCH:-8}
+BENCHES=${GPU_CHECK_BENCHES:-1}  # then the compile-once benchmarks on the GPU (0: skip)
 REPEATS=${GPU_CHECK_REPEATS:-3}
 TIMED_BUDGET=${GPU_CHECK_TIMED_BUDGET_S:-40}  # a half stops repeating past this (s)
 SITE=${GPU_CHECK_SITE:-/tmp/gpu_check_site}
 WHEELS_DIR=${GPU_CHECK_WHEELS:-.whl}  # carried to the GPU machine
 WHEELS_PYTHON=${GPU_CHECK_WHEELS_PYTHON:-3.12}  # the GPU image's python3
-DEADLINE=${GPU_CHECK_DEADLINE_S:-290}  # the whole script, from its start (bash's $SECONDS)
+DEADLINE=${GPU_CHECK_DEADLINE_S:-520}  # the whole script, from its start (bash's $SECONDS)
 LOGS=${OUT:-$(mktemp -d)}  # the device tool brings $OUT back: logs of failed steps land there
 # packages the GPU image lacks (its list: .library/device/KINDS.md), pinned to what the
 # project's venv runs
@@ -119,6 +125,7 @@ import numpy as np
 from search_spaces.base import available_spaces, get_space
 
 half, batch, repeats, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+evonorm_batch = int(sys.argv[5])
 device = jax.devices()[0]
 if half == "gpu" and device.platform != "gpu":
     sys.exit(f"no GPU visible to JAX {jax.__version__}: its default device is "
@@ -177,7 +184,10 @@ spaces = available_spaces()
 optimizers = get_space("optimizers", {"funnel_tasks": []})
 measure("optimizer", optimizers, optimizers.adamw)
 if "evonorm" in spaces:
-    evonorm = get_space("evonorm")
+    # 100 training steps (not the search's 300) and fewer candidates: the layer interpreter
+    # trains one program after another, so a 64-program batch would not fit the time limits
+    evonorm = get_space("evonorm", {"steps": 100})
+    batch = min(batch, evonorm_batch)
     baselines = evonorm.baselines()
     base = (evonorm.parse(next(iter(baselines.values()))) if baselines
             else evonorm.random(np.random.default_rng(0)))
@@ -229,14 +239,25 @@ print(json.dumps({"metric": "gpu_check_gpus", "value": len(gpus), "unit": "GPUs"
     : >"$results"
     export PYTHONUNBUFFERED=1
     if [ "$gpu" = 1 ]; then
-        XLA_PYTHON_CLIENT_PREALLOCATE=false run gpu_half 170 \
-            "$PYTHON" -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" | tee -a "$results"
+        XLA_PYTHON_CLIENT_PREALLOCATE=false run gpu_half 150 \
+            "$PYTHON" -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" "$EVONORM_BATCH" \
+            | tee -a "$results"
         [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+        if [ "$BENCHES" = 1 ]; then  # compile once vs per-candidate jit, on the GPU
+            XLA_PYTHON_CLIENT_PREALLOCATE=false run bench_optimizer_eval 120 \
+                "$PYTHON" scripts/bench_optimizer_eval.py --per-candidate 4 | tee -a "$results"
+        fi
     fi
-    JAX_PLATFORMS=cpu run cpu_half 170 \
-        "$PYTHON" -c "$CHECK_PY" cpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" | tee -a "$results"
+    JAX_PLATFORMS=cpu run cpu_half 150 \
+        "$PYTHON" -c "$CHECK_PY" cpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" "$EVONORM_BATCH" \
+        | tee -a "$results"
     [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
     [ "$gpu" = 1 ] && compare "$results"
+    if [ "$gpu" = 1 ] && [ "$BENCHES" = 1 ]; then
+        XLA_PYTHON_CLIENT_PREALLOCATE=false run bench_evonorm 160 \
+            "$PYTHON" scripts/bench_evonorm.py --part speedup --candidates 8 --per-candidate 2 \
+            | tee -a "$results"
+    fi
     return 0
 }
 

@@ -333,6 +333,31 @@ def test_interpreter_equals_run_numpy_on_random_layers(space, float64):
                                        err_msg=space.format(layer))
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_unrolled_layer_equals_the_interpreter(space, training):
+    """The per-program code path (scripts/bench_evonorm.py's per-candidate jit) computes what
+    the interpreter computes: output and new moving statistics, B0's batch statistics too."""
+    layers = random_layers(space, 12, seed=9) + [space.parse(BASELINES["evonorm_b0"])]
+    shape = (3, 2, 3, 40)
+    x, p, state = random_layer_inputs(shape, seed=4)
+    x = jnp.asarray(x, jnp.float32)
+    p = {k: jnp.asarray(v, jnp.float32) for k, v in p.items()}
+    state = {k: jnp.asarray(v, jnp.float32) for k, v in state.items()}
+    encoded = interpreter.encode(layers)
+    for index, layer in enumerate(layers):
+        expected, expected_state = interpreter.apply(encoded.layer(index), p, state, x,
+                                                     training)
+        unrolled = interpreter.unrolled_layer(layer)
+        assert jax.tree_util.tree_map(jnp.shape, unrolled.init_layer(40)) == \
+            jax.tree_util.tree_map(jnp.shape, interpreter.init_layer(40))
+        output, new_state = unrolled.apply(None, p, state, x, training)
+        np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-6, equal_nan=True,
+                                   err_msg=space.format(layer))
+        for key in ("moving_mean", "moving_var"):
+            np.testing.assert_allclose(new_state[key], expected_state[key], rtol=1e-5,
+                                       atol=1e-6, err_msg=f"{key}: {space.format(layer)}")
+
+
 def test_encoding_pads_and_checks_sizes(space):
     s0 = space.parse(BASELINES["evonorm_s0"])
     encoded = interpreter.encode([s0, s0], max_nodes=8)
@@ -443,6 +468,36 @@ def test_evaluate_trains_a_batch_and_fails_unencodable_layers_alone():
         assert evaluation.ok, evaluation.error
         assert 0.0 <= evaluation.objectives["accuracy_resnet"] <= 1.0
     assert not third.ok and "at most 8" in third.error
+
+
+@pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
+def test_length_buckets_and_padding_do_not_change_results():
+    """run_phase encodes each program in its length bucket and pads chunks with rows the
+    trainers skip: a mixed batch scores each layer as training it alone, at full length."""
+    space = EvoNormSpace({"architectures": ["resnet"], "steps": 15})
+    long_b0 = "\n".join(["y = x / max(batch_std(x), v1 * x + instance_std(x))"]
+                        + ["y = y * sigmoid(v1 * y)"] * 2)
+    programs = [space.parse(BASELINES["bn_relu"]), space.parse("y = x * sigmoid(v1 * x)"),
+                space.parse(long_b0)]
+    assert [len(p) for p in programs] == [7, 3, 12]  # buckets 8, 4, 14
+    from search_spaces.evonorm.training import make_trainer
+
+    together = space.run_phase("proxy", programs)
+    alone = make_trainer("resnet", space.layer(), space.settings.batch_size, 15,
+                                  space.settings.learning_rate, num_programs=1)
+    for program, row in zip(programs, together, strict=True):
+        expected = alone(interpreter.encode([program], space.settings.max_nodes))
+        assert row[0]["accuracy_resnet"] == pytest.approx(float(expected.accuracy[0]),
+                                                          abs=1e-6), space.format(program)
+        assert row[1]["validation_loss"]["resnet"] == pytest.approx(float(expected.loss[0]),
+                                                                    rel=1e-4)
+    # a padding row is skipped: zeros out, not a trained program's result
+    size_four = space._compiled("proxy", 4)
+    encoded = interpreter.encode(programs[:1] * 4, space.settings.max_nodes)
+    encoded = encoded._replace(lengths=np.array([3, -1, -1, -1], np.int32))
+    result = size_four(encoded)["resnet"]
+    assert result.accuracy[0] > 0.0 and (result.accuracy[1:] == 0.0).all()
+    assert (result.loss[1:] == 0.0).all() and np.isfinite(result.loss[0])
 
 
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")

@@ -50,6 +50,12 @@ MAX_NODES = 14  # statements per layer (not counting the 4 inputs)
 MOVING_AVERAGE_DECAY = 0.9
 OPCODES = {name: code for code, name in enumerate(TEXT_OPS)}
 PAD_OPCODE = len(TEXT_OPS)  # a padding statement: copies register 0
+PADDING_LENGTH = -1  # `lengths` of a padding program (fills a compiled batch; never trained)
+
+
+def is_padding(encoded_program: EncodedLayers) -> Any:
+    """Whether one encoded program is a padding row (traced boolean scalar inside `lax.map`)."""
+    return encoded_program.lengths == PADDING_LENGTH
 
 
 class EncodingError(ValueError):
@@ -64,7 +70,8 @@ class EncodedLayers(NamedTuple):
     opcodes: (P, L) int32, op of each statement (`OPCODES`; padding: `PAD_OPCODE`)
     args:    (P, L, 2) int32, argument registers (unused: 0)
     output:  (P,) int32, register holding y
-    lengths: (P,) int32, number of real statements
+    lengths: (P,) int32, number of real statements (`PADDING_LENGTH` marks a padding row of a
+             compiled batch, which trainers skip)
     """
 
     opcodes: Any
@@ -195,7 +202,9 @@ def apply(encoded_program: EncodedLayers, layer_params: dict, state: dict, x: An
     encoded_program: `EncodedLayers` of ONE program: opcodes (L,), args (L, 2), output ()
                      (may be traced: the compiled function serves every program);
     layer_params:    from `init_layer`: v0, v1, gamma, beta, each (C,);
-    state:           from `init_layer`: moving_mean, moving_var, each (L, C);
+    state:           from `init_layer`: moving_mean, moving_var, each (R, C) with R >= L
+                     (statement i uses row i: programs encoded in a shorter length bucket
+                     run with the state of `init_layer(C, max_nodes)`);
     x:               (N, H, W, C) float array; the result has its shape and dtype;
     training:        Python bool (or a traced boolean scalar): batch aggregates use batch
                      statistics and update the moving averages (True) or use the moving
@@ -215,9 +224,13 @@ def apply(encoded_program: EncodedLayers, layer_params: dict, state: dict, x: An
     if x.ndim != 4:
         raise ValueError(f"x must be NHWC, got shape {x.shape}")
     moving_mean, moving_var = state["moving_mean"], state["moving_var"]
-    if moving_mean.shape != (length, x.shape[-1]):
-        raise ValueError(f"state rows {moving_mean.shape} do not match {length} statements "
-                         f"x {x.shape[-1]} channels (init_layer's max_nodes = encode's)")
+    rows = moving_mean.shape[0]
+    if moving_mean.shape != (rows, x.shape[-1]) or rows < length:
+        raise ValueError(f"state rows {moving_mean.shape} do not cover {length} statements "
+                         f"x {x.shape[-1]} channels (init_layer's max_nodes >= encode's)")
+    # a program encoded shorter than the state (a length bucket) uses the first rows only
+    unused_mean, unused_var = moving_mean[length:], moving_var[length:]
+    moving_mean, moving_var = moving_mean[:length], moving_var[:length]
     if not isinstance(training, bool | np.bool_):
         training = jnp.asarray(training, bool)
     dtype = x.dtype
@@ -243,7 +256,49 @@ def apply(encoded_program: EncodedLayers, layer_params: dict, state: dict, x: An
 
     (registers, means, variances), _ = lax.scan(
         step, (registers, moving_mean, moving_var), jnp.arange(length))
+    means = jnp.concatenate([means, unused_mean])
+    variances = jnp.concatenate([variances, unused_var])
     y = lax.dynamic_index_in_dim(registers, jnp.asarray(encoded_program.output), keepdims=False)
     gamma = jnp.asarray(layer_params["gamma"], dtype)
     beta = jnp.asarray(layer_params["beta"], dtype)
     return gamma * y + beta, {"moving_mean": means, "moving_var": variances}
+
+
+def unrolled_layer(program: Program, *, groups: int = DEFAULT_GROUPS,
+                   max_nodes: int = MAX_NODES):
+    """One program as its own code: a `models.Layer` whose ``apply`` ignores the (encoded)
+    program it is given and runs `program`'s statements unrolled, each op called directly
+    (no scan, no switch), with the interpreter's semantics and state layout. What evaluating a
+    candidate as generated code costs: every program needs its own compilation. Used to
+    measure the compile-once interpreter against (scripts/bench_evonorm.py)."""
+    import jax.numpy as jnp
+
+    from search_spaces.evonorm.models import LayerFunctions
+
+    encode([program], max_nodes)  # the same checks as the interpreter's
+    statements = [(OPCODES[ins.op], ins.register, ins.args) for ins in program.instructions]
+    output = program.outputs[0][1]
+
+    def apply_unrolled(_encoded: Any, layer_params: dict, state: dict, x: Any,
+                       training: Any) -> tuple[Any, dict]:
+        x = jnp.asarray(x)
+        branches = _branches(groups, training)
+        values = {"x": x, "zero": jnp.zeros_like(x),
+                  "v0": jnp.broadcast_to(jnp.asarray(layer_params["v0"], x.dtype), x.shape),
+                  "v1": jnp.broadcast_to(jnp.asarray(layer_params["v1"], x.dtype), x.shape)}
+        means, variances = state["moving_mean"], state["moving_var"]
+        for i, (opcode, register, args) in enumerate(statements):
+            a = values[args[0]]
+            b = values[args[1]] if len(args) > 1 else x  # unary ops ignore b
+            value, mean_row, var_row = branches[opcode](a, b, means[i], variances[i])
+            values[register] = value.astype(x.dtype)
+            means, variances = means.at[i].set(mean_row), variances.at[i].set(var_row)
+        gamma = jnp.asarray(layer_params["gamma"], x.dtype)
+        beta = jnp.asarray(layer_params["beta"], x.dtype)
+        return (gamma * values[output] + beta,
+                {"moving_mean": means, "moving_var": variances})
+
+    def init(num_channels: int) -> tuple[dict, dict]:
+        return init_layer(num_channels, max_nodes)
+
+    return LayerFunctions(init_layer=init, apply=apply_unrolled)

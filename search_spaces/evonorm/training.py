@@ -203,6 +203,23 @@ class TrainResult:
     diverged: np.ndarray  # (P,) bool: a non-finite parameter, state, logit or loss
 
 
+def _skipping_padding(function: Callable, is_padding: Callable | None) -> Callable:
+    """`function(program, *rest)`, except that a program for which `is_padding(program)` holds
+    returns zeros without running it. Inside `lax.map` the predicate is a scalar, so the
+    condition really skips the work: padding a batch up to a compiled size costs nothing."""
+    if is_padding is None:
+        return function
+
+    def run(program, *rest):
+        def zeros(program, *rest):
+            shapes = jax.eval_shape(function, program, *rest)
+            return jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+        return jax.lax.cond(is_padding(program), zeros, function, program, *rest)
+
+    return run
+
+
 def _num_programs(programs: Pytree) -> int:
     leaves = jax.tree_util.tree_leaves(programs)
     if not leaves:
@@ -216,12 +233,14 @@ def _num_programs(programs: Pytree) -> int:
 def make_trainer(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
                  steps: int = DEFAULT_STEPS, learning_rate: float = 0.05,
                  num_programs: int = 1, *, optimizer: str = "momentum",
-                 data: Dataset | None = None, seed: int = 0, failure_value: float = 0.0
+                 data: Dataset | None = None, seed: int = 0, failure_value: float = 0.0,
+                 is_padding: Callable[[Pytree], jax.Array] | None = None
                  ) -> Callable[[Pytree], TrainResult]:
     """Compile (on first call) a function: programs (pytree, program axis first, size
     `num_programs`) -> `TrainResult`. Every program trains `steps` minibatches of
     `batch_size` from the same initial weights (`seed`) on the same minibatch sequence; the
-    accuracy is measured on the whole validation split with the layer in inference mode."""
+    accuracy is measured on the whole validation split with the layer in inference mode.
+    Programs for which `is_padding(program)` holds are skipped (their rows are zeros)."""
     data = digits() if data is None else data
     model = get_architecture(arch)
     params0, state0 = model.init(layer, data.input_shape, data.classes, seed)
@@ -252,9 +271,11 @@ def make_trainer(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
         return (jnp.where(finite, accuracy, failure_value), jnp.where(finite, loss, jnp.inf),
                 ~finite)
 
+    train_or_skip = _skipping_padding(train_one, is_padding)
+
     @jax.jit
     def train_batch(programs, *arrays):
-        return jax.lax.map(lambda program: train_one(program, *arrays), programs)
+        return jax.lax.map(lambda program: train_or_skip(program, *arrays), programs)
 
     arrays = (jnp.asarray(data.train_x), jnp.asarray(data.train_y), jnp.asarray(data.valid_x),
               jnp.asarray(data.valid_y), jnp.asarray(indices), params0, state0)
@@ -303,7 +324,8 @@ class StabilityResult:
 def make_stability_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
                          num_programs: int = 1, steps: int = 10, step_size: float = 0.5,
                          threshold: float = STABILITY_THRESHOLD, *,
-                         data: Dataset | None = None, seed: int = 0
+                         data: Dataset | None = None, seed: int = 0,
+                         is_padding: Callable[[Pytree], jax.Array] | None = None
                          ) -> Callable[[Pytree], StabilityResult]:
     """Adversarial stability check: from the initial weights, `steps` steps of normalized
     gradient ascent on all parameters (weights and layer parameters) to maximize the norm of the
@@ -314,7 +336,8 @@ def make_stability_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_
     with d computed as a Hessian-vector product (forward-over-reverse, so `layer.apply` must be
     differentiable twice). Rejects a program when the gradient norm, at any of the `steps` + 1
     points, exceeds `threshold` or is not finite. Each step moves the weights by `step_size`,
-    so a layer passes only if no nearby weights make its gradients explode."""
+    so a layer passes only if no nearby weights make its gradients explode. Programs for
+    which `is_padding(program)` holds are skipped."""
     data = digits() if data is None else data
     model = get_architecture(arch)
     params0, state0 = model.init(layer, data.input_shape, data.classes, seed)
@@ -347,9 +370,11 @@ def make_stability_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_
         final = _tree_norm(grad(params))
         return jnp.maximum(worst, jnp.where(jnp.isfinite(final), final, jnp.inf))
 
+    check_or_skip = _skipping_padding(check_one, is_padding)
+
     @jax.jit
     def check_batch(programs, x, y, params0, state0):
-        return jax.lax.map(lambda program: check_one(program, x, y, params0, state0),
+        return jax.lax.map(lambda program: check_or_skip(program, x, y, params0, state0),
                            programs)
 
     def check(programs: Pytree) -> StabilityResult:
