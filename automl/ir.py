@@ -291,6 +291,21 @@ def run_numpy(program: Program, values: Mapping[str, Any], registry: OpRegistry 
     return {name: env[register] for name, register in program.outputs}
 
 
+def run_jax(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS
+            ) -> dict[str, Any]:
+    """Execute with the jax implementations, straight-line (jit-able: the program is static).
+    Literals stay Python floats, so they take the dtype of the arrays they meet (float32
+    inputs compute in float32)."""
+    env: dict[str, Any] = dict(values)
+    for ins in program.instructions:
+        op = registry.get(ins.op)
+        if op.jax_impl is None:
+            raise ProgramError(f"op {ins.op!r} has no jax implementation")
+        env[ins.register] = op.jax_impl(*[env[a] if isinstance(a, str) else a
+                                          for a in ins.args])
+    return {name: env[register] for name, register in program.outputs}
+
+
 def cost(program: Program, depends_on: Iterable[str], registry: OpRegistry = OPS) -> float:
     """Sum of op costs over instructions whose value depends on any of `depends_on`.
 

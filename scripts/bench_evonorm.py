@@ -39,10 +39,10 @@ from search_spaces.evonorm import interpreter, training
 from search_spaces.evonorm.space import EvoNormSpace
 
 
-def timed(function, *args):
+def timed(function, *args, **kwargs):
     """(result, seconds) of `function(*args)`."""
     start = time.perf_counter()
-    result = function(*args)
+    result = function(*args, **kwargs)
     return result, time.perf_counter() - start
 
 

@@ -14,16 +14,17 @@
 # working tree (a minimal dist-info declares its search spaces' entry points). Everything goes
 # to a private folder on PYTHONPATH; nothing is installed system-wide.
 #
-# Each space: a batch of mutants (64 of AdamW's for the optimizer space; 8 random layers
+# Each space: a batch of candidates (64 mutants of AdamW for the optimizer space; 8 random layers
 # trained 100 steps for EvoNorm, whose interpreter trains one program after another) evaluated
 # with `space.evaluate` in one process on JAX's default device (must be a GPU) and in a second
 # with JAX_PLATFORMS=cpu; after compiling, the median of up to 3 timed calls (fewer once they
 # pass 40 s). Then the GPU/CPU ratio, and (GPU_CHECK_BENCHES=1, the default) the compile-once
 # benchmarks on the GPU: scripts/bench_optimizer_eval.py and scripts/bench_evonorm.py --part
-# speedup, batched interpreter vs per-candidate jit on the same device. Exits non-zero with one
-# line on stderr ("gpu_check: FAILED: ...") when no GPU is visible, a step fails, or a step runs
-# past its limit: each has one, and all together end within GPU_CHECK_DEADLINE_S (520 s), so it
-# never hangs.
+# speedup (batched interpreter vs per-candidate jit on the same device), and
+# scripts/bench_float32.py (float32 approximations of 2^x vs jnp.exp2 on the GPU). Exits
+# non-zero with one line on stderr ("gpu_check: FAILED: ...") when no GPU is visible, a step
+# fails, or a step runs past its limit: each has one, and all together end within
+# GPU_CHECK_DEADLINE_S (550 s), so it never hangs.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ TIMED_BUDGET=${GPU_CHECK_TIMED_BUDGET_S:-40}  # a half stops repeating past this
 SITE=${GPU_CHECK_SITE:-/tmp/gpu_check_site}
 WHEELS_DIR=${GPU_CHECK_WHEELS:-.whl}  # carried to the GPU machine
 WHEELS_PYTHON=${GPU_CHECK_WHEELS_PYTHON:-3.12}  # the GPU image's python3
-DEADLINE=${GPU_CHECK_DEADLINE_S:-520}  # the whole script, from its start (bash's $SECONDS)
+DEADLINE=${GPU_CHECK_DEADLINE_S:-550}  # the whole script, from its start (bash's $SECONDS)
 LOGS=${OUT:-$(mktemp -d)}  # the device tool brings $OUT back: logs of failed steps land there
 # packages the GPU image lacks (its list: .library/device/KINDS.md), pinned to what the
 # project's venv runs
@@ -149,8 +150,7 @@ def mutants(space, base, count, seed=0):
     return programs
 
 
-def measure(space_name, space, base):
-    programs = mutants(space, base, batch)
+def measure(space_name, space, programs):
     start = time.perf_counter()
     space.evaluate(programs[:1])  # compiles batch-of-1 code and any reference run
     warmup = time.perf_counter() - start
@@ -182,16 +182,14 @@ def measure(space_name, space, base):
 spaces = available_spaces()
 # proxy tasks only, like scripts/bench_optimizer_eval.py
 optimizers = get_space("optimizers", {"funnel_tasks": []})
-measure("optimizer", optimizers, optimizers.adamw)
+measure("optimizer", optimizers, mutants(optimizers, optimizers.adamw, batch))
 if "evonorm" in spaces:
     # 100 training steps (not the search's 300) and fewer candidates: the layer interpreter
     # trains one program after another, so a 64-program batch would not fit the time limits
     evonorm = get_space("evonorm", {"steps": 100})
     batch = min(batch, evonorm_batch)
-    baselines = evonorm.baselines()
-    base = (evonorm.parse(next(iter(baselines.values()))) if baselines
-            else evonorm.random(np.random.default_rng(0)))
-    measure("evonorm", evonorm, base)
+    rng = np.random.default_rng(0)  # random layers, the search's initial population
+    measure("evonorm", evonorm, [evonorm.random(rng) for _ in range(batch)])
 elif half == "cpu":  # said once, by the half that always runs
     print(json.dumps({"metric": "evonorm_batched_candidates_per_s", "skipped": True,
                       "reason": "no 'evonorm' search space is registered",
@@ -239,7 +237,7 @@ print(json.dumps({"metric": "gpu_check_gpus", "value": len(gpus), "unit": "GPUs"
     : >"$results"
     export PYTHONUNBUFFERED=1
     if [ "$gpu" = 1 ]; then
-        XLA_PYTHON_CLIENT_PREALLOCATE=false run gpu_half 150 \
+        XLA_PYTHON_CLIENT_PREALLOCATE=false run gpu_half 170 \
             "$PYTHON" -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" "$EVONORM_BATCH" \
             | tee -a "$results"
         [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
@@ -248,12 +246,14 @@ print(json.dumps({"metric": "gpu_check_gpus", "value": len(gpus), "unit": "GPUs"
                 "$PYTHON" scripts/bench_optimizer_eval.py --per-candidate 4 | tee -a "$results"
         fi
     fi
-    JAX_PLATFORMS=cpu run cpu_half 150 \
+    JAX_PLATFORMS=cpu run cpu_half 170 \
         "$PYTHON" -c "$CHECK_PY" cpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" "$EVONORM_BATCH" \
         | tee -a "$results"
     [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
     [ "$gpu" = 1 ] && compare "$results"
     if [ "$gpu" = 1 ] && [ "$BENCHES" = 1 ]; then
+        XLA_PYTHON_CLIENT_PREALLOCATE=false run bench_float32 60 \
+            "$PYTHON" scripts/bench_float32.py | tee -a "$results"
         XLA_PYTHON_CLIENT_PREALLOCATE=false run bench_evonorm 160 \
             "$PYTHON" scripts/bench_evonorm.py --part speedup --candidates 8 --per-candidate 2 \
             | tee -a "$results"

@@ -25,7 +25,7 @@ from search_spaces.evonorm.ops import (
     numpy_function,
     run_layer_numpy,
 )
-from search_spaces.evonorm.space import BASELINES, EvoNormSpace
+from search_spaces.evonorm.space import BASELINES, BATCH_SIZES, EvoNormSpace
 
 SHAPES = [(4, 5, 5, 64), (3, 3, 4, 48)]  # 16 groups of 4 channels; 12 groups of 4
 
@@ -492,10 +492,10 @@ def test_length_buckets_and_padding_do_not_change_results():
         assert row[1]["validation_loss"]["resnet"] == pytest.approx(float(expected.loss[0]),
                                                                     rel=1e-4)
     # a padding row is skipped: zeros out, not a trained program's result
-    size_four = space._compiled("proxy", 4)
-    encoded = interpreter.encode(programs[:1] * 4, space.settings.max_nodes)
-    encoded = encoded._replace(lengths=np.array([3, -1, -1, -1], np.int32))
-    result = size_four(encoded)["resnet"]
+    size = BATCH_SIZES[0]
+    encoded = interpreter.encode(programs[:1] * size, space.settings.max_nodes)
+    encoded = encoded._replace(lengths=np.array([7] + [-1] * (size - 1), np.int32))
+    result = space._compiled("proxy", size)(encoded)["resnet"]
     assert result.accuracy[0] > 0.0 and (result.accuracy[1:] == 0.0).all()
     assert (result.loss[1:] == 0.0).all() and np.isfinite(result.loss[0])
 

@@ -75,7 +75,10 @@ BASELINES = {"bn_relu": BN_RELU, "gn_relu": GN_RELU, "in_relu": IN_RELU,
 # architecture (training.py / models.py) -> objective name
 OBJECTIVE_NAMES = {"resnet": "accuracy_resnet", "mobilenetv2": "accuracy_mobilenet",
                    "efficientnet": "accuracy_efficientnet", "vgg": "accuracy_vgg"}
-BATCH_SIZES = (1, 4, 8, 16)  # programs per compiled training call; batches are padded up to one
+# programs per compiled training call: one size, since padding rows are skipped (lax.map runs
+# programs one after another and lax.cond skips a padding row), so a partly filled call costs
+# what its real programs cost, and each extra size would cost a compilation (~10-30 s a phase)
+BATCH_SIZES = (16,)
 LENGTH_BUCKETS = (4, 8)  # statement counts programs are encoded at (and max_nodes), see run_phase
 NOT_WIRED = "evaluation not wired yet: search_spaces/evonorm/training.py"
 
