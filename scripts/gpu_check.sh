@@ -14,17 +14,18 @@
 # working tree (a minimal dist-info declares its search spaces' entry points). Everything goes
 # to a private folder on PYTHONPATH; nothing is installed system-wide.
 #
-# Each space: a batch of candidates (64 mutants of AdamW for the optimizer space; 8 random layers
-# trained 100 steps for EvoNorm, whose interpreter trains one program after another) evaluated
-# with `space.evaluate` in one process on JAX's default device (must be a GPU) and in a second
-# with JAX_PLATFORMS=cpu; after compiling, the median of up to 3 timed calls (fewer once they
-# pass 40 s). Then the GPU/CPU ratio, and (GPU_CHECK_BENCHES=1, the default) the compile-once
+# Each space: a batch of candidates (64 mutants of AdamW for the optimizer space; 8 random
+# EvoNorm layers trained 100 steps, as the CPU trains layers one after another) evaluated with
+# `space.evaluate` on JAX's default device (must be a GPU; programs then run all at once, see
+# search_spaces.base.resolve_program_batching) and in another process with JAX_PLATFORMS=cpu;
+# after compiling, the median of up to 3 timed calls (fewer once they pass 40 s). Then the
+# GPU/CPU ratio, and (GPU_CHECK_BENCHES=1, the default) the compile-once
 # benchmarks on the GPU: scripts/bench_optimizer_eval.py and scripts/bench_evonorm.py --part
 # speedup (batched interpreter vs per-candidate jit on the same device), and
 # scripts/bench_float32.py (float32 approximations of 2^x vs jnp.exp2 on the GPU). Exits
 # non-zero with one line on stderr ("gpu_check: FAILED: ...") when no GPU is visible, a step
 # fails, or a step runs past its limit: each has one, and all together end within
-# GPU_CHECK_DEADLINE_S (550 s), so it never hangs.
+# GPU_CHECK_DEADLINE_S (480 s), so it never hangs.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ TIMED_BUDGET=${GPU_CHECK_TIMED_BUDGET_S:-40}  # a half stops repeating past this
 SITE=${GPU_CHECK_SITE:-/tmp/gpu_check_site}
 WHEELS_DIR=${GPU_CHECK_WHEELS:-.whl}  # carried to the GPU machine
 WHEELS_PYTHON=${GPU_CHECK_WHEELS_PYTHON:-3.12}  # the GPU image's python3
-DEADLINE=${GPU_CHECK_DEADLINE_S:-550}  # the whole script, from its start (bash's $SECONDS)
+DEADLINE=${GPU_CHECK_DEADLINE_S:-480}  # the whole script, from its start (bash's $SECONDS)
 LOGS=${OUT:-$(mktemp -d)}  # the device tool brings $OUT back: logs of failed steps land there
 # packages the GPU image lacks (its list: .library/device/KINDS.md), pinned to what the
 # project's venv runs
@@ -180,17 +181,19 @@ def measure(space_name, space, programs):
 
 
 spaces = available_spaces()
-# proxy tasks only, like scripts/bench_optimizer_eval.py
-optimizers = get_space("optimizers", {"funnel_tasks": []})
-measure("optimizer", optimizers, mutants(optimizers, optimizers.adamw, batch))
-if "evonorm" in spaces:
-    # 100 training steps (not the search's 300) and fewer candidates: the layer interpreter
-    # trains one program after another, so a 64-program batch would not fit the time limits
+wanted = sys.argv[6].split(",") if len(sys.argv) > 6 else ["optimizer", "evonorm"]
+if "optimizer" in wanted:
+    # proxy tasks only, like scripts/bench_optimizer_eval.py
+    optimizers = get_space("optimizers", {"funnel_tasks": []})
+    measure("optimizer", optimizers, mutants(optimizers, optimizers.adamw, batch))
+if "evonorm" in wanted and "evonorm" in spaces:
+    # 100 training steps (not the search's 300) and fewer candidates: on the CPU the layer
+    # interpreter trains one program after another, so 64 programs would not fit the limits
     evonorm = get_space("evonorm", {"steps": 100})
     batch = min(batch, evonorm_batch)
     rng = np.random.default_rng(0)  # random layers, the search's initial population
     measure("evonorm", evonorm, [evonorm.random(rng) for _ in range(batch)])
-elif half == "cpu":  # said once, by the half that always runs
+elif "evonorm" in wanted and half == "cpu":  # said once, by the half that always runs
     print(json.dumps({"metric": "evonorm_batched_candidates_per_s", "skipped": True,
                       "reason": "no 'evonorm' search space is registered",
                       "spaces": sorted(spaces), "jax": jax.__version__}), flush=True)
@@ -214,6 +217,15 @@ for (name, half), gpu in rates.items():
 ' "$1"
 }
 
+# gpu_step NAME SECONDS ARGS...: python ARGS on the GPU, its JSON lines into the results
+gpu_step() {
+    local name=$1 seconds=$2
+    shift 2
+    XLA_PYTHON_CLIENT_PREALLOCATE=false run "$name" "$seconds" "$PYTHON" "$@" \
+        | tee -a "$results"
+    return "${PIPESTATUS[0]}"
+}
+
 main() {
     case "${1:-}" in
         --fetch-wheels) fetch_wheels; return ;;
@@ -233,30 +245,30 @@ print(json.dumps({"metric": "gpu_check_gpus", "value": len(gpus), "unit": "GPUs"
                   "names": [g.split(" (UUID")[0] for g in gpus]}))' "$gpus"
     fi
     install
-    local results="$LOGS/gpu_check_results.jsonl"
+    results="$LOGS/gpu_check_results.jsonl"  # global: gpu_step appends to it
     : >"$results"
     export PYTHONUNBUFFERED=1
+    # most wanted first: each step has a limit, and the deadline cuts whatever comes last
     if [ "$gpu" = 1 ]; then
-        XLA_PYTHON_CLIENT_PREALLOCATE=false run gpu_half 170 \
-            "$PYTHON" -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" "$EVONORM_BATCH" \
-            | tee -a "$results"
-        [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+        gpu_step gpu_half_optimizer 120 -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" \
+            "$TIMED_BUDGET" "$EVONORM_BATCH" optimizer || exit 1
         if [ "$BENCHES" = 1 ]; then  # compile once vs per-candidate jit, on the GPU
-            XLA_PYTHON_CLIENT_PREALLOCATE=false run bench_optimizer_eval 120 \
-                "$PYTHON" scripts/bench_optimizer_eval.py --per-candidate 4 | tee -a "$results"
+            gpu_step bench_optimizer_eval 120 scripts/bench_optimizer_eval.py --per-candidate 4
+            gpu_step bench_float32 60 scripts/bench_float32.py
         fi
     fi
     JAX_PLATFORMS=cpu run cpu_half 170 \
         "$PYTHON" -c "$CHECK_PY" cpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" "$EVONORM_BATCH" \
         | tee -a "$results"
     [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
-    [ "$gpu" = 1 ] && compare "$results"
-    if [ "$gpu" = 1 ] && [ "$BENCHES" = 1 ]; then
-        XLA_PYTHON_CLIENT_PREALLOCATE=false run bench_float32 60 \
-            "$PYTHON" scripts/bench_float32.py | tee -a "$results"
-        XLA_PYTHON_CLIENT_PREALLOCATE=false run bench_evonorm 160 \
-            "$PYTHON" scripts/bench_evonorm.py --part speedup --candidates 8 --per-candidate 2 \
-            | tee -a "$results"
+    if [ "$gpu" = 1 ]; then
+        gpu_step gpu_half_evonorm 150 -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" \
+            "$EVONORM_BATCH" evonorm
+        compare "$results"
+        if [ "$BENCHES" = 1 ]; then
+            gpu_step bench_evonorm 160 scripts/bench_evonorm.py --part speedup --candidates 8 \
+                --per-candidate 2
+        fi
     fi
     return 0
 }

@@ -76,6 +76,22 @@ class SpaceSettings(pydantic.BaseModel):
     mantissa_bits: int = pydantic.Field(DEFAULT_MANTISSA_BITS, ge=1, le=52)
 
 
+ProgramBatching = Literal["auto", "map", "vmap"]
+
+
+def resolve_program_batching(setting: ProgramBatching) -> Literal["map", "vmap"]:
+    """How a compiled evaluator runs a batch of programs. "map": one program after another
+    (`lax.map`), so each statement's op-code switch runs only the op it names: best on a CPU.
+    "vmap": all programs at once, the switch becoming a select over every op: far more
+    arithmetic, but one wide kernel per op instead of a chain of tiny ones, host-synchronised
+    per statement: best on a GPU. "auto": vmap on an accelerator, map on the CPU."""
+    if setting != "auto":
+        return setting
+    import jax
+
+    return "map" if jax.default_backend() == "cpu" else "vmap"
+
+
 class SearchSpace(ABC):
     name: ClassVar[str]
     Settings: ClassVar[type[SpaceSettings]] = SpaceSettings
@@ -213,7 +229,13 @@ class SearchSpace(ABC):
 
 class BatchEvaluatedSpace(SearchSpace):
     """A space whose evaluator is batched (it overrides `evaluate_batch`): one program is
-    evaluated as a batch of one."""
+    evaluated as a batch of one. A ``program_batching`` setting (`resolve_program_batching`)
+    changes how fast a batch runs, not its results, so it is not part of the cache key."""
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        settings = super().evaluation_settings()
+        settings["settings"].pop("program_batching", None)
+        return settings
 
     def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
         (evaluation,) = self.evaluate([program])

@@ -500,6 +500,27 @@ def test_length_buckets_and_padding_do_not_change_results():
     assert (result.loss[1:] == 0.0).all() and np.isfinite(result.loss[0])
 
 
+def test_vmapped_programs_score_as_mapped_ones():
+    """program_batching "vmap" (all programs at once, as on a GPU) gives the checks and the
+    proxy the same results as "map" (one after another)."""
+    results = {}
+    for batching in ("map", "vmap"):
+        space = EvoNormSpace({"architectures": ["resnet"], "steps": 15,
+                              "program_batching": batching, "quality_check": True,
+                              "stability_check": True})
+        programs = [space.parse(BASELINES[name]) for name in ("bn_relu", "evonorm_s0")]
+        programs.append(space.parse("y = x * zero"))  # quality rejects it
+        results[batching] = space.evaluate(programs)
+    for mapped, vmapped in zip(results["map"], results["vmap"], strict=True):
+        assert mapped.rejected == vmapped.rejected and mapped.error == vmapped.error
+        for name, value in (mapped.objectives or {}).items():
+            assert vmapped.objectives[name] == pytest.approx(value, abs=2e-3)
+        loss = mapped.metrics.get("validation_loss", {}).get("resnet")
+        if loss is not None:
+            assert vmapped.metrics["validation_loss"]["resnet"] == pytest.approx(loss, rel=1e-3)
+    assert [e.rejected for e in results["map"]] == [False, False, True]
+
+
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
 def test_rejection_protocols_reject_before_training():
     space = EvoNormSpace({"architectures": ["resnet"], "steps": 5, "quality_check": True,

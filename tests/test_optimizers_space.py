@@ -150,12 +150,16 @@ def test_encoding_rejects_programs_that_do_not_fit(space):
     assert not evaluation.ok and "cannot be evaluated" in evaluation.error
 
 
-def test_batched_training_matches_per_candidate_compilation():
-    """The interpreter's batched trainer and a per-candidate jit of the same program agree."""
+@pytest.mark.parametrize("batching", ["map", "vmap"])
+def test_batched_training_matches_per_candidate_compilation(batching):
+    """The interpreter's batched trainer (programs one after another, or all at once as on a
+    GPU) and a per-candidate jit of the same program agree."""
     from search_spaces.optimizers.tasks import get_task
 
     space = OptimizersSpace({"tasks": ["linreg_noisy"], "funnel_tasks": [],
-                             "learning_rates": [1e-3, 1e-2, 1e-1]})
+                             "learning_rates": [1e-3, 1e-2, 1e-1],
+                             "program_batching": batching})
+    assert "program_batching" not in space.evaluation_settings()["settings"]
     programs = [space.simplify(space.parse(text))[0] for text in (ADAMW, LION, SGD_MOMENTUM)]
     losses, _ = space._train("linreg_noisy", programs)
     for row, program in zip(losses, programs, strict=True):

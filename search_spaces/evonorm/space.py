@@ -42,7 +42,9 @@ from search_spaces.base import (
     BatchEvaluatedSpace,
     Evaluation,
     Objective,
+    ProgramBatching,
     SpaceSettings,
+    resolve_program_batching,
 )
 from search_spaces.evonorm import interpreter
 from search_spaces.evonorm.ops import DEFAULT_GROUPS, EVONORM_OPS, TEXT_OPS, run_layer_numpy
@@ -106,6 +108,7 @@ class EvoNormSettings(SpaceSettings):
     # gradient norm above 1e8 under adversarial weight perturbation (training.py)
     quality_check: bool = False
     stability_check: bool = False
+    program_batching: ProgramBatching = "auto"  # see search_spaces.base
 
     @pydantic.field_validator("architectures")
     @classmethod
@@ -352,8 +355,9 @@ class EvoNormSpace(BatchEvaluatedSpace):
             from search_spaces.evonorm import training
 
             settings = self.settings
+            batching = resolve_program_batching(settings.program_batching)
             options = {"optimizer": settings.optimizer, "seed": settings.seed,
-                       "is_padding": interpreter.is_padding}
+                       "is_padding": interpreter.is_padding, "batching": batching}
             if kind == "proxy":
                 cache[key] = training.make_proxy(
                     self.layer(), num_programs, settings.architectures,
@@ -366,7 +370,7 @@ class EvoNormSpace(BatchEvaluatedSpace):
             else:
                 cache[key] = training.make_stability_check(
                     settings.architectures[0], self.layer(), settings.batch_size, num_programs,
-                    seed=settings.seed, is_padding=interpreter.is_padding)
+                    seed=settings.seed, is_padding=interpreter.is_padding, batching=batching)
         return cache[key]
 
     def layer(self):

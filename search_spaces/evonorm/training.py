@@ -220,6 +220,16 @@ def _skipping_padding(function: Callable, is_padding: Callable | None) -> Callab
     return run
 
 
+def _over_programs(function: Callable, programs: Pytree, batching: str):
+    """`function` of each program (leading axis) one after another ("map") or at once
+    ("vmap"), inside a jitted function."""
+    if batching == "vmap":
+        return jax.vmap(function)(programs)
+    if batching == "map":
+        return jax.lax.map(function, programs)
+    raise ValueError(f"batching must be 'map' or 'vmap', got {batching!r}")
+
+
 def _num_programs(programs: Pytree) -> int:
     leaves = jax.tree_util.tree_leaves(programs)
     if not leaves:
@@ -234,13 +244,15 @@ def make_trainer(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
                  steps: int = DEFAULT_STEPS, learning_rate: float = 0.05,
                  num_programs: int = 1, *, optimizer: str = "momentum",
                  data: Dataset | None = None, seed: int = 0, failure_value: float = 0.0,
-                 is_padding: Callable[[Pytree], jax.Array] | None = None
-                 ) -> Callable[[Pytree], TrainResult]:
+                 is_padding: Callable[[Pytree], jax.Array] | None = None,
+                 batching: str = "map") -> Callable[[Pytree], TrainResult]:
     """Compile (on first call) a function: programs (pytree, program axis first, size
     `num_programs`) -> `TrainResult`. Every program trains `steps` minibatches of
     `batch_size` from the same initial weights (`seed`) on the same minibatch sequence; the
     accuracy is measured on the whole validation split with the layer in inference mode.
-    Programs for which `is_padding(program)` holds are skipped (their rows are zeros)."""
+    Programs for which `is_padding(program)` holds are skipped (their rows are zeros).
+    `batching`: "map" (programs one after another) or "vmap" (all at once; see
+    `search_spaces.base.resolve_program_batching`)."""
     data = digits() if data is None else data
     model = get_architecture(arch)
     params0, state0 = model.init(layer, data.input_shape, data.classes, seed)
@@ -275,7 +287,8 @@ def make_trainer(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
 
     @jax.jit
     def train_batch(programs, *arrays):
-        return jax.lax.map(lambda program: train_or_skip(program, *arrays), programs)
+        return _over_programs(lambda program: train_or_skip(program, *arrays), programs,
+                              batching)
 
     arrays = (jnp.asarray(data.train_x), jnp.asarray(data.train_y), jnp.asarray(data.valid_x),
               jnp.asarray(data.valid_y), jnp.asarray(indices), params0, state0)
@@ -325,8 +338,8 @@ def make_stability_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_
                          num_programs: int = 1, steps: int = 10, step_size: float = 0.5,
                          threshold: float = STABILITY_THRESHOLD, *,
                          data: Dataset | None = None, seed: int = 0,
-                         is_padding: Callable[[Pytree], jax.Array] | None = None
-                         ) -> Callable[[Pytree], StabilityResult]:
+                         is_padding: Callable[[Pytree], jax.Array] | None = None,
+                         batching: str = "map") -> Callable[[Pytree], StabilityResult]:
     """Adversarial stability check: from the initial weights, `steps` steps of normalized
     gradient ascent on all parameters (weights and layer parameters) to maximize the norm of the
     training-loss gradient on one minibatch (layer in training mode),
@@ -337,7 +350,7 @@ def make_stability_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_
     differentiable twice). Rejects a program when the gradient norm, at any of the `steps` + 1
     points, exceeds `threshold` or is not finite. Each step moves the weights by `step_size`,
     so a layer passes only if no nearby weights make its gradients explode. Programs for
-    which `is_padding(program)` holds are skipped."""
+    which `is_padding(program)` holds are skipped; `batching` as in `make_trainer`."""
     data = digits() if data is None else data
     model = get_architecture(arch)
     params0, state0 = model.init(layer, data.input_shape, data.classes, seed)
@@ -374,8 +387,8 @@ def make_stability_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_
 
     @jax.jit
     def check_batch(programs, x, y, params0, state0):
-        return jax.lax.map(lambda program: check_or_skip(program, x, y, params0, state0),
-                           programs)
+        return _over_programs(lambda program: check_or_skip(program, x, y, params0, state0),
+                              programs, batching)
 
     def check(programs: Pytree) -> StabilityResult:
         count = _num_programs(programs)

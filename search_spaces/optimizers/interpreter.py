@@ -141,9 +141,12 @@ def _branches(segment_ids, num_segments: int) -> tuple[Callable, ...]:
 
 
 def interpret(opcodes, args, constants, outputs, length, inputs: Sequence, segment_ids,
-              num_segments: int):
+              num_segments: int, every_statement: bool = False):
     """Run one encoded program. `inputs` are w, g, m, v (flat parameter vectors, tensor i at
-    the positions where `segment_ids == i`) and lr, t (scalars)."""
+    the positions where `segment_ids == i`) and lr, t (scalars). `every_statement`: loop over
+    all the padded statements, not `length` of them (for a vmapped batch, whose lengths
+    differ: statements past a program's length write registers that nothing reads). A loop,
+    not straight-line code: unrolled, 30 statements x 45 ops took minutes to compile."""
     import jax.numpy as jnp
     from jax import lax
 
@@ -165,7 +168,8 @@ def interpret(opcodes, args, constants, outputs, length, inputs: Sequence, segme
         value = lax.switch(opcodes[i], branches, a, b, c)
         return lax.dynamic_update_index_in_dim(registers, value, first_statement + i, 0)
 
-    registers = lax.fori_loop(0, length, step, registers)
+    registers = lax.fori_loop(0, opcodes.shape[0] if every_statement else length, step,
+                              registers)
     outputs = jnp.asarray(outputs)
     return tuple(lax.dynamic_index_in_dim(registers, outputs[k], keepdims=False)
                  for k in range(3))
@@ -229,9 +233,15 @@ def _train(task, w0, layout, gradient, update_rule, lr):
 
 
 def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
-                 learning_rates: Sequence[float], seed: int = 0):
+                 learning_rates: Sequence[float], seed: int = 0, batching: str = "map"):
     """Compile a function: EncodedPrograms of `batch_size` -> (validation losses, metrics),
-    each of shape (batch_size, len(learning_rates)). Non-finite values mean divergence."""
+    each of shape (batch_size, len(learning_rates)). Non-finite values mean divergence.
+    `batching`: "map" (programs one after another, each op switch running one op) or
+    "vmap" (all programs at once, every padded statement run; see
+    `search_spaces.base.resolve_program_batching`)."""
+    if batching not in ("map", "vmap"):
+        raise ValueError(f"batching must be 'map' or 'vmap', got {batching!r}")
+    every_statement = batching == "vmap"
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -245,7 +255,7 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
 
         def update_rule(w, g, m, v, lr, t):
             return interpret(opcodes, args, constants, outputs, length, (w, g, m, v, lr, t),
-                             segments, layout.num_segments)
+                             segments, layout.num_segments, every_statement)
 
         return _train(task, w0, layout, gradient, update_rule, lr)
 
@@ -254,7 +264,10 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
 
     @jax.jit
     def train_batch(opcodes, args, constants, outputs, lengths):
-        return lax.map(train_program, (opcodes, args, constants, outputs, lengths))
+        programs = (opcodes, args, constants, outputs, lengths)
+        if batching == "vmap":
+            return jax.vmap(train_program)(programs)
+        return lax.map(train_program, programs)
 
     def run(encoded: EncodedPrograms):
         if len(encoded) != batch_size:

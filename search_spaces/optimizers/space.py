@@ -27,7 +27,9 @@ from search_spaces.base import (
     BatchEvaluatedSpace,
     Evaluation,
     Objective,
+    ProgramBatching,
     SpaceSettings,
+    resolve_program_batching,
 )
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS
@@ -69,6 +71,7 @@ class OptimizersSettings(SpaceSettings):
     # a proxy winner that fails the funnel scores 1.0 (no better than AdamW): only survivors
     # advance, as in the Lion search, instead of programs overfitted to the proxies
     funnel_gates_score: bool = True
+    program_batching: ProgramBatching = "auto"  # see search_spaces.base
 
     @pydantic.field_validator("tasks", "funnel_tasks")
     @classmethod
@@ -276,7 +279,8 @@ class OptimizersSpace(BatchEvaluatedSpace):
             cache[key] = interpreter.make_trainer(
                 get_task(task_name), batch_size, self.settings.max_statements,
                 self.settings.max_constants, self.settings.learning_rates,
-                seed=self.settings.init_seed)
+                seed=self.settings.init_seed,
+                batching=resolve_program_batching(self.settings.program_batching))
         return cache[key]
 
     def reference_losses(self, tasks: Sequence[str]) -> dict[str, float]:
