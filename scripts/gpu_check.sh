@@ -248,6 +248,13 @@ print(json.dumps({"metric": "gpu_check_gpus", "value": len(gpus), "unit": "GPUs"
     results="$LOGS/gpu_check_results.jsonl"  # global: gpu_step appends to it
     : >"$results"
     export PYTHONUNBUFFERED=1
+    if [ "${GPU_CHECK_ONLY:-}" = evonorm ] && [ "$gpu" = 1 ]; then  # the EvoNorm GPU steps
+        gpu_step gpu_half_evonorm 150 -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" \
+            "$EVONORM_BATCH" evonorm
+        gpu_step bench_evonorm 160 scripts/bench_evonorm.py --part speedup --candidates 8 \
+            --per-candidate 2
+        return 0
+    fi
     # most wanted first: each step has a limit, and the deadline cuts whatever comes last
     if [ "$gpu" = 1 ]; then
         gpu_step gpu_half_optimizer 120 -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" \

@@ -501,13 +501,13 @@ def test_length_buckets_and_padding_do_not_change_results():
 
 
 def test_vmapped_programs_score_as_mapped_ones():
-    """program_batching "vmap" (all programs at once, as on a GPU) gives the checks and the
-    proxy the same results as "map" (one after another)."""
+    """program_batching "vmap" (all programs at once, as on a GPU) gives the quality check and
+    the proxy the same results as "map" (one after another). (The stability check is left
+    out: compiling its vmapped Hessian-vector products on a CPU takes minutes.)"""
     results = {}
     for batching in ("map", "vmap"):
         space = EvoNormSpace({"architectures": ["resnet"], "steps": 15,
-                              "program_batching": batching, "quality_check": True,
-                              "stability_check": True})
+                              "program_batching": batching, "quality_check": True})
         programs = [space.parse(BASELINES[name]) for name in ("bn_relu", "evonorm_s0")]
         programs.append(space.parse("y = x * zero"))  # quality rejects it
         results[batching] = space.evaluate(programs)

@@ -12,7 +12,11 @@ so per-candidate compilation would waste most of a search. Instead a program is 
   validation loss and metric of each (program, learning rate).
 
 Only the op actually named by each statement runs (`lax.map` keeps the op code unbatched, so
-the switch stays a switch rather than becoming a select over all 40 ops).
+the switch stays a switch rather than becoming a select over all 40 ops). That is right for a
+CPU; on a GPU, where each switch and loop step is a kernel launch and a host round trip, the
+trainer `vmap`s over programs instead (``batching="vmap"``): every op runs on every program,
+as one wide computation per statement. On an H200 that took 64 mutants of AdamW from 2.1 to
+20 candidates/s (scripts/results/).
 """
 
 from __future__ import annotations
