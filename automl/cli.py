@@ -286,6 +286,7 @@ def status(
     with user_errors(), open_store(database_url(db)) as store:
         record = store.get_campaign(int(campaign) if campaign.isdigit() else campaign)
         counts = store.status_counts(record.id)
+        rejections = store.rejection_reasons(record.id) if counts.get("rejected") else {}
         evaluations = store.load_evaluations(record.id)
     space = get_space(record.space, record.config.get("space", {}).get("settings"))
     best = best_values(space.objectives, (e.objectives for e in evaluations))
@@ -293,7 +294,8 @@ def status(
     hit_rate = counts.get("duplicate", 0) / total if total else 0.0
     payload = {"id": record.id, "name": record.name, "space": record.space,
                "status": record.status, "seed": record.seed, "candidates": total,
-               "by_status": counts, "cache_hit_rate": hit_rate, "best": best}
+               "by_status": counts, "rejected_by_reason": rejections,
+               "cache_hit_rate": hit_rate, "best": best}
     if as_json:
         _print_json(payload)
         return
@@ -304,6 +306,9 @@ def status(
     table.add_row("candidates", str(total))
     for key, value in sorted(counts.items()):
         table.add_row(f"  {key}", str(value))
+        if key == "rejected":
+            for reason, count in rejections.items():
+                table.add_row(f"    {escape(reason)}", str(count))
     table.add_row("cache hit rate", f"{hit_rate:.1%}")
     for key, value in best.items():
         table.add_row(f"best {key}", _format_value(value))

@@ -197,3 +197,29 @@ def test_export_an_optimizer_file_as_a_numpy_module(tmp_path):
     np.testing.assert_allclose(updates["b"], 0.1 * (np.sign(grads["b"]) + 0.01 * params["b"]))
     missing = invoke("export", str(tmp_path / "lion.dsl"), "--format", "python")
     assert missing.exit_code == 2 and "give --space" in missing.output
+
+
+def test_status_counts_rejections_by_reason(db, tmp_path):
+    """Rejected candidates (e.g. EvoNorm's quality and stability checks) are counted by the
+    kind of reason their evaluation stored: the text before the first ':'."""
+    import shutil
+
+    copy = tmp_path / "rejections.db"
+    shutil.copy(db.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    reasons = ["quality: validation accuracy 0.1 after 100 steps", "quality: diverged",
+               "unstable: gradient norm 1e9"]
+    with create_engine(url).begin() as conn:
+        numbers = [row[0] for row in conn.execute(text(
+            "SELECT candidate_number FROM evaluations ORDER BY candidate_number LIMIT 3"))]
+        for number, reason in zip(numbers, reasons, strict=True):
+            conn.execute(text("UPDATE candidates SET status = 'rejected' WHERE number = :n"),
+                         {"n": number})
+            conn.execute(text("UPDATE evaluations SET objectives = NULL, error = :e "
+                              "WHERE candidate_number = :n"), {"n": number, "e": reason})
+    status = payload("status", "c1", "--db", url)
+    assert status["by_status"]["rejected"] == 3
+    assert status["rejected_by_reason"] == {"quality": 2, "unstable": 1}
+    assert payload("status", "c1", "--db", db)["rejected_by_reason"] == {}
+    table = invoke("status", "c1", "--db", url).stdout
+    assert "quality" in table and "unstable" in table

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -314,6 +315,21 @@ class Store:
         with self._reading(campaign_id, "counting candidates") as conn:
             counts.update({status: count for status, count in conn.execute(query)})
         return counts
+
+    def rejection_reasons(self, campaign_id: int) -> dict[str, int]:
+        """Rejected candidates per kind of reason: the text before the first ':' of their
+        evaluation's error (e.g. ``quality``, ``unstable``), most frequent first."""
+        query = (
+            select(EVALUATIONS.c.error)
+            .join(CANDIDATES, (CANDIDATES.c.campaign_id == EVALUATIONS.c.campaign_id)
+                  & (CANDIDATES.c.number == EVALUATIONS.c.candidate_number))
+            .where(EVALUATIONS.c.campaign_id == campaign_id,
+                   CANDIDATES.c.status == "rejected")
+        )
+        with self._reading(campaign_id, "counting rejection reasons") as conn:
+            kinds = Counter((error or "no reason given").split(":", 1)[0].strip()
+                            for (error,) in conn.execute(query))
+        return dict(kinds.most_common())
 
     def max_candidate_number(self, campaign_id: int) -> int | None:
         """The highest candidate number stored, None when there is none (resume from +1)."""
