@@ -49,6 +49,9 @@ def main() -> None:
     parser.add_argument("--arch", default=HELDOUT_ARCHITECTURE)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds are first-seed, first-seed + 1, ...: choose a layer on "
+                             "some seeds, confirm it on fresh ones")
     parser.add_argument("--steps", type=int, default=training.DEFAULT_STEPS)
     arguments = parser.parse_args()
     if not arguments.program and not (arguments.db and arguments.campaign):
@@ -69,7 +72,8 @@ def main() -> None:
     for batch_size in arguments.batch_sizes:
         accuracies = {name: [] for name in programs}
         start = time.perf_counter()
-        for seed in range(arguments.seeds):
+        seeds = range(arguments.first_seed, arguments.first_seed + arguments.seeds)
+        for seed in seeds:
             train = training.make_trainer(
                 arguments.arch, space.layer(), batch_size, arguments.steps,
                 space.settings.learning_rate, len(programs), seed=seed)
@@ -85,7 +89,8 @@ def main() -> None:
                 "arch": arguments.arch, "batch_size": batch_size,
                 "value": round(means[name], 4), "unit": "accuracy",
                 "spread": round(float(np.std(values)), 4),
-                "seeds": [round(v, 4) for v in values], "steps": arguments.steps}),
+                "seeds": list(seeds), "values": [round(v, 4) for v in values],
+                "steps": arguments.steps}),
                 flush=True)
         best = max(candidates, key=means.__getitem__)
         print(json.dumps({
@@ -94,7 +99,7 @@ def main() -> None:
             "unit": "accuracy difference", "best": best, "best_accuracy": round(means[best], 4),
             "bn_relu": round(means["bn_relu"], 4),
             "evonorm_b0": round(means["evonorm_b0"], 4),
-            "evonorm_s0": round(means["evonorm_s0"], 4), "seeds": arguments.seeds,
+            "evonorm_s0": round(means["evonorm_s0"], 4), "seeds": list(seeds),
             "seconds": round(seconds, 1)}), flush=True)
 
 
