@@ -378,6 +378,51 @@ def eval_command(file: FileArgument, space: SpaceOption, settings: SettingsOptio
         raise typer.Exit(1)
 
 
+@app.command("baselines")
+def baselines_command(
+    space: Annotated[str, typer.Option("--space", help="Search space name.")] = "autonumerics",
+    target: Annotated[str | None, typer.Option(
+        "--target", help="AutoNumerics target (same as --set target=NAME).")] = None,
+    settings: SettingsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate the space's baseline programs and print their objectives (for AutoNumerics:
+    Taylor, Pade, minimax and fitted Horner forms with their error at each cost)."""
+    with user_errors():
+        overrides = _parse_settings(settings or [])
+        if target is not None:
+            overrides["target"] = target
+        search_space = get_space(space, overrides or None)
+        texts = search_space.baselines()
+        named = {name: search_space.parse(text, f"baseline {name}")
+                 for name, text in texts.items()}
+        evaluations = search_space.evaluate(list(named.values()))
+    objectives = search_space.objectives
+    rows = [{"name": name, "objectives": evaluation.objectives, "error": evaluation.error,
+             "metrics": evaluation.metrics, "program": texts[name].strip()}
+            for name, evaluation in zip(named, evaluations, strict=True)]
+    if "cost" in {o.name for o in objectives}:  # cheapest first, then the best error
+        rows.sort(key=lambda r: tuple(
+            o.to_minimization((r["objectives"] or {}).get(o.name, math.inf))
+            for o in sorted(objectives, key=lambda o: o.name != "cost")))
+    if as_json:
+        _print_json({"space": space, "settings": search_space.settings.model_dump(mode="json"),
+                     "baselines": rows})
+        return
+    table = Table(title=f"{space} baselines")
+    table.add_column("baseline")
+    for objective in objectives:
+        table.add_column(f"{objective.name} ({objective.direction[:3]})", justify="right")
+    table.add_column("program")
+    for row in rows:
+        values = [_format_value(row["objectives"][o.name]) if row["objectives"] else "-"
+                  for o in objectives]
+        program = row["program"].strip().replace("\n", "; ")
+        table.add_row(escape(row["name"]), *values,
+                      escape(program if not row["error"] else f"failed: {row['error']}"))
+    console.print(table)
+
+
 @db_app.command("upgrade")
 def db_upgrade(db: DatabaseOption = None) -> None:
     """Create or upgrade the database schema (Alembic migrations)."""

@@ -178,3 +178,19 @@ def test_minimax_horner_text_reproduces_measured_polynomial() -> None:
     for x in (0.0, 0.3, 1.0):
         assert _evaluate(text, x)[0] == horner_eval(coeffs, np.array([x]))[0]
     assert measure_horner_error(get_target("exp2"), coeffs) < 2.7e-6
+
+
+def test_pade_approximants_have_the_closed_forms():
+    """[1/1] of e^x is (1 + x/2) / (1 - x/2) (2^x: x scaled by ln 2); [2/2] of e^x is
+    (1 + x/2 + x^2/12) / (1 - x/2 + x^2/12)."""
+    from search_spaces.autonumerics.polynomials import pade_coefficients
+
+    numerator, denominator = pade_coefficients("exp2", 1, 1)
+    half_ln2 = math.log(2) / 2
+    assert numerator == pytest.approx([1.0, half_ln2], rel=1e-15)
+    assert denominator == pytest.approx([1.0, -half_ln2], rel=1e-15)
+    numerator, denominator = pade_coefficients("exp", 2, 2)
+    assert numerator == pytest.approx([1.0, 0.5, 1 / 12], rel=1e-14)
+    assert denominator == pytest.approx([1.0, -0.5, 1 / 12], rel=1e-14)
+    with pytest.raises(ValueError, match="orders"):
+        pade_coefficients("exp2", 0, 2)

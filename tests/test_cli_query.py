@@ -223,3 +223,28 @@ def test_status_counts_rejections_by_reason(db, tmp_path):
     assert payload("status", "c1", "--db", db)["rejected_by_reason"] == {}
     table = invoke("status", "c1", "--db", url).stdout
     assert "quality" in table and "unstable" in table
+
+
+def test_baselines_table_for_autonumerics():
+    """`automl baselines --target exp2`: Taylor, Pade, minimax and fitted Horner forms with
+    their error and cost, cheapest first; minimax beats Taylor at every cost, Pade [m/n] costs
+    2(m + n) + 1, and the Remez minimax error matches the literature (1.725e-3 at degree 2)."""
+    rows = payload("baselines", "--target", "exp2")["baselines"]
+    by_name = {row["name"]: row for row in rows}
+    costs = [row["objectives"]["cost"] for row in rows]
+    assert costs == sorted(costs)
+    for degree in range(2, 9):
+        minimax = by_name[f"minimax_{degree}"]["objectives"]
+        taylor = by_name[f"taylor_{degree}"]["objectives"]
+        assert minimax["cost"] == taylor["cost"] == 2 * degree
+        assert minimax["max_relative_error"] < taylor["max_relative_error"]
+    assert by_name["minimax_2"]["objectives"]["max_relative_error"] == pytest.approx(
+        1.725e-3, rel=1e-3)
+    pade = by_name["pade_2_2"]
+    assert pade["objectives"]["cost"] == 9 and pade["program"].endswith("f = p / q")
+    assert by_name["pade_3_3"]["objectives"]["max_relative_error"] < \
+        by_name["pade_2_2"]["objectives"]["max_relative_error"]
+    errors = [by_name[f"minimax_{d}"]["objectives"]["max_relative_error"] for d in range(2, 9)]
+    assert errors == sorted(errors, reverse=True)
+    result = invoke("baselines", "--target", "nope")
+    assert result.exit_code != 0 and "nope" in result.output

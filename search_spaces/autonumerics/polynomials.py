@@ -188,6 +188,20 @@ def taylor_coefficients(
     return result
 
 
+def pade_coefficients(target_name: str | Target, m: int, n: int, center: float = 0.0,
+                      dps: int = 50) -> tuple[list[float], list[float]]:
+    """The Pade approximant [m/n] of the target about `center`: (numerator, denominator)
+    coefficients, low -> high order in powers of ``(x - center)``, denominator[0] = 1, from the
+    Taylor coefficients of degree m + n (`mpmath.pade`, at `dps` digits)."""
+    if m < 1 or n < 1:
+        raise ValueError(f"Pade orders must be >= 1, got [{m}/{n}]")
+    taylor = taylor_coefficients(target_name, m + n, center, dps)
+    with mp.workdps(dps):
+        numerator, denominator = mp.pade([mpf(a) for a in taylor], m, n)
+        scale = denominator[0]
+        return ([float(a / scale) for a in numerator], [float(b / scale) for b in denominator])
+
+
 # --------------------------------------------------------------------------------------------
 # Minimax (Remez) in relative error
 # --------------------------------------------------------------------------------------------

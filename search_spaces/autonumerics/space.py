@@ -232,13 +232,18 @@ def collapse_constant_statements(program: Program) -> Program:
     return canonical_names(program.replace(instructions=tuple(kept), parameters=parameters))
 
 
+# Pade [m/n] orders among the baselines: cost 2(m + n) + 1 (plus 1 for a shifted center)
+PADE_ORDERS = ((1, 1), (2, 1), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4))
+
+
 def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[str, str]:
     """Taylor and minimax polynomials in Horner form (literal coefficients), and Horner forms
-    with fitted constants, by degree (cost = 2 * degree)."""
+    with fitted constants, by degree (cost = 2 * degree); Pade approximants [m/n] (two Horner
+    forms and a division, literal coefficients) by `PADE_ORDERS`."""
     target = targets.get_target(target_name)
+    center = 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
     programs = {}
     for degree in degrees:
-        center = 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
         try:
             taylor = polynomials.taylor_coefficients(target_name, degree, center=center)
             programs[f"taylor_{degree}"] = _shifted_horner(taylor, center)
@@ -247,6 +252,16 @@ def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[st
         coefficients, _ = polynomials.minimax_polynomial(target, degree)
         programs[f"minimax_{degree}"] = polynomials.horner_dsl(coefficients)
         programs[f"horner_fitted_{degree}"] = polynomials.horner_dsl_with_constants(degree)
+    for m, n in PADE_ORDERS:
+        try:
+            numerator, denominator = polynomials.pade_coefficients(target_name, m, n, center)
+        except (NotImplementedError, ValueError, ZeroDivisionError):
+            continue
+        u = "x" if center == 0.0 else "u"
+        shift = "" if center == 0.0 else f"u = x - {center!r}\n"
+        programs[f"pade_{m}_{n}"] = (
+            shift + polynomials.horner_dsl(numerator, input=u, output="p") + "\n"
+            + polynomials.horner_dsl(denominator, input=u, output="q") + "\nf = p / q")
     return programs
 
 
