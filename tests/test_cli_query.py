@@ -226,9 +226,10 @@ def test_status_counts_rejections_by_reason(db, tmp_path):
 
 
 def test_baselines_table_for_autonumerics():
-    """`automl baselines --target exp2`: Taylor, Pade, minimax and fitted Horner forms with
-    their error and cost, cheapest first; minimax beats Taylor at every cost, Pade [m/n] costs
-    2(m + n) + 1, and the Remez minimax error matches the literature (1.725e-3 at degree 2)."""
+    """`automl baselines --target exp2`: Taylor, Pade, minimax polynomials, fitted Horner
+    forms and minimax-fitted rationals with their error and cost, cheapest first; minimax
+    beats Taylor at every cost, Pade [m/n] costs 2(m + n) + 1, the rationals fitted from it beat
+    it tenfold, and the Remez minimax error matches the literature (1.725e-3 at degree 2)."""
     rows = payload("baselines", "--target", "exp2")["baselines"]
     by_name = {row["name"]: row for row in rows}
     costs = [row["objectives"]["cost"] for row in rows]
@@ -246,5 +247,10 @@ def test_baselines_table_for_autonumerics():
         by_name["pade_2_2"]["objectives"]["max_relative_error"]
     errors = [by_name[f"minimax_{d}"]["objectives"]["max_relative_error"] for d in range(2, 9)]
     assert errors == sorted(errors, reverse=True)
+    for m, n in [(1, 1), (2, 2), (3, 3), (4, 4)]:  # minimax-fitted rationals beat Pade's
+        rational = by_name[f"rational_minimax_{m}_{n}"]["objectives"]
+        assert rational["cost"] == by_name[f"pade_{m}_{n}"]["objectives"]["cost"]
+        assert rational["max_relative_error"] < \
+            by_name[f"pade_{m}_{n}"]["objectives"]["max_relative_error"] / 10
     result = invoke("baselines", "--target", "nope")
     assert result.exit_code != 0 and "nope" in result.output

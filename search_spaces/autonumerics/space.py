@@ -187,7 +187,39 @@ class AutoNumericsSpace(SearchSpace):
         return objectives, {"constants": constants}
 
     def baselines(self) -> dict[str, str]:
-        return baseline_programs(self.settings.target)
+        return {**baseline_programs(self.settings.target), **self.rational_minimax()}
+
+    def rational_minimax(self) -> dict[str, str]:
+        """Rational approximations p/q by `PADE_ORDERS` (q's constant term 1), constants fitted
+        for the least max relative error on the training grid (least squares, then Lawson
+        minimax refinement: `fitting.fit_constants`) starting from the Pade approximant;
+        literal coefficients. ``rational_minimax_m_n`` costs what ``pade_m_n`` costs."""
+        target = self.target
+        center = 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
+        u = "x" if center == 0.0 else "u"
+        shift = "" if center == 0.0 else f"u = x - {center!r}\n"
+        programs = {}
+        for m, n in PADE_ORDERS:
+            try:
+                numerator, denominator = polynomials.pade_coefficients(target, m, n, center)
+            except (NotImplementedError, ValueError, ZeroDivisionError):
+                continue
+            names = [f"c{i}" for i in range(m + n + 1)]
+            skeleton = self.parse(
+                shift + f"p = {polynomials._horner_text(names[:m + 1], u)}\n"
+                f"q = {polynomials._horner_text(['1.0', *names[m + 1:]], u)}\nf = p / q",
+                f"rational [{m}/{n}]")
+            initial = np.array([*numerator, *denominator[1:]])
+            fit = fitting.fit_constants(self.model(skeleton), self.grid, self.truth, initial,
+                                        max_evaluations=4000)
+            if not np.isfinite(fit.max_relative_error):
+                continue
+            fitted = [float(c) for c in fit.params]
+            programs[f"rational_minimax_{m}_{n}"] = (
+                shift + polynomials.horner_dsl(fitted[:m + 1], input=u, output="p") + "\n"
+                + polynomials.horner_dsl([1.0, *fitted[m + 1:]], input=u, output="q")
+                + "\nf = p / q")
+        return programs
 
     def export(self, program: Program, flavor: str = "jax",
                metrics: Mapping[str, Any] | None = None) -> str:
