@@ -252,5 +252,11 @@ def test_baselines_table_for_autonumerics():
         assert rational["cost"] == by_name[f"pade_{m}_{n}"]["objectives"]["cost"]
         assert rational["max_relative_error"] < \
             by_name[f"pade_{m}_{n}"]["objectives"]["max_relative_error"] / 10
+    # log vanishes at x = 1: its minimax baseline is (x - 1) * q(x), so the zero stays exact
+    log_rows = {r["name"]: r for r in payload("baselines", "--target", "log")["baselines"]}
+    log_errors = [log_rows[f"minimax_{d}"]["objectives"]["max_relative_error"]
+                  for d in range(2, 9)]
+    assert log_errors == sorted(log_errors, reverse=True) and log_errors[2] < 1e-3
+    assert log_rows["minimax_4"]["program"].startswith("f = (x - 1.0) * (")
     result = invoke("baselines", "--target", "nope")
     assert result.exit_code != 0 and "nope" in result.output

@@ -281,8 +281,12 @@ def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[st
             programs[f"taylor_{degree}"] = _shifted_horner(taylor, center)
         except NotImplementedError:
             pass
-        coefficients, _ = polynomials.minimax_polynomial(target, degree)
-        programs[f"minimax_{degree}"] = polynomials.horner_dsl(coefficients)
+        minimax = polynomials.remez_relative(target, degree)
+        # a target vanishing at an endpoint (log, log2) keeps its zero exact: (x - z) * q(x)
+        programs[f"minimax_{degree}"] = (
+            polynomials.horner_dsl(minimax.quotient_coeffs, root=minimax.root)
+            if minimax.root is not None and minimax.quotient_coeffs is not None
+            else polynomials.horner_dsl(minimax.coeffs))
         programs[f"horner_fitted_{degree}"] = polynomials.horner_dsl_with_constants(degree)
     for m, n in PADE_ORDERS:
         try:
