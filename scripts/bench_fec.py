@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 
@@ -80,15 +81,36 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=100)
     parser.add_argument("--tournament", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="run seeds seed, seed + 1, ... and print the median of each "
+                             "figure (the saved-evaluations ratio is noisy: the two runs "
+                             "take different paths once their populations differ)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--settings", help="space settings as a YAML flow mapping (default: "
                                            "the space's entry in SPACE_SETTINGS)")
     arguments = parser.parse_args()
+    figures: dict[str, list[float]] = {}
+    for seed in range(arguments.seed, arguments.seed + arguments.seeds):
+        for line in compare_one_seed(arguments, seed):
+            print(json.dumps(line), flush=True)
+            if line["value"] is not None:
+                figures.setdefault(line["metric"], []).append(line["value"])
+    if arguments.seeds > 1:
+        for metric, values in figures.items():
+            print(json.dumps({"metric": f"{metric}_median",
+                              "value": round(statistics.median(values), 3),
+                              "values": values, "seeds": arguments.seeds,
+                              "space": arguments.space, "candidates": arguments.candidates,
+                              "population": arguments.population}), flush=True)
+
+
+def compare_one_seed(arguments: argparse.Namespace, seed: int) -> list[dict]:
+    """The uncached and the cached run of one seed: hit rate, saved ratio, wall-clock ratio."""
     space_settings = arguments.settings or SPACE_SETTINGS[arguments.space]
-    settings = (arguments.space, arguments.candidates, arguments.population,
-                arguments.tournament, arguments.seed, arguments.batch_size, space_settings)
-    uncached = run(arguments.space, False, *settings[1:])
-    cached = run(arguments.space, True, *settings[1:])
+    settings = (arguments.candidates, arguments.population, arguments.tournament, seed,
+                arguments.batch_size, space_settings)
+    uncached = run(arguments.space, False, *settings)
+    cached = run(arguments.space, True, *settings)
     # the best fitness both runs reached (minimized objective): each run's evaluations to it
     target = max(uncached["best"], cached["best"])
     needed_uncached = evaluations_to_reach(uncached["curve"], target)
@@ -96,20 +118,21 @@ def main() -> None:
     context = {"space": arguments.space, "settings": space_settings,
                "candidates": arguments.candidates,
                "population": arguments.population, "tournament": arguments.tournament,
-               "seed": arguments.seed, "cpus": os.cpu_count(), "machine": platform.machine()}
-    print(json.dumps({"metric": "fec_hit_rate", "value": round(cached["hit_rate"], 3),
-                      "unit": "fraction", "evaluations_cached": cached["evaluations"],
-                      "evaluations_uncached": uncached["evaluations"], **context}), flush=True)
+               "seed": seed, "cpus": os.cpu_count(), "machine": platform.machine()}
     ratio = (needed_uncached / needed_cached) if needed_cached else None
-    print(json.dumps({"metric": "fec_evaluations_saved_ratio",
-                      "value": round(ratio, 2) if ratio else None, "unit": "x",
-                      "target_best": target, "evaluations_to_target_uncached": needed_uncached,
-                      "evaluations_to_target_cached": needed_cached,
-                      "cached_best": cached["best"], **context}), flush=True)
-    print(json.dumps({"metric": "fec_wall_clock_ratio",
-                      "value": round(uncached["seconds"] / cached["seconds"], 2), "unit": "x",
-                      "seconds_uncached": round(uncached["seconds"], 1),
-                      "seconds_cached": round(cached["seconds"], 1), **context}), flush=True)
+    return [
+        {"metric": "fec_hit_rate", "value": round(cached["hit_rate"], 3), "unit": "fraction",
+         "evaluations_cached": cached["evaluations"],
+         "evaluations_uncached": uncached["evaluations"], **context},
+        {"metric": "fec_evaluations_saved_ratio", "value": round(ratio, 2) if ratio else None,
+         "unit": "x", "target_best": target, "evaluations_to_target_uncached": needed_uncached,
+         "evaluations_to_target_cached": needed_cached, "cached_best": cached["best"],
+         **context},
+        {"metric": "fec_wall_clock_ratio",
+         "value": round(uncached["seconds"] / cached["seconds"], 2), "unit": "x",
+         "seconds_uncached": round(uncached["seconds"], 1),
+         "seconds_cached": round(cached["seconds"], 1), **context},
+    ]
 
 
 if __name__ == "__main__":
