@@ -402,9 +402,9 @@ def baselines_command(
              "metrics": evaluation.metrics, "program": texts[name].strip()}
             for name, evaluation in zip(named, evaluations, strict=True)]
     if "cost" in {o.name for o in objectives}:  # cheapest first, then the best error
+        order = sorted(objectives, key=lambda o: o.name != "cost")
         rows.sort(key=lambda r: tuple(
-            o.to_minimization((r["objectives"] or {}).get(o.name, math.inf))
-            for o in sorted(objectives, key=lambda o: o.name != "cost")))
+            o.to_minimization((r["objectives"] or {}).get(o.name, math.inf)) for o in order))
     if as_json:
         _print_json({"space": space, "settings": search_space.settings.model_dump(mode="json"),
                      "baselines": rows})

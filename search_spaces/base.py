@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
@@ -90,6 +90,19 @@ def resolve_program_batching(setting: ProgramBatching) -> Literal["map", "vmap"]
     import jax
 
     return "map" if jax.default_backend() == "cpu" else "vmap"
+
+
+def over_programs(function: Callable, programs: Any, batching: str) -> Any:
+    """`function` of each program of `programs` (a pytree, program axis first), one after
+    another (`lax.map`, "map") or all at once (`vmap`, "vmap"); call inside a jitted
+    function. See `resolve_program_batching`."""
+    import jax
+
+    if batching == "vmap":
+        return jax.vmap(function)(programs)
+    if batching == "map":
+        return jax.lax.map(function, programs)
+    raise ValueError(f"batching must be 'map' or 'vmap', got {batching!r}")
 
 
 class SearchSpace(ABC):

@@ -77,7 +77,7 @@ def horner_eval(coeffs: Sequence[float], x: np.ndarray) -> np.ndarray:
     return accumulator
 
 
-def _literal(value: float) -> str:
+def literal(value: float) -> str:
     """`repr(float)` is the shortest text that reads back as exactly this float."""
     value = float(value)
     if not math.isfinite(value):
@@ -90,7 +90,7 @@ def _check_name(name: str, what: str) -> None:
         raise ValueError(f"{what} {name!r} is not a valid DSL name")
 
 
-def _horner_text(terms: Sequence[str], input: str) -> str:
+def horner_text(terms: Sequence[str], input: str) -> str:
     """Nest terms t0..td as ``t0 + x * (t1 + x * (... + x * td))``.
 
     A negative literal right operand is parenthesised, ``x * (-0.5)``, matching the platform
@@ -120,13 +120,13 @@ def horner_dsl(
     """
     _check_name(input, "input")
     _check_name(output, "output")
-    body = _horner_text([_literal(c) for c in coeffs], input) if len(coeffs) else ""
+    body = horner_text([literal(c) for c in coeffs], input) if len(coeffs) else ""
     if root is not None:
         if not coeffs:
             raise ValueError("horner_dsl needs at least one coefficient")
         if root == 0.0:
             return f"{output} = {input} * ({body})"
-        shift = _literal(root)
+        shift = literal(root)
         factor = f"{input} + {shift[1:]}" if shift.startswith("-") else f"{input} - {shift}"
         return f"{output} = ({factor}) * ({body})"
     if len(coeffs) < 2:
@@ -146,7 +146,7 @@ def horner_dsl_with_constants(
     _check_name(f"{prefix}0", "constant prefix")
     if degree < 0:
         raise ValueError(f"degree must be >= 0, got {degree}")
-    return f"{output} = {_horner_text([f'{prefix}{i}' for i in range(degree + 1)], input)}"
+    return f"{output} = {horner_text([f'{prefix}{i}' for i in range(degree + 1)], input)}"
 
 
 # --------------------------------------------------------------------------------------------

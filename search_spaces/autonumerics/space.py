@@ -9,7 +9,7 @@ value depends on x (constant sub-expressions fold away, so they are free).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal
 
@@ -194,31 +194,26 @@ class AutoNumericsSpace(SearchSpace):
         for the least max relative error on the training grid (least squares, then Lawson
         minimax refinement: `fitting.fit_constants`) starting from the Pade approximant;
         literal coefficients. ``rational_minimax_m_n`` costs what ``pade_m_n`` costs."""
-        target = self.target
-        center = 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
-        u = "x" if center == 0.0 else "u"
-        shift = "" if center == 0.0 else f"u = x - {center!r}\n"
+        center = expansion_center(self.target)
         programs = {}
         for m, n in PADE_ORDERS:
             try:
-                numerator, denominator = polynomials.pade_coefficients(target, m, n, center)
+                numerator, denominator = polynomials.pade_coefficients(self.target, m, n,
+                                                                       center)
             except (NotImplementedError, ValueError, ZeroDivisionError):
                 continue
             names = [f"c{i}" for i in range(m + n + 1)]
-            skeleton = self.parse(
-                shift + f"p = {polynomials._horner_text(names[:m + 1], u)}\n"
-                f"q = {polynomials._horner_text(['1.0', *names[m + 1:]], u)}\nf = p / q",
-                f"rational [{m}/{n}]")
+            skeleton = self.parse(rational_text(names[:m + 1], ["1.0", *names[m + 1:]], center),
+                                  f"rational [{m}/{n}]")
             initial = np.array([*numerator, *denominator[1:]])
             fit = fitting.fit_constants(self.model(skeleton), self.grid, self.truth, initial,
                                         max_evaluations=4000)
             if not np.isfinite(fit.max_relative_error):
                 continue
             fitted = [float(c) for c in fit.params]
-            programs[f"rational_minimax_{m}_{n}"] = (
-                shift + polynomials.horner_dsl(fitted[:m + 1], input=u, output="p") + "\n"
-                + polynomials.horner_dsl([1.0, *fitted[m + 1:]], input=u, output="q")
-                + "\nf = p / q")
+            programs[f"rational_minimax_{m}_{n}"] = rational_text(
+                [polynomials.literal(c) for c in fitted[:m + 1]],
+                ["1.0", *(polynomials.literal(c) for c in fitted[m + 1:])], center)
         return programs
 
     def export(self, program: Program, flavor: str = "jax",
@@ -268,12 +263,27 @@ def collapse_constant_statements(program: Program) -> Program:
 PADE_ORDERS = ((1, 1), (2, 1), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4))
 
 
+def expansion_center(target: targets.Target) -> float:
+    """Where Taylor and Pade baselines expand: the interval's middle, or 0 when the interval
+    starts at 0 (then the expansion needs no shift)."""
+    return 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
+
+
+def rational_text(numerator: Sequence[str], denominator: Sequence[str], center: float) -> str:
+    """``f = p / q`` with p and q in Horner form over terms (literals or constant names), in
+    powers of ``u = x - center`` (of x itself when center is 0)."""
+    u = "x" if center == 0.0 else "u"
+    shift = "" if center == 0.0 else f"u = x - {center!r}\n"
+    return (f"{shift}p = {polynomials.horner_text(numerator, u)}\n"
+            f"q = {polynomials.horner_text(denominator, u)}\nf = p / q")
+
+
 def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[str, str]:
     """Taylor and minimax polynomials in Horner form (literal coefficients), and Horner forms
     with fitted constants, by degree (cost = 2 * degree); Pade approximants [m/n] (two Horner
     forms and a division, literal coefficients) by `PADE_ORDERS`."""
     target = targets.get_target(target_name)
-    center = 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
+    center = expansion_center(target)
     programs = {}
     for degree in degrees:
         try:
@@ -293,11 +303,9 @@ def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[st
             numerator, denominator = polynomials.pade_coefficients(target_name, m, n, center)
         except (NotImplementedError, ValueError, ZeroDivisionError):
             continue
-        u = "x" if center == 0.0 else "u"
-        shift = "" if center == 0.0 else f"u = x - {center!r}\n"
-        programs[f"pade_{m}_{n}"] = (
-            shift + polynomials.horner_dsl(numerator, input=u, output="p") + "\n"
-            + polynomials.horner_dsl(denominator, input=u, output="q") + "\nf = p / q")
+        programs[f"pade_{m}_{n}"] = rational_text(
+            [polynomials.literal(c) for c in numerator],
+            [polynomials.literal(c) for c in denominator], center)
     return programs
 
 

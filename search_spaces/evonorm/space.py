@@ -79,7 +79,8 @@ OBJECTIVE_NAMES = {"resnet": "accuracy_resnet", "mobilenetv2": "accuracy_mobilen
                    "efficientnet": "accuracy_efficientnet", "vgg": "accuracy_vgg"}
 # programs per compiled training call: one size, since padding rows are skipped (lax.map runs
 # programs one after another and lax.cond skips a padding row), so a partly filled call costs
-# what its real programs cost, and each extra size would cost a compilation (~10-30 s a phase)
+# what its real programs cost, and each extra size would cost a compilation (~10-30 s a phase).
+# (Vmapped on a GPU, padding rows do run, but in parallel with the real ones.)
 BATCH_SIZES = (16,)
 LENGTH_BUCKETS = (4, 8)  # statement counts programs are encoded at (and max_nodes), see run_phase
 NOT_WIRED = "evaluation not wired yet: search_spaces/evonorm/training.py"
@@ -291,13 +292,12 @@ class EvoNormSpace(BatchEvaluatedSpace):
                 chunk = [leaf[first:first + largest] for leaf in encoded]
                 count = len(chunk[0])
                 size = next(s for s in BATCH_SIZES if s >= count)
-                padding = interpreter.EncodedLayers(*(np.repeat(leaf[:1], size - count, axis=0)
-                                                      for leaf in chunk))
-                padding = padding._replace(lengths=np.full(size - count,
-                                                           interpreter.PADDING_LENGTH,
-                                                           np.int32))
-                padded = interpreter.EncodedLayers(*(np.concatenate([leaf, pad]) for leaf, pad
-                                                     in zip(chunk, padding, strict=True)))
+                padded = interpreter.EncodedLayers(*(
+                    np.concatenate([leaf, np.repeat(leaf[:1], size - count, axis=0)])
+                    for leaf in chunk))
+                real = np.arange(size) < count
+                padded = padded._replace(lengths=np.where(
+                    real, padded.lengths, interpreter.PADDING_LENGTH).astype(np.int32))
                 result = self._compiled(kind, size)(padded)
                 for offset, row in enumerate(self._rows(kind, result, count)):
                     rows[indices[first + offset]] = row

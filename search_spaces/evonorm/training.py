@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from search_spaces.base import over_programs
 from search_spaces.evonorm.models import (
     HELDOUT_ARCHITECTURE,
     PROXY_ARCHITECTURES,
@@ -220,16 +221,6 @@ def _skipping_padding(function: Callable, is_padding: Callable | None) -> Callab
     return run
 
 
-def _over_programs(function: Callable, programs: Pytree, batching: str):
-    """`function` of each program (leading axis) one after another ("map") or at once
-    ("vmap"), inside a jitted function."""
-    if batching == "vmap":
-        return jax.vmap(function)(programs)
-    if batching == "map":
-        return jax.lax.map(function, programs)
-    raise ValueError(f"batching must be 'map' or 'vmap', got {batching!r}")
-
-
 def _num_programs(programs: Pytree) -> int:
     leaves = jax.tree_util.tree_leaves(programs)
     if not leaves:
@@ -287,7 +278,7 @@ def make_trainer(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
 
     @jax.jit
     def train_batch(programs, *arrays):
-        return _over_programs(lambda program: train_or_skip(program, *arrays), programs,
+        return over_programs(lambda program: train_or_skip(program, *arrays), programs,
                               batching)
 
     arrays = (jnp.asarray(data.train_x), jnp.asarray(data.train_y), jnp.asarray(data.valid_x),
@@ -387,7 +378,7 @@ def make_stability_check(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_
 
     @jax.jit
     def check_batch(programs, x, y, params0, state0):
-        return _over_programs(lambda program: check_or_skip(program, x, y, params0, state0),
+        return over_programs(lambda program: check_or_skip(program, x, y, params0, state0),
                               programs, batching)
 
     def check(programs: Pytree) -> StabilityResult:

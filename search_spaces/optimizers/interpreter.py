@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from automl.ir import OPS, Program
+from search_spaces.base import over_programs
 from search_spaces.optimizers.ops import OPTIMIZER_OPS
 
 INPUTS = ("w", "g", "m", "v", "lr", "t")
@@ -248,7 +249,6 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
     every_statement = batching == "vmap"
     import jax
     import jax.numpy as jnp
-    from jax import lax
 
     w0, layout, gradient = _setup(task, seed)
     segments = layout.segment_ids()
@@ -268,10 +268,8 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
 
     @jax.jit
     def train_batch(opcodes, args, constants, outputs, lengths):
-        programs = (opcodes, args, constants, outputs, lengths)
-        if batching == "vmap":
-            return jax.vmap(train_program)(programs)
-        return lax.map(train_program, programs)
+        return over_programs(train_program, (opcodes, args, constants, outputs, lengths),
+                             batching)
 
     def run(encoded: EncodedPrograms):
         if len(encoded) != batch_size:
