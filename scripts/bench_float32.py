@@ -2,14 +2,14 @@
 side by side with `jnp.exp2`, on JAX's default device (CPU here, the GPU on a GPU machine).
 
 Programs: the minimax polynomials in Horner form (`--degrees`, the project's Remez
-coefficients) and any DSL file given with `--program` (fitted constants inlined as literals,
-as the zoo stores them). Each runs in float32 as one jitted XLA function (`automl.ir.run_jax`),
-and so does `jnp.exp2`.
+coefficients) and any DSL file given with `--program` (a zoo file, whose header records the
+fitted constants, or a program with literals only). Each runs in float32 as one jitted XLA
+function (`float32.jax_function`), and so does `jnp.exp2`.
 
-* Error: on every float32 in [0, 1] at a stride (`--stride`, default 64: about 16.6 million
-  points) plus 10,000 uniform random points, in units of the float32 ULP of the exact value's
-  binade (2^floor(log2 2^x) * 2^-23; exact from float64 `exp2`, whose own error is ~1e-16);
-  `max_ulp` < 1 means faithfully rounded.
+* Error: on `--check-points` float32 inputs evenly spaced in float32 order over [0, 1] (default
+  2^24, every 63rd float) plus 10,000 uniform random points, in units of the float32 ULP of the
+  exact value's binade (`float32.ulp_errors`; exact from float64 `exp2`, whose own error is
+  ~1e-16); `max_ulp` < 1 means faithfully rounded.
 * Time: the median of `--repeats` calls on `--points` uniform random points (10,000 as in the
   issue, and 1,000,000 where the per-call overhead matters less), each call blocked until
   done. The functions take turns within each repeat, so drifting load hits all of them alike.
@@ -26,41 +26,33 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automl.ir import run_jax
-from search_spaces.autonumerics import polynomials
+from automl import zoo
+from search_spaces.autonumerics import float32, polynomials
 from search_spaces.autonumerics.space import AutoNumericsSpace
 
 
-def jax_function(space: AutoNumericsSpace, text: str, source: str):
-    """f(x) of a DSL program without free constants (literals only), for jax arrays."""
-    program = space.parse(text, source)
-    if program.parameters:
-        raise SystemExit(f"{source}: constants {', '.join(program.parameters)} are not "
-                         f"inlined: export the fitted program (automl export) first")
-    return lambda x: jnp.broadcast_to(run_jax(program, {"x": x})["f"], x.shape)
+def jax_function(space: AutoNumericsSpace, text: str, source: str,
+                 constants: dict[str, float] | None = None):
+    """f(x) of a DSL program, jitted; constants from `constants` (a zoo header's)."""
+    try:
+        return float32.jax_function(space.parse(text, source), constants)
+    except ValueError as error:
+        raise SystemExit(f"{source}: {error} (a zoo file's header or automl export gives "
+                         f"them)") from None
 
 
-def check_points(stride: int) -> np.ndarray:
-    """Every `stride`-th float32 in [0, 1] (by bit pattern), 1.0, and 10,000 random ones."""
-    bits = np.arange(0, np.float32(1.0).view(np.uint32), stride, dtype=np.uint32)
-    grid = bits.view(np.float32)
-    rng = np.random.default_rng(0)
-    random = rng.uniform(0.0, 1.0, 10_000).astype(np.float32)
-    return np.concatenate([grid, random, np.array([1.0], np.float32)])
-
-
-def ulp_errors(values: np.ndarray, x: np.ndarray) -> np.ndarray:
-    exact = np.exp2(x.astype(np.float64))
-    ulp = np.exp2(np.floor(np.log2(exact)) - 23)
-    return np.abs(values.astype(np.float64) - exact) / ulp
+def program_file(space: AutoNumericsSpace, path: Path):
+    """A zoo file (its header's fitted constants) or a plain DSL file with literals only."""
+    constants = None
+    if path.read_text().startswith("#"):
+        constants = zoo.read_entry(path).metrics.get("constants")
+    return jax_function(space, path.read_text(), str(path), constants)
 
 
 def main() -> None:
@@ -69,7 +61,7 @@ def main() -> None:
     parser.add_argument("--program", action="append", default=[], help="a DSL file (repeat)")
     parser.add_argument("--points", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=300)
-    parser.add_argument("--stride", type=int, default=64)
+    parser.add_argument("--check-points", type=int, default=2**24)
     arguments = parser.parse_args()
 
     space = AutoNumericsSpace({"target": "exp2"})
@@ -79,18 +71,18 @@ def main() -> None:
         functions[f"minimax_{degree}"] = jax_function(
             space, polynomials.horner_dsl(coefficients), f"minimax_{degree}")
     for path in arguments.program:
-        functions[path] = jax_function(space, Path(path).read_text(), path)
+        functions[path] = program_file(space, Path(path))
     device = jax.devices()[0]
     context = {"device": device.platform, "device_kind": device.device_kind,
                "cpus": os.cpu_count(), "machine": platform.machine(), "jax": jax.__version__}
     compiled = {name: jax.jit(function) for name, function in functions.items()}
 
-    x_check = check_points(arguments.stride)
+    x_check = float32.check_points(space.target, arguments.check_points)
     max_ulp = {}
     for name, function in compiled.items():
         values = np.asarray(function(jnp.asarray(x_check)))
         assert values.dtype == np.float32, (name, values.dtype)
-        errors = ulp_errors(values, x_check)
+        errors = float32.ulp_errors(values, np.exp2(x_check.astype(np.float64)))
         max_ulp[name] = float(errors.max())
         print(json.dumps({"metric": "autonumerics_float32_max_ulp", "function": name,
                           "value": round(max_ulp[name], 4), "unit": "ulp",
@@ -101,15 +93,8 @@ def main() -> None:
     rng = np.random.default_rng(1)
     for size in arguments.points:
         x = jax.device_put(rng.uniform(0.0, 1.0, size).astype(np.float32))
-        for function in compiled.values():
-            function(x).block_until_ready()  # compile and warm up
-        seconds: dict[str, list[float]] = {name: [] for name in compiled}
-        for _ in range(arguments.repeats):
-            for name, function in compiled.items():
-                start = time.perf_counter()
-                function(x).block_until_ready()
-                seconds[name].append(time.perf_counter() - start)
-        medians = {name: statistics.median(values) for name, values in seconds.items()}
+        seconds = float32.side_by_side_seconds(compiled, x, arguments.repeats)
+        medians = float32.median_seconds(seconds)
         for name, median in medians.items():
             print(json.dumps({"metric": "autonumerics_float32_seconds", "function": name,
                               "points": size, "value": round(median * 1e6, 2), "unit": "us",

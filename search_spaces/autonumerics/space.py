@@ -9,6 +9,7 @@ value depends on x (constant sub-expressions fold away, so they are free).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal
@@ -27,12 +28,14 @@ from automl.ir import (
     parameter_sort_key,
     run_numpy,
 )
-from search_spaces.autonumerics import fitting, polynomials, targets
+from search_spaces.autonumerics import fitting, float32, polynomials, targets
 from search_spaces.base import Objective, SearchSpace, SpaceSettings
 
 ALLOWED_OPS = ("add", "sub", "mul", "div", "fma", "sqrt")
 PARAMETER_STEM = "c"
 PROBE_SEED = 20230101
+# a fit this accurate cannot improve in float64 arithmetic: more restarts would be wasted
+FLOAT64_FLOOR = 2.0**-50
 
 
 class AutoNumericsSettings(SpaceSettings):
@@ -41,11 +44,18 @@ class AutoNumericsSettings(SpaceSettings):
     fit_constants: bool = True
     fit_method: Literal["lsq_minimax", "cma"] = "lsq_minimax"
     fit_max_evaluations: int = pydantic.Field(2000, ge=10)
+    # independent random starts per fit, the best kept (fitting.fit_from_starts)
+    fit_restarts: int = pydantic.Field(1, ge=1, le=64)
     ops: tuple[str, ...] = ("add", "sub", "mul", "div")
     max_statements: int = pydantic.Field(20, ge=1, le=200)
     initial_statements: int = pydantic.Field(2, ge=1)
     probe_points: int = pydantic.Field(16, ge=2)
     constants_seed: int = 0
+    # float32 mode: objectives max ULP error and XLA time relative to the library function
+    precision: Literal["float64", "float32"] = "float64"
+    float32_check_points: int = pydantic.Field(65_536, ge=16)  # spaced in float32 order
+    timing_points: int = pydantic.Field(10_000, ge=1)
+    timing_repeats: int = pydantic.Field(31, ge=1)
 
     @pydantic.field_validator("target")
     @classmethod
@@ -77,6 +87,12 @@ class AutoNumericsSpace(SearchSpace):
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
+        if self.settings.precision == "float32":
+            # references: 2^23 ULPs is a relative error of ~1, worthless; 10x slower than the
+            # library function is not worth having
+            return (Objective("max_ulp_error", "minimize", log_scale=True,
+                              reference=23 * math.log10(2.0)),
+                    Objective("relative_time", "minimize", reference=10.0))
         # references: error 1 (log10 = 0) is worthless; cost cannot exceed the statement limit
         return (Objective("max_relative_error", "minimize", log_scale=True, reference=0.0),
                 Objective("cost", "minimize", reference=self.settings.max_statements + 1.0))
@@ -159,6 +175,13 @@ class AutoNumericsSpace(SearchSpace):
             settings["settings"].pop(key, None)
         return settings
 
+    def structural_objectives(self, program: Program) -> dict[str, float]:
+        # the cost counts ops as written: `x*c0 + x*c1` and `x*(c0 + c1)` hash alike (one
+        # function) but cost 3 and 2, and the cheaper form must be able to win
+        if self.settings.precision == "float32":
+            return {}  # its cost, the measured time, needs a run
+        return {"cost": cost(program, ("x",))}
+
     # -- evaluation -----------------------------------------------------------------------
     def model(self, program: Program):
         names = program.parameters
@@ -172,19 +195,91 @@ class AutoNumericsSpace(SearchSpace):
     def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
         model = self.model(program)
         count = len(program.parameters)
-        rng = np.random.default_rng(self.settings.constants_seed)
-        initial = fitting.initial_constants(count, rng)
+        starts = self.constant_starts(count)
         if self.settings.fit_constants and count:
-            fit = fitting.fit_constants(model, self.grid, self.truth, initial,
-                                        method=self.settings.fit_method,
-                                        max_evaluations=self.settings.fit_max_evaluations)
+            fit = fitting.fit_from_starts(
+                model, self.grid, self.truth, starts, good_enough=FLOAT64_FLOOR,
+                method=self.settings.fit_method, max_evaluations=self.settings.fit_max_evaluations,
+                rng=np.random.default_rng(self.settings.constants_seed))
             params, error = fit.params, fit.max_relative_error
         else:
-            params = initial
+            params = starts[0]
             error = float(np.max(targets.relative_error(model(params, self.grid), self.truth)))
         constants = {name: float(v) for name, v in zip(program.parameters, params, strict=True)}
         objectives = {"max_relative_error": error, "cost": cost(program, ("x",))}
+        if self.settings.precision == "float32":
+            return self.float32_objectives(program, constants, objectives)
         return objectives, {"constants": constants}
+
+    @cached_property
+    def validation(self) -> tuple[np.ndarray, np.ndarray]:
+        """Points no fit saw, for the final front: 10,000 uniform random ones plus a dense
+        2^16-point Chebyshev/uniform grid, with the mpmath ground truth there."""
+        x = np.unique(np.concatenate([targets.validation_points(self.target, 10_000, seed=1),
+                                      targets.training_grid(self.target, 2**16)]))
+        return x, targets.ground_truth(self.target, x)
+
+    def validation_error(self, program: Program, constants: Mapping[str, float]) -> float:
+        """Max relative error (float64) of `program` with its fitted `constants` on the
+        validation points: the figure to report for a front member, since the training grid's
+        error can be optimistic between its points."""
+        x, truth = self.validation
+        values = self.model(program)(np.array([constants[name] for name in
+                                               program.parameters]), x)
+        with np.errstate(all="ignore"):
+            return float(np.max(targets.relative_error(values, truth)))
+
+    # -- float32 mode ---------------------------------------------------------------------
+    @cached_property
+    def float32_checks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Float32 check inputs (`float32.check_points`) and the exact target there."""
+        x = float32.check_points(self.target, self.settings.float32_check_points)
+        return x, targets.ground_truth(self.target, x.astype(np.float64))
+
+    @cached_property
+    def float32_reference(self) -> tuple[Any, float]:
+        """The jitted library function this target's programs compete with, and its max ULP
+        error on the check points."""
+        import jax
+
+        function = jax.jit(float32.reference_function(self.target.name))
+        x, exact = self.float32_checks
+        return function, float(np.max(float32.ulp_errors(np.asarray(function(x)), exact)))
+
+    def float32_objectives(self, program: Program, constants: dict[str, float],
+                           float64: dict[str, float]) -> tuple[dict[str, float], dict[str, Any]]:
+        """Max ULP error of the program run in float32 under XLA (constants rounded to
+        float32) on the check points, and its wall-clock on `timing_points` random inputs
+        over the library function's, medians of `timing_repeats` calls taken in turns."""
+        function = float32.jax_function(program, constants)
+        x, exact = self.float32_checks
+        values = np.asarray(function(x))
+        if values.dtype != np.float32:
+            raise RuntimeError(f"program computes in {values.dtype}, not float32")
+        max_ulp = float(np.max(float32.ulp_errors(values, exact)))
+        reference, reference_ulp = self.float32_reference
+        rng = np.random.default_rng(PROBE_SEED)
+        timing_x = rng.uniform(self.target.lower, self.target.upper,
+                               self.settings.timing_points).astype(np.float32)
+        medians = float32.median_seconds(float32.side_by_side_seconds(
+            {"program": function, "reference": reference}, timing_x,
+            self.settings.timing_repeats))
+        objectives = {"max_ulp_error": max_ulp,
+                      "relative_time": medians["program"] / medians["reference"]}
+        metrics = {"constants": constants, **float64, "time_us": medians["program"] * 1e6,
+                   "reference_time_us": medians["reference"] * 1e6,
+                   "reference_max_ulp_error": reference_ulp,
+                   "reference": float32.REFERENCE_FUNCTIONS[self.target.name]}
+        return objectives, metrics
+
+    def constant_starts(self, count: int) -> list[np.ndarray]:
+        """`fit_restarts` random starting points for `count` constants, a pure function of
+        the settings (so an evaluation is reproducible): the first is the draw of
+        ``default_rng(constants_seed)``, restart r draws from ``default_rng([seed, r])``."""
+        seed = self.settings.constants_seed
+        return [fitting.initial_constants(count, np.random.default_rng(
+                    seed if restart == 0 else [seed, restart]))
+                for restart in range(self.settings.fit_restarts)]
 
     def baselines(self) -> dict[str, str]:
         return {**baseline_programs(self.settings.target), **self.rational_minimax()}

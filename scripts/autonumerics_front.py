@@ -1,0 +1,200 @@
+"""An AutoNumerics campaign's front against the baselines, cost by cost, on validation points.
+
+For every cost c up to `--max-cost`: the best evolved program of cost <= c (its fitted constants
+re-checked on 10,000 random points plus a dense 2^16-point grid against mpmath:
+`AutoNumericsSpace.validation_error`), beside the best minimax polynomial, rational minimax,
+Pade and Taylor approximation of cost <= c measured the same way. `dominates` says whether the
+evolved front is strictly better than the minimax-polynomial front at every cost in
+[`--from-cost`, `--max-cost`]. Then the time-to-target curve: the wall-clock (since the campaign
+started) at which the campaign first reached each error at cost <= `--target-cost`.
+
+Prints one JSON line per cost, one per threshold and a summary line; `--markdown` prints the
+table as well. `--float32` also runs every evolved front program in float32 under XLA: its max
+ULP error and its time beside the library function's (`jnp.exp2` for 2^x), side by side.
+
+    python scripts/autonumerics_front.py --db sqlite:///results/automl.db --campaign 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import defaultdict
+from typing import Any
+
+import automl
+from search_spaces.autonumerics.space import AutoNumericsSpace
+
+BASELINE_FAMILIES = ("minimax", "rational_minimax", "pade", "taylor")
+
+
+def family(name: str) -> str | None:
+    for prefix in sorted(BASELINE_FAMILIES, key=len, reverse=True):
+        if name.startswith(prefix + "_"):
+            return prefix
+    return None
+
+
+def baseline_errors(space: AutoNumericsSpace) -> dict[str, dict[float, tuple[float, str]]]:
+    """family -> cost -> (validated error, baseline name), the best of each family per cost."""
+    best: dict[str, dict[float, tuple[float, str]]] = defaultdict(dict)
+    for name, text in space.baselines().items():
+        kind = family(name)
+        if kind is None:
+            continue
+        program = space.parse(text, f"baseline {name}")
+        objectives, metrics = space.evaluate_one(program)
+        error = space.validation_error(program, metrics["constants"])
+        cost = objectives["cost"]
+        if cost not in best[kind] or error < best[kind][cost][0]:
+            best[kind][cost] = (error, name)
+    return best
+
+
+def best_up_to(by_cost: dict[float, tuple[float, Any]], cost: float) -> tuple[float, Any]:
+    """The lowest error among entries of cost <= `cost` ((inf, None) if none)."""
+    return min((value for c, value in by_cost.items() if c <= cost),
+               key=lambda value: value[0], default=(math.inf, None))
+
+
+def evolved_front(results: automl.Results, campaign: str | int, space: AutoNumericsSpace,
+                  per_cost: int) -> dict[float, tuple[float, dict[str, Any]]]:
+    """cost -> (validated error, candidate) for the best evolved program at each cost: the
+    `per_cost` best by training error are validated, the best validated one is kept."""
+    evaluations = {e.candidate_number: e for e in results.evaluations(campaign)
+                   if e.objectives and math.isfinite(e.objectives["max_relative_error"])}
+    by_cost: dict[float, list] = defaultdict(list)
+    for evaluation in evaluations.values():
+        by_cost[evaluation.objectives["cost"]].append(evaluation)
+    front = {}
+    for cost, group in by_cost.items():
+        group.sort(key=lambda e: e.objectives["max_relative_error"])
+        chosen = group[:per_cost]
+        infos = results.candidates(campaign, [e.candidate_number for e in chosen])
+        for evaluation in chosen:
+            info = infos[evaluation.candidate_number]
+            program = space.parse(info.program, info.ref)
+            constants = evaluation.metrics.get("constants")
+            if constants is None:  # a cache hit with its own cost: its twin's fit
+                constants = space.evaluate_one(program)[1]["constants"]  # is not its own
+            error = space.validation_error(program, constants)
+            if cost not in front or error < front[cost][0]:
+                front[cost] = (error, {
+                    "candidate": info.ref, "program": info.program.strip(),
+                    "training_error": evaluation.objectives["max_relative_error"],
+                    "constants": constants,
+                    "found_after_s": round(evaluation.created_at - started(results, campaign),
+                                           1)})
+    return front
+
+
+def started(results: automl.Results, campaign: str | int) -> float:
+    return results.campaign(campaign).created_at
+
+
+def time_to_target(results: automl.Results, campaign: str | int, max_cost: float,
+                   thresholds: list[float]) -> list[dict[str, Any]]:
+    """For each threshold, the earliest evaluation (seconds since the campaign started) with
+    training error <= threshold at cost <= `max_cost`, and how many evaluations it took."""
+    start = started(results, campaign)
+    ordered = sorted((e for e in results.evaluations(campaign) if e.objectives),
+                     key=lambda e: e.created_at)
+    rows = []
+    for threshold in thresholds:
+        hit = next(((i + 1, e) for i, e in enumerate(ordered)
+                    if e.objectives["cost"] <= max_cost
+                    and e.objectives["max_relative_error"] <= threshold), None)
+        rows.append({"metric": "autonumerics_time_to_target", "threshold": threshold,
+                     "max_cost": max_cost,
+                     "seconds": round(hit[1].created_at - start, 1) if hit else None,
+                     "evaluations": hit[0] if hit else None,
+                     "candidate": hit[1].candidate_number if hit else None})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--campaign", required=True)
+    parser.add_argument("--max-cost", type=float, default=16)
+    parser.add_argument("--from-cost", type=float, default=4)
+    parser.add_argument("--target-cost", type=float, default=10)
+    parser.add_argument("--per-cost", type=int, default=5,
+                        help="best programs per cost re-checked on the validation points")
+    parser.add_argument("--thresholds", type=float, nargs="*",
+                        default=[10.0**-k for k in range(3, 15)])
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--float32", action="store_true",
+                        help="also run each evolved front program in float32 under XLA: max "
+                             "ULP error and time beside the library function (jnp.exp2 ...)")
+    parser.add_argument("--timing-repeats", type=int, default=201)
+    arguments = parser.parse_args()
+    campaign: str | int = int(arguments.campaign) if arguments.campaign.isdigit() \
+        else arguments.campaign
+
+    with automl.open(arguments.db) as results:
+        space = results.space(campaign)
+        assert isinstance(space, AutoNumericsSpace), "not an AutoNumerics campaign"
+        target = space.settings.target
+        evolved = evolved_front(results, campaign, space, arguments.per_cost)
+        baselines = baseline_errors(space)
+        table = []
+        cost = 1.0
+        while cost <= arguments.max_cost:
+            error, candidate = best_up_to(evolved, cost)
+            row = {"metric": "autonumerics_front", "target": target, "cost": cost,
+                   "evolved": error, "candidate": candidate and candidate["candidate"]}
+            for kind in BASELINE_FAMILIES:
+                row[kind], row[f"{kind}_name"] = best_up_to(baselines.get(kind, {}), cost)
+            row["evolved_vs_minimax"] = (row["minimax"] / error if error > 0 else math.inf)
+            table.append(row)
+            print(json.dumps(row), flush=True)
+            cost += 1.0
+        for row in time_to_target(results, campaign, arguments.target_cost,
+                                  arguments.thresholds):
+            print(json.dumps({**row, "target": target}), flush=True)
+        compared = [r for r in table if arguments.from_cost <= r["cost"]]
+        dominates = all(r["evolved"] < r["minimax"] for r in compared)
+        at_target_cost = best_up_to(evolved, arguments.target_cost)
+        print(json.dumps({
+            "metric": "autonumerics_front_summary", "target": target,
+            "dominates_minimax_polynomial": dominates,
+            "costs_compared": [arguments.from_cost, arguments.max_cost],
+            "costs_not_dominated": [r["cost"] for r in compared if r["evolved"] >= r["minimax"]],
+            "best_error_at_target_cost": at_target_cost[0],
+            "best_at_target_cost": at_target_cost[1]}), flush=True)
+
+        if arguments.float32:
+            float32_space = AutoNumericsSpace({
+                **space.settings.model_dump(), "precision": "float32",
+                "timing_repeats": arguments.timing_repeats})
+            for cost, (error, candidate) in sorted(evolved.items()):
+                if cost > arguments.max_cost:
+                    continue
+                program = space.parse(candidate["program"], candidate["candidate"])
+                objectives, metrics = float32_space.float32_objectives(
+                    program, candidate["constants"], {"cost": cost})
+                print(json.dumps({
+                    "metric": "autonumerics_float32_front", "target": target, "cost": cost,
+                    "candidate": candidate["candidate"], "float64_error": error,
+                    "max_ulp_error": objectives["max_ulp_error"],
+                    "relative_time": objectives["relative_time"],
+                    **{k: metrics[k] for k in ("time_us", "reference_time_us",
+                                               "reference_max_ulp_error", "reference")}}),
+                    flush=True)
+
+    if arguments.markdown:
+        header = ["cost", "evolved", "minimax poly", "rational minimax", "Pade", "Taylor",
+                  "evolved vs minimax"]
+        print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+        for r in table:
+            cells = [f"{r['cost']:g}", *(f"{r[k]:.3g}" if math.isfinite(r[k]) else "-"
+                                         for k in ("evolved", *BASELINE_FAMILIES)),
+                     f"{r['evolved_vs_minimax']:.3g}x" if math.isfinite(
+                         r["evolved_vs_minimax"]) else "-"]
+            print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

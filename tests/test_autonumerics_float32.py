@@ -1,0 +1,129 @@
+"""AutoNumerics float32 mode (ULP error, XLA time beside the library function) and the
+multi-start constant fitting the search relies on for squared rationals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search_spaces.autonumerics import float32, polynomials
+from search_spaces.autonumerics.fitting import fit_constants, fit_from_starts, initial_constants
+from search_spaces.autonumerics.space import AutoNumericsSpace
+from search_spaces.autonumerics.targets import get_target
+
+# 2^x = r(x)^2 with r a rational [3/3] symmetric in x: a structure the search finds, and one
+# where a single random start often lands in a poor local optimum
+SQUARED_RATIONAL = """x2 = x * x
+e = x2 * c0 + c1
+o = (x2 + c2) * x
+n = e + o
+d = e - o
+r = n / d
+f = r * r
+"""
+
+
+def minimax_program(space: AutoNumericsSpace, degree: int):
+    coefficients, _ = polynomials.minimax_polynomial("exp2", degree)
+    return space.parse(polynomials.horner_dsl(coefficients), f"minimax_{degree}")
+
+
+# -- multi-start fitting ---------------------------------------------------------------------
+
+def test_fit_from_starts_keeps_the_best_start_and_counts_all_of_them() -> None:
+    space = AutoNumericsSpace({"target": "exp2"})
+    program = space.parse(SQUARED_RATIONAL, "squared")
+    model = space.model(program)
+    starts = [initial_constants(3, np.random.default_rng(seed)) for seed in range(6)]
+    singles = [fit_constants(model, space.grid, space.truth, start) for start in starts]
+    best = fit_from_starts(model, space.grid, space.truth, starts)
+    assert best.max_relative_error == min(fit.max_relative_error for fit in singles)
+    assert best.evaluations == sum(fit.evaluations for fit in singles)
+    # the starts do not all agree: otherwise this test would not show that restarts matter
+    assert max(fit.max_relative_error for fit in singles) > 10 * best.max_relative_error
+    # good enough after the first start: the others are not tried
+    first = fit_from_starts(model, space.grid, space.truth, starts, good_enough=1.0)
+    assert first.evaluations == singles[0].evaluations
+    with pytest.raises(ValueError, match="at least one start"):
+        fit_from_starts(model, space.grid, space.truth, [])
+
+
+def test_restarts_are_reproducible_and_extend_the_single_start() -> None:
+    one = AutoNumericsSpace({"target": "exp2"})
+    eight = AutoNumericsSpace({"target": "exp2", "fit_restarts": 8})
+    # restart 0 is the single-start draw, so fit_restarts: 1 evaluates as before
+    assert np.array_equal(eight.constant_starts(3)[0],
+                          initial_constants(3, np.random.default_rng(0)))
+    assert len({tuple(start) for start in eight.constant_starts(3)}) == 8
+    program = one.parse(SQUARED_RATIONAL, "squared")
+    single, _ = one.evaluate_one(program)
+    multi, metrics = eight.evaluate_one(program)
+    again, _ = eight.evaluate_one(program)
+    assert multi == again
+    assert multi["max_relative_error"] <= single["max_relative_error"]
+    assert multi["max_relative_error"] < 1e-9  # the global optimum is ~2e-10
+    assert set(metrics["constants"]) == {"c0", "c1", "c2"}
+
+
+# -- float32 helpers -------------------------------------------------------------------------
+
+def test_ulp_errors_use_the_exact_values_binade() -> None:
+    exact = np.array([1.0, 1.0, 1.5, 2.0**-130, 1.0])
+    values = np.array([np.nextafter(np.float32(1), np.float32(2)), 1 - 2.0**-24,
+                       1.5 + 3 * 2.0**-23, 2.0**-130 + 2.0**-149, np.inf], dtype=np.float64)
+    assert float32.ulp_errors(values, exact).tolist() == [1.0, 0.5, 3.0, 1.0, np.inf]
+
+
+@pytest.mark.parametrize("name", ["exp2", "exp", "log", "erf"])
+def test_check_points_cover_the_interval_in_float32(name: str) -> None:
+    target = get_target(name)
+    points = float32.check_points(target, grid=1000, random=100)
+    assert points.dtype == np.float32
+    assert np.all(np.diff(points) > 0)
+    assert target.lower <= float(points[0]) <= target.lower + 1e-7
+    assert target.upper - 1e-7 <= float(points[-1]) <= target.upper
+    assert 1000 <= points.size <= 1102
+    if target.lower < 0 < target.upper:  # spaced in float32 order: dense near zero
+        assert np.sum(np.abs(points) < 1e-3) > 100
+
+
+def test_jax_function_names_missing_constants() -> None:
+    space = AutoNumericsSpace({"target": "exp2"})
+    with pytest.raises(ValueError, match="constants c0 have no value"):
+        float32.jax_function(space.parse("f = x * c0", "p"))
+
+
+# -- the space's float32 mode ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def float32_space() -> AutoNumericsSpace:
+    return AutoNumericsSpace({"target": "exp2", "precision": "float32",
+                              "float32_check_points": 20_000, "timing_repeats": 5})
+
+
+def test_float32_mode_scores_ulps_and_time_beside_jnp_exp2(
+        float32_space: AutoNumericsSpace) -> None:
+    assert [o.name for o in float32_space.objectives] == ["max_ulp_error", "relative_time"]
+    six, metrics = float32_space.evaluate_one(minimax_program(float32_space, 6))
+    four, _ = float32_space.evaluate_one(minimax_program(float32_space, 4))
+    # degree 6 is faithful in float32 (< 1 ULP); degree 4's ~3e-6 relative error is ~40 ULPs
+    assert six["max_ulp_error"] < 1.0
+    assert 10 < four["max_ulp_error"] < 200
+    assert six["relative_time"] > 0
+    assert metrics["reference"] == "jax.numpy.exp2"
+    assert 0.5 < metrics["reference_max_ulp_error"] < 3.0
+    assert metrics["time_us"] / metrics["reference_time_us"] == pytest.approx(
+        six["relative_time"])
+    assert metrics["cost"] == 12 and metrics["max_relative_error"] < 1e-8
+
+
+def test_float32_mode_rounds_fitted_constants_to_float32(
+        float32_space: AutoNumericsSpace) -> None:
+    objectives, metrics = float32_space.evaluate_one(
+        float32_space.parse("f = (c0 * x + c1) * x + c2", "quadratic"))
+    constants = metrics["constants"]
+    x, exact = float32_space.float32_checks
+    c = {k: np.float32(v) for k, v in constants.items()}
+    by_hand = (c["c0"] * x + c["c1"]) * x + c["c2"]
+    assert objectives["max_ulp_error"] == pytest.approx(
+        float(np.max(float32.ulp_errors(by_hand, exact))), rel=1e-6)
