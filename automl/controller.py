@@ -209,7 +209,7 @@ class CampaignController:
             if row.status == "duplicate":
                 self.duplicates += 1
                 self.cache.statistics.hits += 1
-                objectives = entry.objectives if entry else None
+                objectives = self._answer(candidate, entry.objectives if entry else None)
             else:
                 self.evaluations += 1
                 self.cache.statistics.misses += 1
@@ -448,16 +448,16 @@ class CampaignController:
         self.duplicates += 1
         if self.metrics is not None:
             self.metrics.cache_hit()
+        objectives = self._answer(candidate, entry.objectives)
         self._candidate_rows.append(self._row(candidate, "duplicate"))
         self._evaluation_rows.append(EvaluationRow(
-            candidate.number, entry.objectives,
+            candidate.number, objectives,
             {"shared_cache": {"campaign": origin[0], "candidate": origin[1]}}, "cache", 0.0,
             entry.error, time.time()))
-        if entry.objectives is not None:
-            self.evaluated[candidate.number] = dict(entry.objectives)
-            self.best.update(best_values(self.objectives, [self.best or None,
-                                                           entry.objectives]))
-            self._answered.append((candidate, dict(entry.objectives)))
+        if objectives is not None:
+            self.evaluated[candidate.number] = objectives
+            self.best.update(best_values(self.objectives, [self.best or None, objectives]))
+            self._answered.append((candidate, objectives))
 
     # -- results --------------------------------------------------------------------------
     def _complete(self, result: EvaluationResult) -> None:
@@ -495,8 +495,25 @@ class CampaignController:
         if self.metrics is not None:
             self.metrics.cache_hit()
         self._candidate_rows.append(self._row(candidate, "duplicate", entry.candidate_number))
-        if entry.objectives is not None:
-            self._answered.append((candidate, dict(entry.objectives)))
+        objectives = self._answer(candidate, entry.objectives)
+        if objectives is None:
+            return
+        if objectives != entry.objectives:
+            # written differently from its twin (another cost): it gets its own result row,
+            # so the stored front and queries see what this text costs
+            self._evaluation_rows.append(EvaluationRow(
+                candidate.number, objectives, {"answered_by": entry.candidate_number},
+                "cache", 0.0, None, time.time()))
+            self.best.update(best_values(self.objectives, [self.best or None, objectives]))
+        self._answered.append((candidate, objectives))
+
+    def _answer(self, candidate: Candidate, objectives: dict[str, float] | None
+                ) -> dict[str, float] | None:
+        """A cache hit's objectives: its twin's, except those that depend on the program's
+        text (`SearchSpace.structural_objectives`), which come from its own."""
+        if objectives is None:
+            return None
+        return {**objectives, **self.space.structural_objectives(candidate.program)}
 
     def _admit_answered(self) -> None:
         for candidate, objectives in self._answered:

@@ -142,12 +142,14 @@ class Results:
         rows = self.store.get_candidates(record.id, numbers)
         sources = {row.duplicate_of if row.status == "duplicate" and row.duplicate_of is not None
                    else row.number for row in rows.values()}
-        evaluations = self.store.get_evaluations(record.id, sources)
+        # a duplicate written differently from its twin has its own row (its own cost)
+        evaluations = self.store.get_evaluations(record.id, sources | set(rows))
         infos = {}
         for number, row in rows.items():
             source = row.duplicate_of if row.status == "duplicate" and \
                 row.duplicate_of is not None else number
-            infos[number] = _candidate_info(record.name, row, evaluations.get(source, []))
+            infos[number] = _candidate_info(record.name, row, evaluations.get(number) or
+                                            evaluations.get(source, []))
         return infos
 
     def top(self, campaign: str | int, k: int = 10, objective: str | None = None
@@ -221,7 +223,8 @@ class Results:
         for candidate in self.store.load_candidates(record.id):
             source = candidate.duplicate_of if candidate.status == "duplicate" else \
                 candidate.number
-            objectives = by_number.get(source, {}) if source is not None else {}
+            objectives = by_number.get(candidate.number) or (
+                by_number.get(source, {}) if source is not None else {})
             rows.append({"number": candidate.number, "status": candidate.status,
                          "parents": list(candidate.parents), "mutation": candidate.mutation,
                          "duplicate_of": candidate.duplicate_of,

@@ -189,6 +189,12 @@ class SearchSpace(ABC):
     def settings_hash(self) -> str:
         return settings_hash(self.evaluation_settings())
 
+    def structural_objectives(self, program: Program) -> dict[str, float]:
+        """Objectives that depend on how a program is written, not on what it computes (e.g.
+        an op count): programs with one functional hash can differ in them, so a cache hit
+        takes its twin's other objectives and these from its own text. Default: none."""
+        return {}
+
     # -- evaluation -----------------------------------------------------------------------
     def reject(self, program: Program) -> str | None:
         """A reason to reject without full evaluation (cheap early rejection), or None."""

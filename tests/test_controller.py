@@ -8,6 +8,7 @@ import pytest
 
 from automl.config import parse_config
 from automl.controller import CampaignController
+from automl.results import Results
 from automl.store import Store
 from search_spaces.autonumerics import AutoNumericsSpace
 
@@ -60,7 +61,10 @@ def test_every_candidate_is_stored_and_the_budget_counts_evaluations(store, stra
     assert [c.number for c in candidates] == list(range(summary.candidates))
     evaluated = [c for c in candidates if c.status != "duplicate"]
     assert len(evaluated) == summary.evaluations == 120
-    assert len(store.load_evaluations(summary.campaign.id)) == 120
+    rows = store.load_evaluations(summary.campaign.id)
+    # cache hits written differently from their twin (another cost) have a row of their own
+    assert len([row for row in rows if row.worker != "cache"]) == 120
+    assert store.get_campaign(summary.campaign.id).evaluation_count == 120
     assert store.get_campaign(summary.campaign.id).status == "finished"
     # children after the initial population name a parent that exists earlier
     for candidate in candidates[20:]:
@@ -85,6 +89,28 @@ def test_the_cache_never_evaluates_one_function_twice(store):
     cache_rows = store.load_cache(summary.campaign.id, summary.campaign.settings_hash)
     assert {row.functional_hash for row in cache_rows} == set(evaluated_hashes)
     assert sum(row.hit_count for row in cache_rows) == len(duplicates)
+
+
+def test_a_cache_hit_keeps_its_own_cost(store):
+    """Twins by functional hash can be written at different costs (`x*c0 + x*c1` and
+    `x*(c0 + c1)`): the hit takes its twin's error but its own cost, and is stored with it."""
+    controller, summary = run_campaign(store, make_config(evaluations=200), "costs")
+    space = controller.space
+    candidates = {c.number: c for c in store.load_candidates(summary.campaign.id)}
+    rows = {row.candidate_number: row for row in store.load_evaluations(summary.campaign.id)}
+    own_cost = [number for number, row in rows.items() if row.worker == "cache"]
+    assert own_cost, "a 200-evaluation search writes some function at two costs"
+    infos = Results(store).candidates(summary.campaign.id, own_cost)
+    for number in own_cost:
+        duplicate = candidates[number]
+        twin = rows[duplicate.duplicate_of]
+        program = space.parse(duplicate.program, "duplicate")
+        assert rows[number].objectives["cost"] == space.structural_objectives(program)["cost"]
+        assert rows[number].objectives["cost"] != twin.objectives["cost"]
+        assert rows[number].objectives["max_relative_error"] == \
+            twin.objectives["max_relative_error"]
+        assert rows[number].metrics == {"answered_by": twin.candidate_number}
+        assert infos[number].objectives == rows[number].objectives
 
 
 def test_without_the_cache_twins_are_evaluated_again(store):

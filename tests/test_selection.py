@@ -428,3 +428,18 @@ def test_nsga2_keeps_one_copy_per_identity_while_aging_strategies_keep_copies():
     assert [m.number for m in aging.members()] == [0, 1, 2]
     nsga.add(Member(3, np.array([0.0, 2.0]), identity="other"))
     assert [m.number for m in nsga.members()] == [0, 3]
+
+
+def test_nsga2_copy_that_dominates_replaces_the_member_it_copies():
+    """The same function written more cheaply (lower cost, same error) takes its twin's place;
+    a copy that is only different, or worse, does not enter."""
+    nsga = NSGA2(population_size=4)
+    nsga.add(Member(0, np.array([-3.0, 5.0]), identity="f"))
+    nsga.add(Member(1, np.array([-2.0, 1.0]), identity="g"))
+    nsga.add(Member(2, np.array([-3.0, 4.0]), identity="f"))  # cheaper twin of 0
+    assert sorted(m.number for m in nsga.members()) == [1, 2]
+    nsga.add(Member(3, np.array([-3.5, 6.0]), identity="f"))  # trade-off, not dominating
+    nsga.add(Member(4, np.array([-3.0, 4.0]), identity="f"))  # equal, not better
+    assert sorted(m.number for m in nsga.members()) == [1, 2]
+    # ranks stay consistent after the replacement: 2 and 1 are both non-dominated
+    assert nsga.ranks().tolist() == [0, 0]

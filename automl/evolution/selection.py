@@ -20,6 +20,7 @@ import numpy as np
 
 from automl.evolution.pareto import (
     crowding_distance,
+    dominates,
     frontwise_crowding_distance,
     non_dominated_mask,
     non_dominated_sort,
@@ -209,7 +210,9 @@ class NSGA2(SelectionStrategy):
     A member whose ``identity`` (functional hash) is already in the population is not added:
     with cached fitness, copies of the front's members arrive far faster than new programs,
     and copies of non-dominated points are never evicted, so the population collapses onto a
-    few programs (pymoo's NSGA-II eliminates duplicates for the same reason).
+    few programs (pymoo's NSGA-II eliminates duplicates for the same reason). Unless the copy
+    dominates the member it copies: the same function written more cheaply (an objective that
+    depends on the text, like AutoNumerics' cost) then takes that member's place.
 
     Ranks and crowding distances are cached and recomputed lazily, only after membership
     changed.  An eviction keeps the cache valid: removing a member of the last front cannot
@@ -257,7 +260,10 @@ class NSGA2(SelectionStrategy):
     def add(self, member: Member) -> None:
         self._check_new(member)
         if member.identity is not None and member.identity in self._identities:
-            return  # a copy of a member: it would only crowd the front (see class docstring)
+            index = next(i for i, m in enumerate(self._pop) if m.identity == member.identity)
+            if not dominates(member.objectives, self._pop[index].objectives):
+                return  # a copy of a member: it would only crowd the front (see docstring)
+            self._remove(index)
         self._pop.append(member)
         self._numbers.add(member.number)
         if member.identity is not None:
@@ -265,6 +271,14 @@ class NSGA2(SelectionStrategy):
         row = member.objectives[None, :]
         self._objs = row.copy() if self._objs is None else np.concatenate([self._objs, row])
         self._invalidate()
+
+    def _remove(self, index: int) -> None:
+        """Drop the member at `index` (the rank cache is the caller's business)."""
+        removed = self._pop.pop(index)
+        self._identities.discard(removed.identity)
+        self._numbers.discard(removed.number)
+        assert self._objs is not None
+        self._objs = np.delete(self._objs, index, axis=0)
 
     def _settle(self) -> None:
         """Evict down to ``population_size``. Deferred from ``add`` to the next read: a batch of
@@ -282,11 +296,7 @@ class NSGA2(SelectionStrategy):
         # lexsort: last key is primary -> rank descending, crowding ascending, oldest first
         worst = int(np.lexsort((age, crowd, -ranks))[0])
         worst_rank = ranks[worst]
-        removed = self._pop.pop(worst)
-        self._identities.discard(removed.identity)
-        self._numbers.discard(removed.number)
-        assert self._objs is not None
-        self._objs = np.delete(self._objs, worst, axis=0)
+        self._remove(worst)
         ranks = np.delete(ranks, worst)
         crowd = np.delete(crowd, worst)
         # the evicted member was in the last front: other ranks are unchanged and only that

@@ -15,7 +15,18 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 import numpy as np
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -551,18 +562,21 @@ def _objective_value_params(campaign_id: int, evaluation_params: list[dict[str, 
 
 
 def _campaign_select() -> Any:
-    def count(table: Table) -> Any:
+    def count(table: Table, *conditions: Any) -> Any:
         return (
             select(func.count())
             .select_from(table)
-            .where(table.c.campaign_id == CAMPAIGNS.c.id)
+            .where(table.c.campaign_id == CAMPAIGNS.c.id, *conditions)
             .scalar_subquery()
         )
 
+    # evaluations run, not result rows: a cache hit can have a row too (an imported result,
+    # or a twin's result under its own cost), written by the worker "cache"
+    run = or_(EVALUATIONS.c.worker.is_(None), EVALUATIONS.c.worker != "cache")
     return select(
         CAMPAIGNS,
         count(CANDIDATES).label("candidate_count"),
-        count(EVALUATIONS).label("evaluation_count"),
+        count(EVALUATIONS, run).label("evaluation_count"),
     ).order_by(CAMPAIGNS.c.id)
 
 
