@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Run every benchmark (scripts/bench_*.py) and write BENCHMARKS.md from what they print.
+#
+#   bash scripts/bench_all.sh            # the report: under 45 minutes on 2 cores
+#   bash scripts/bench_all.sh --quick    # a ~5-minute smoke run of the same scripts, smaller
+#   bash scripts/bench_all.sh --out DIR  # where the JSON lines and logs go (default
+#                                        # results/bench/<date>), BENCHMARKS.md at the root
+#
+# Each benchmark prints one JSON line per figure (medians over its own repeats, spreads and
+# side-by-side ratios computed inside one run); this script keeps those lines per benchmark
+# (<name>.jsonl, stderr in <name>.log), records the machine and every command with its wall
+# time and exit status, and hands the directory to scripts/benchmarks_report.py. A benchmark
+# that fails or overruns its time limit is reported as such; the others still run.
+# PostgreSQL figures need the server of the test suite (127.0.0.1:5432, user postgres).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+out=""
+report="BENCHMARKS.md"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) quick=1; shift ;;
+        --out) out="$2"; shift 2 ;;
+        --report) report="$2"; shift 2 ;;
+        *) echo "usage: bash scripts/bench_all.sh [--quick] [--out DIR] [--report FILE]" >&2
+           exit 2 ;;
+    esac
+done
+if [ -z "$out" ]; then
+    out="results/bench/$(date -u +%Y-%m-%dT%H%M%SZ)$([ $quick = 1 ] && echo -quick)"
+fi
+mkdir -p "$out"
+python=".venv/bin/python"
+[ -x "$python" ] || { echo "no .venv: run bash scripts/setup_venv.sh first" >&2; exit 1; }
+
+command_line="bash scripts/bench_all.sh$([ $quick = 1 ] && echo ' --quick')"
+"$python" - "$out/machine.json" "$command_line" <<'EOF'
+import json, os, platform, subprocess, sys
+import jax, numpy, ray, sqlalchemy
+
+def run(*args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+cpu = next((line.split(":", 1)[1].strip() for line in run("lscpu").splitlines()
+            if line.startswith("Model name")), platform.processor())
+memory = next((int(line.split()[1]) // 1024 for line in open("/proc/meminfo")
+               if line.startswith("MemTotal")), None)
+json.dump({"command": sys.argv[2], "date": run("date", "-u", "+%Y-%m-%d %H:%M UTC"),
+           "commit": run("git", "rev-parse", "--short", "HEAD"),
+           "cpu": cpu, "cores": os.cpu_count(), "memory_mib": memory,
+           "os": platform.platform(), "python": platform.python_version(),
+           "jax": jax.__version__, "jax_device": str(jax.devices()[0]),
+           "numpy": numpy.__version__, "ray": ray.__version__,
+           "sqlalchemy": sqlalchemy.__version__}, open(sys.argv[1], "w"), indent=1)
+EOF
+printf 'name\tcommand\tseconds\tstatus\n' > "$out/commands.tsv"
+
+# run NAME LIMIT_SECONDS ARGS...: one benchmark, its JSON lines to $out/NAME.jsonl
+run() {
+    local name="$1" limit="$2"
+    shift 2
+    local start end status
+    echo "== $name: $*" >&2
+    start=$(date +%s)
+    timeout "$limit" "$python" "$@" > "$out/$name.jsonl" 2> "$out/$name.log"
+    status=$?
+    end=$(date +%s)
+    local shown="python" arg
+    for arg in "$@"; do  # quote what a shell would split, so the report's command re-runs
+        case "$arg" in *[[:space:]]*) shown+=" \"$arg\"" ;; *) shown+=" $arg" ;; esac
+    done
+    printf '%s\t%s\t%s\t%s\n' "$name" "$shown" "$((end - start))" "$status" >> "$out/commands.tsv"
+    echo "   $((end - start)) s, exit status $status" >&2
+}
+
+if [ $quick = 1 ]; then
+    run fec_autonumerics 120 scripts/bench_fec.py --space autonumerics --candidates 600 --seeds 3 --batch-size 16
+    run fec_optimizers 180 scripts/bench_fec.py --space optimizers --candidates 96 --population 32 --batch-size 32 --seeds 3 \
+        --settings "{tasks: [logreg_digits], learning_rates: [0.01], funnel_tasks: []}"
+    run collisions 90 scripts/bench_collisions.py --candidates 500 --check-groups 20
+    run pipeline 60 scripts/bench_pipeline.py --candidates 2000 --repeats 1 --skip-ray
+    run store 90 scripts/bench_store.py --rows 10000 --optuna-trials 200 --repeats 1
+    run queries 90 scripts/bench_queries.py --evaluations 20000 --repeats 2
+    run fitting 60 scripts/bench_fitting.py --repeats 1 --cma-budgets 2000
+    run float32 60 scripts/bench_float32.py --degrees 6 --points 10000 --repeats 50 --check-points 1000000
+    run autonumerics_peers 60 scripts/bench_autonumerics.py --seconds 10
+    run multiobjective 60 scripts/bench_multiobjective.py --evaluations 500 --seeds 1
+else
+    run fec_autonumerics 600 scripts/bench_fec.py --space autonumerics --candidates 4000 --seeds 3
+    run fec_optimizers 900 scripts/bench_fec.py --space optimizers --candidates 600 --population 60 --batch-size 64 --seeds 3 \
+        --settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"
+    run collisions 300 scripts/bench_collisions.py
+    run pipeline 300 scripts/bench_pipeline.py --candidates 20000 --repeats 3
+    run scaling 600 scripts/bench_scaling.py --repeats 3
+    run optimizer_eval 400 scripts/bench_optimizer_eval.py --candidates 64 --per-candidate 4
+    run evonorm 600 scripts/bench_evonorm.py --candidates 16 --per-candidate 2
+    run store 400 scripts/bench_store.py
+    run queries 600 scripts/bench_queries.py
+    run fitting 300 scripts/bench_fitting.py
+    run float32 300 scripts/bench_float32.py
+    run autonumerics_peers 400 scripts/bench_autonumerics.py --seconds 60
+    run multiobjective 400 scripts/bench_multiobjective.py
+fi
+
+"$python" scripts/benchmarks_report.py "$out" --out "$report"
