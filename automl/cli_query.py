@@ -152,21 +152,24 @@ def export(
     target: Annotated[str, typer.Argument(
         metavar="CANDIDATE|FILE", help="CAMPAIGN:NUMBER, or a DSL file (with --space).")],
     format: Annotated[str, typer.Option(
-        "--format", help="dsl, python (numpy) or jax.")] = "python",
+        "--format", help="dsl, python (numpy), jax, or zoo (a stored candidate as a zoo file: "
+                         "settings, objectives and fitted constants in its header).")] = "python",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
     space: Annotated[str | None, typer.Option(help="Space of a DSL file.")] = None,
     settings: SettingsOption = None,
     db: DatabaseOption = None,
 ) -> None:
-    """A standalone module (numpy or jax only) or the DSL text of a program."""
-    from automl.zoo import read_entry
+    """A standalone module (numpy or jax only), the DSL text of a program, or a zoo file."""
+    from automl.zoo import entry_text, read_entry
     from search_spaces.base import get_space
 
     with user_errors():
-        if format not in ("dsl", "python", "jax"):
-            raise ValueError(f"--format {format!r}: choose dsl, python or jax")
+        if format not in ("dsl", "python", "jax", "zoo"):
+            raise ValueError(f"--format {format!r}: choose dsl, python, jax or zoo")
         path = Path(target)
         metrics: dict[str, Any] = {}
+        if path.exists() and format == "zoo":
+            raise ValueError(f"{path}: --format zoo exports a stored candidate (CAMPAIGN:NUMBER)")
         if path.exists():
             try:  # a zoo file's header gives its space, settings and fitted constants
                 entry = read_entry(path)
@@ -186,7 +189,16 @@ def export(
                 search_space = results.space(info.campaign)
                 program = search_space.parse(info.program, info.ref)
                 metrics = info.metrics
-        if format == "dsl":
+                campaign = results.campaign(info.campaign)
+        if format == "zoo":
+            if not info.objectives:
+                raise ValueError(f"{info.ref} has no objectives ({info.status})")
+            source = entry_text(
+                search_space.name, search_space.settings.model_dump(mode="json"),
+                info.objectives, search_space.format(program), metrics.get("constants"),
+                f"campaign {campaign.name} (seed {campaign.seed}), candidate {info.number}",
+                str(output) if output is not None else "FILE")
+        elif format == "dsl":
             source = search_space.format(program)
         else:
             source = search_space.export(program, format, metrics)

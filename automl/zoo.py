@@ -65,6 +65,25 @@ class ZooEntry:
             return str(self.path)
 
 
+def entry_text(space: str, settings: dict[str, Any], objectives: dict[str, float],
+               program: str, constants: dict[str, float] | None = None,
+               found_by: str = "", path: str = "FILE") -> str:
+    """A zoo file: the header `read_entry` reads (settings as the campaign ran them, so
+    `automl reproduce` re-evaluates under the same settings), then the program."""
+    def flow(mapping: dict[str, Any]) -> str:
+        return yaml.safe_dump(mapping, default_flow_style=True, width=10**9,
+                              sort_keys=False).strip()
+
+    lines = [f"# space: {space}", f"# settings: {flow(settings)}",
+             f"# objectives: {flow(objectives)}"]
+    if constants:
+        lines.append(f"# constants: {flow(constants)}")
+    if found_by:
+        lines.append(f"# found by: {found_by}")
+    lines.append(f"# reproduce: automl reproduce {path}")
+    return "\n".join(lines) + "\n" + program.rstrip("\n") + "\n"
+
+
 def read_entry(path: Path) -> ZooEntry:
     """Parse a zoo file's header; ZooError naming the file and line on a malformed one."""
     text = path.read_text()

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from automl.cli import app
 from automl.ir import run_numpy
+from automl.zoo import read_entry
 from search_spaces.base import get_space
 from tests.standalone import load_standalone
 
@@ -98,6 +99,23 @@ def test_export_python_module_matches_the_stored_program(db, tmp_path):
     x = np.linspace(0.0, 1.0, 101)
     expected = run_numpy(program, {"x": x, **best["metrics"]["constants"]})["f"]
     np.testing.assert_allclose(module.f(x), expected, rtol=1e-15, atol=0)
+
+
+def test_export_as_a_zoo_file_reproduces(db, tmp_path):
+    best = payload("top", "c1", "-k", "1", "--db", db)[0]
+    target = tmp_path / "best.dsl"
+    result = invoke("export", best["candidate"], "--format", "zoo", "-o", str(target),
+                    "--db", db)
+    assert result.exit_code == 0, result.output
+    entry = read_entry(target)
+    assert entry.space == "autonumerics" and entry.settings["max_statements"] == 8
+    assert entry.objectives == best["objectives"]
+    assert entry.metrics["constants"] == best["metrics"]["constants"]
+    assert f"reproduce: automl reproduce {target}" in target.read_text()
+    outcome = payload("reproduce", str(target))
+    assert outcome["ok"], outcome
+    # a DSL file has no stored objectives to put in a header
+    assert "stored candidate" in invoke("export", str(target), "--format", "zoo").output
 
 
 def test_reproduce_passes_then_fails_when_the_record_is_off(db, tmp_path):
