@@ -284,11 +284,19 @@ def fresh_name(base: str, taken: set[str]) -> str:
 def run_numpy(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS
               ) -> dict[str, Any]:
     """Execute with the numpy implementations. `values` holds inputs and parameters."""
+    env = register_values(program, values, registry)
+    return {name: env[register] for name, register in program.outputs}
+
+
+def register_values(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS
+                    ) -> dict[str, Any]:
+    """Every value the program computes (numpy), by register, with `values` (inputs and
+    parameters): for checks on intermediate values, e.g. a denominator's sign."""
     env: dict[str, Any] = dict(values)
     for ins in program.instructions:
         op = registry.get(ins.op)
         env[ins.register] = op.numpy_impl(*[env[a] if isinstance(a, str) else a for a in ins.args])
-    return {name: env[register] for name, register in program.outputs}
+    return env
 
 
 def run_jax(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS

@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--max-cost", type=float, default=16)
     parser.add_argument("--from-cost", type=float, default=4)
     parser.add_argument("--target-cost", type=float, default=10)
-    parser.add_argument("--per-cost", type=int, default=5,
+    parser.add_argument("--per-cost", type=int, default=20,
                         help="best programs per cost re-checked on the validation points")
     parser.add_argument("--thresholds", type=float, nargs="*",
                         default=[10.0**-k for k in range(3, 15)])

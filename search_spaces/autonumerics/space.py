@@ -26,6 +26,7 @@ from automl.ir import (
     canonical_names,
     cost,
     parameter_sort_key,
+    register_values,
     run_numpy,
 )
 from search_spaces.autonumerics import fitting, float32, polynomials, targets
@@ -77,7 +78,8 @@ class AutoNumericsSettings(SpaceSettings):
 class AutoNumericsSpace(SearchSpace):
     name = "autonumerics"
     Settings = AutoNumericsSettings
-    evaluator_version = 1
+    # 2: a program whose fitted denominator has a zero inside the interval fails
+    evaluator_version = 2
     settings: AutoNumericsSettings
 
     @cached_property
@@ -206,6 +208,10 @@ class AutoNumericsSpace(SearchSpace):
             params = starts[0]
             error = float(np.max(targets.relative_error(model(params, self.grid), self.truth)))
         constants = {name: float(v) for name, v in zip(program.parameters, params, strict=True)}
+        pole = pole_inside(program, constants, self.grid)
+        if pole is not None:
+            raise ValueError(f"pole inside [{self.target.lower:g}, {self.target.upper:g}]: "
+                             f"{pole} (with the fitted constants)")
         objectives = {"max_relative_error": error, "cost": cost(program, ("x",))}
         if self.settings.precision == "float32":
             return self.float32_objectives(program, constants, objectives)
@@ -224,6 +230,8 @@ class AutoNumericsSpace(SearchSpace):
         validation points: the figure to report for a front member, since the training grid's
         error can be optimistic between its points."""
         x, truth = self.validation
+        if pole_inside(program, constants, x) is not None:
+            return math.inf
         values = self.model(program)(np.array([constants[name] for name in
                                                program.parameters]), x)
         with np.errstate(all="ignore"):
@@ -328,6 +336,25 @@ def constant_probe_value(index: int) -> float:
     each other, so distinct constant expressions give distinct probe outputs)."""
     rng = np.random.default_rng([PROBE_SEED, index])
     return float(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]))
+
+
+def pole_inside(program: Program, constants: Mapping[str, float], x: np.ndarray) -> str | None:
+    """Which division's denominator vanishes or changes sign between consecutive points of
+    the sorted `x` (so it has a zero in the interval: a pole, or at best a removable one that
+    floating point turns into NaN at one input the grid happens to miss), or None. The fit
+    only sees grid points, so it can park such a zero between two of them."""
+    with np.errstate(all="ignore"):
+        env = register_values(program, {"x": x, **constants})
+    for ins in program.instructions:
+        if ins.op != "div":
+            continue
+        denominator = ins.args[1]
+        value = env[denominator] if isinstance(denominator, str) else denominator
+        signs = np.sign(np.broadcast_to(value, x.shape))
+        if np.any(signs == 0) or np.any(signs[1:] != signs[:-1]):
+            return f"the denominator of {ins.register} = {ins.args[0]} / {denominator} " \
+                   f"changes sign or vanishes"
+    return None
 
 
 def collapse_constant_statements(program: Program) -> Program:
