@@ -13,6 +13,7 @@ import pytest
 from automl.config import parse_config
 from automl.controller import CampaignController
 from automl.store import Store
+from search_spaces.base import get_space
 from tests.conftest import _empty_pg_schema
 
 pytestmark = pytest.mark.postgres
@@ -75,10 +76,16 @@ def test_a_shared_cache_reuses_the_results_of_other_campaigns(pg_url):
     assert not dispatched & first_results.keys(), "nothing the first campaign ran is rerun"
     imported = [c for c in sharing if c.status == "duplicate" and c.duplicate_of is None]
     assert imported, "some of its candidates were answered by the first campaign"
+    space = get_space("autonumerics", {"target": "exp2", "fit_constants": True,
+                                       "max_statements": 8})
     for candidate in imported:
         copy = sharing_evaluations[candidate.number]
         original = first_results[candidate.functional_hash]
-        assert copy.objectives == original.objectives and copy.error == original.error
+        # the other campaign's result, with the cost of this candidate's own text
+        program = space.parse(candidate.program, "imported")
+        assert copy.objectives == (original.objectives and {
+            **original.objectives, **space.structural_objectives(program)})
+        assert copy.error == original.error
         assert copy.metrics["shared_cache"]["campaign"] == 1
     # the same search without sharing evaluates some of those functions again
     assert {c.functional_hash for c in alone if c.status != "duplicate"} & first_results.keys()
