@@ -44,12 +44,27 @@ def baseline_errors(space: AutoNumericsSpace) -> dict[str, dict[float, tuple[flo
         if kind is None:
             continue
         program = space.parse(text, f"baseline {name}")
-        objectives, metrics = space.evaluate_one(program)
-        error = space.validation_error(program, metrics["constants"])
-        cost = objectives["cost"]
+        error, _ = validated(space, program, {})
+        if not math.isfinite(error):  # e.g. a fitted rational with a pole: not a baseline
+            continue
+        cost = space.structural_objectives(program)["cost"]
         if cost not in best[kind] or error < best[kind][cost][0]:
             best[kind][cost] = (error, name)
     return best
+
+
+def validated(space: AutoNumericsSpace, program, metrics: dict[str, Any]
+              ) -> tuple[float, dict[str, float]]:
+    """(validation error, fitted constants) of a stored program: the constants of its
+    evaluation, or, for a cache hit stored under its own cost (its twin's fit is not its own),
+    fitted here; inf when that fit fails (e.g. a pole inside the interval)."""
+    constants = metrics.get("constants")
+    if constants is None:
+        try:
+            constants = space.evaluate_one(program)[1]["constants"]
+        except (ValueError, ArithmeticError):
+            return math.inf, {}
+    return space.validation_error(program, constants), constants
 
 
 def best_up_to(by_cost: dict[float, tuple[float, Any]], cost: float) -> tuple[float, Any]:
@@ -75,10 +90,7 @@ def evolved_front(results: automl.Results, campaign: str | int, space: AutoNumer
         for evaluation in chosen:
             info = infos[evaluation.candidate_number]
             program = space.parse(info.program, info.ref)
-            constants = evaluation.metrics.get("constants")
-            if constants is None:  # a cache hit with its own cost: its twin's fit
-                constants = space.evaluate_one(program)[1]["constants"]  # is not its own
-            error = space.validation_error(program, constants)
+            error, constants = validated(space, program, evaluation.metrics)
             if cost not in front or error < front[cost][0]:
                 front[cost] = (error, {
                     "candidate": info.ref, "program": info.program.strip(),
@@ -101,18 +113,15 @@ def time_to_target(results: automl.Results, campaign: str | int, space: AutoNume
     start = started(results, campaign)
     ordered = sorted((e for e in results.evaluations(campaign) if e.objectives),
                      key=lambda e: e.created_at)
-    validated: dict[int, float] = {}
+    validated_errors: dict[int, float] = {}
 
     def validated_error(evaluation) -> float:
         number = evaluation.candidate_number
-        if number not in validated:
+        if number not in validated_errors:
             info = results.candidates(campaign, [number])[number]
             program = space.parse(info.program, info.ref)
-            constants = evaluation.metrics.get("constants")
-            if constants is None:  # a cache hit stored with its own cost: fit it here
-                constants = space.evaluate_one(program)[1]["constants"]
-            validated[number] = space.validation_error(program, constants)
-        return validated[number]
+            validated_errors[number] = validated(space, program, evaluation.metrics)[0]
+        return validated_errors[number]
 
     rows = []
     for threshold in thresholds:

@@ -89,21 +89,21 @@ if [ $quick = 1 ]; then
     run float32 60 scripts/bench_float32.py --degrees 6 --points 10000 --repeats 50 --check-points 1000000
     run autonumerics_peers 60 scripts/bench_autonumerics.py --seconds 10
     run multiobjective 60 scripts/bench_multiobjective.py --evaluations 500 --seeds 1
-else
-    run fec_autonumerics 600 scripts/bench_fec.py --space autonumerics --candidates 4000 --seeds 3
-    run fec_optimizers 900 scripts/bench_fec.py --space optimizers --candidates 600 --population 60 --batch-size 64 --seeds 3 \
+else  # time limits: the slowest seen plus a margin (all together 51 min at worst)
+    run fec_autonumerics 300 scripts/bench_fec.py --space autonumerics --candidates 2000 --population 100 --seeds 3
+    run fec_optimizers 480 scripts/bench_fec.py --space optimizers --candidates 600 --population 60 --batch-size 64 --seeds 3 \
         --settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"
-    run collisions 300 scripts/bench_collisions.py
-    run pipeline 300 scripts/bench_pipeline.py --candidates 20000 --repeats 3
-    run scaling 600 scripts/bench_scaling.py --repeats 3
-    run optimizer_eval 400 scripts/bench_optimizer_eval.py --candidates 64 --per-candidate 4
-    run evonorm 600 scripts/bench_evonorm.py --candidates 16 --per-candidate 2
-    run store 400 scripts/bench_store.py
-    run queries 600 scripts/bench_queries.py
-    run fitting 300 scripts/bench_fitting.py
-    run float32 300 scripts/bench_float32.py
-    run autonumerics_peers 400 scripts/bench_autonumerics.py --seconds 60
-    run multiobjective 400 scripts/bench_multiobjective.py
+    run collisions 120 scripts/bench_collisions.py
+    run pipeline 180 scripts/bench_pipeline.py --candidates 20000 --repeats 3
+    run scaling 360 scripts/bench_scaling.py --repeats 2
+    run optimizer_eval 240 scripts/bench_optimizer_eval.py --candidates 64 --per-candidate 4
+    run evonorm 360 scripts/bench_evonorm.py --candidates 16 --per-candidate 2
+    run store 180 scripts/bench_store.py
+    run queries 300 scripts/bench_queries.py
+    run fitting 90 scripts/bench_fitting.py
+    run float32 90 scripts/bench_float32.py
+    run autonumerics_peers 240 scripts/bench_autonumerics.py --seconds 60
+    run multiobjective 150 scripts/bench_multiobjective.py
 fi
 
 "$python" scripts/benchmarks_report.py "$out" --out "$report"
