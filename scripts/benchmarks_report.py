@@ -124,7 +124,9 @@ def main() -> None:
              "shortfalls are reported as measured.", "",
              "## Machine", "",
              f"- command: `{machine.get('command', '')}`",
-             *(f"- {key}: {value}" for key, value in machine.items() if key != "command"), ""]
+             *(f"- {key}: {value}" for key, value in machine.items() if key != "command"),
+             f"- wall time of all benchmarks: "
+             f"{sum(float(c['seconds']) for c in commands.values()) / 60:.1f} min", ""]
     for title, names, target in SECTIONS:
         lines += [f"## {title}", "", f"Target: {target}", ""]
         for name in names:
