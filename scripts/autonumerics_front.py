@@ -82,6 +82,7 @@ def evolved_front(results: automl.Results, campaign: str | int, space: AutoNumer
     by_cost: dict[float, list] = defaultdict(list)
     for evaluation in evaluations.values():
         by_cost[evaluation.objectives["cost"]].append(evaluation)
+    start = started(results, campaign)
     front = {}
     for cost, group in by_cost.items():
         group.sort(key=lambda e: e.objectives["max_relative_error"])
@@ -96,8 +97,7 @@ def evolved_front(results: automl.Results, campaign: str | int, space: AutoNumer
                     "candidate": info.ref, "program": info.program.strip(),
                     "training_error": evaluation.objectives["max_relative_error"],
                     "constants": constants,
-                    "found_after_s": round(evaluation.created_at - started(results, campaign),
-                                           1)})
+                    "found_after_s": round(evaluation.created_at - start, 1)})
     return front
 
 

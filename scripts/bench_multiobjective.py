@@ -100,10 +100,10 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
-import moocore
 import mpmath
 import numpy as np
 
+from automl.evolution import pareto
 from automl.evolution.mutations import MutationSettings
 from automl.evolution.selection import NSGA2, Member
 from automl.ir import Program, Signature, run_numpy
@@ -185,19 +185,18 @@ class Problem:
         return self.points[-1]
 
 
+_LOG_ERROR = Objective("max_relative_error", "minimize", log_scale=True)
+
+
 def log10_error(error: float) -> float:
     """The platform's log scale (`Objective.to_minimization`): log10, floored at 1e-300."""
-    return math.log10(max(error, 1e-300))
+    return _LOG_ERROR.to_minimization(error)
 
 
 # -- hypervolume and figures ----------------------------------------------------------------
 def hypervolume(points: Sequence[Sequence[float]]) -> float:
-    """moocore hypervolume of the points strictly inside the reference box (minimization)."""
-    array = np.asarray(points, dtype=float).reshape(-1, 2)
-    inside = array[np.all(array < np.asarray(REFERENCE), axis=1)]
-    if inside.shape[0] == 0:
-        return 0.0
-    return float(moocore.hypervolume(inside, ref=np.asarray(REFERENCE)))
+    """The platform's hypervolume (moocore) of the points inside the reference box."""
+    return pareto.hypervolume(np.asarray(points, dtype=float).reshape(-1, 2), REFERENCE)
 
 
 def hypervolume_trace(points: Sequence[Sequence[float]]) -> np.ndarray:
