@@ -33,6 +33,10 @@ fi
 mkdir -p "$out"
 python=".venv/bin/python"
 [ -x "$python" ] || { echo "no .venv: run bash scripts/setup_venv.sh first" >&2; exit 1; }
+# the peer benchmarks need gplearn, DEAP and Optuna: without them a run loses those figures
+"$python" -c "import gplearn, deap, optuna" 2>/dev/null || {
+    echo "the peer benchmarks need the bench extra: .venv/bin/pip install -e '.[bench]'" >&2
+    exit 1; }
 
 command_line="bash scripts/bench_all.sh$([ $quick = 1 ] && echo ' --quick')"
 "$python" - "$out/machine.json" "$command_line" <<'EOF'
