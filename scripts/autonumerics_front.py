@@ -10,7 +10,8 @@ started) at which the campaign first reached each error at cost <= `--target-cos
 
 Prints one JSON line per cost, one per threshold and a summary line; `--markdown` prints the
 table as well. `--float32` also runs every evolved front program in float32 under XLA: its max
-ULP error and its time beside the library function's (`jnp.exp2` for 2^x), side by side.
+ULP error and its time beside the library function's (`jnp.exp2` for 2^x), side by side;
+`--float32-per-cost K` runs each cost's K best validated programs and keeps the fewest ULPs.
 
     python scripts/autonumerics_front.py --db sqlite:///results/automl.db --campaign 1
 """
@@ -73,17 +74,17 @@ def best_up_to(by_cost: dict[float, tuple[float, Any]], cost: float) -> tuple[fl
                key=lambda value: value[0], default=(math.inf, None))
 
 
-def evolved_front(results: automl.Results, campaign: str | int, space: AutoNumericsSpace,
-                  per_cost: int) -> dict[float, tuple[float, dict[str, Any]]]:
-    """cost -> (validated error, candidate) for the best evolved program at each cost: the
-    `per_cost` best by training error are validated, the best validated one is kept."""
+def evolved_candidates(results: automl.Results, campaign: str | int, space: AutoNumericsSpace,
+                       per_cost: int) -> dict[float, list[tuple[float, dict[str, Any]]]]:
+    """cost -> [(validated error, candidate)], best first: at each cost the `per_cost` best
+    programs by training error, re-checked on the validation points."""
     evaluations = {e.candidate_number: e for e in results.evaluations(campaign)
                    if e.objectives and math.isfinite(e.objectives["max_relative_error"])}
     by_cost: dict[float, list] = defaultdict(list)
     for evaluation in evaluations.values():
         by_cost[evaluation.objectives["cost"]].append(evaluation)
     start = started(results, campaign)
-    front = {}
+    checked: dict[float, list[tuple[float, dict[str, Any]]]] = {}
     for cost, group in by_cost.items():
         group.sort(key=lambda e: e.objectives["max_relative_error"])
         chosen = group[:per_cost]
@@ -92,13 +93,13 @@ def evolved_front(results: automl.Results, campaign: str | int, space: AutoNumer
             info = infos[evaluation.candidate_number]
             program = space.parse(info.program, info.ref)
             error, constants = validated(space, program, evaluation.metrics)
-            if cost not in front or error < front[cost][0]:
-                front[cost] = (error, {
-                    "candidate": info.ref, "program": info.program.strip(),
-                    "training_error": evaluation.objectives["max_relative_error"],
-                    "constants": constants,
-                    "found_after_s": round(evaluation.created_at - start, 1)})
-    return front
+            checked.setdefault(cost, []).append((error, {
+                "candidate": info.ref, "program": info.program.strip(),
+                "training_error": evaluation.objectives["max_relative_error"],
+                "constants": constants,
+                "found_after_s": round(evaluation.created_at - start, 1)}))
+        checked[cost].sort(key=lambda entry: entry[0])
+    return checked
 
 
 def started(results: automl.Results, campaign: str | int) -> float:
@@ -152,6 +153,9 @@ def main() -> None:
     parser.add_argument("--float32", action="store_true",
                         help="also run each evolved front program in float32 under XLA: max "
                              "ULP error and time beside the library function (jnp.exp2 ...)")
+    parser.add_argument("--float32-per-cost", type=int, default=1,
+                        help="with --float32: run this many of each cost's best validated "
+                             "programs in float32 and report the one with the fewest ULPs")
     parser.add_argument("--timing-repeats", type=int, default=201)
     arguments = parser.parse_args()
     campaign: str | int = int(arguments.campaign) if arguments.campaign.isdigit() \
@@ -161,7 +165,8 @@ def main() -> None:
         space = results.space(campaign)
         assert isinstance(space, AutoNumericsSpace), "not an AutoNumerics campaign"
         target = space.settings.target
-        evolved = evolved_front(results, campaign, space, arguments.per_cost)
+        candidates = evolved_candidates(results, campaign, space, arguments.per_cost)
+        evolved = {cost: checked[0] for cost, checked in candidates.items()}
         baselines = baseline_errors(space)
         table = []
         cost = 1.0
@@ -193,20 +198,28 @@ def main() -> None:
             float32_space = AutoNumericsSpace({
                 **space.settings.model_dump(), "precision": "float32",
                 "timing_repeats": arguments.timing_repeats})
-            for cost, (error, candidate) in sorted(evolved.items()):
+            for cost, checked in sorted(candidates.items()):
                 if cost > arguments.max_cost:
                     continue
-                program = space.parse(candidate["program"], candidate["candidate"])
-                objectives, metrics = float32_space.float32_objectives(
-                    program, candidate["constants"], {"cost": cost})
-                print(json.dumps({
-                    "metric": "autonumerics_float32_front", "target": target, "cost": cost,
-                    "candidate": candidate["candidate"], "float64_error": error,
-                    "max_ulp_error": objectives["max_ulp_error"],
-                    "relative_time": objectives["relative_time"],
-                    **{k: metrics[k] for k in ("time_us", "reference_time_us",
-                                               "reference_max_ulp_error", "reference")}}),
-                    flush=True)
+                # the lowest float64 error need not round best in float32: the
+                # `--float32-per-cost` best validated programs are run, the fewest ULPs kept
+                rows = []
+                for error, candidate in checked[:arguments.float32_per_cost]:
+                    if not math.isfinite(error):
+                        continue
+                    program = space.parse(candidate["program"], candidate["candidate"])
+                    objectives, metrics = float32_space.float32_objectives(
+                        program, candidate["constants"], {"cost": cost})
+                    rows.append({
+                        "metric": "autonumerics_float32_front", "target": target,
+                        "cost": cost, "candidate": candidate["candidate"],
+                        "float64_error": error, "max_ulp_error": objectives["max_ulp_error"],
+                        "relative_time": objectives["relative_time"],
+                        "checked": min(len(checked), arguments.float32_per_cost),
+                        **{k: metrics[k] for k in ("time_us", "reference_time_us",
+                                                   "reference_max_ulp_error", "reference")}})
+                if rows:
+                    print(json.dumps(min(rows, key=lambda r: r["max_ulp_error"])), flush=True)
 
     if arguments.markdown:
         header = ["cost", "evolved", "minimax poly", "rational minimax", "Pade", "Taylor",
