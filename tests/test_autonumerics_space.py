@@ -63,3 +63,21 @@ def test_validation_error_checks_points_the_fit_never_saw(space) -> None:
     assert validated == pytest.approx(objectives["max_relative_error"], rel=0.05)
     x, truth = space.validation
     assert x.size > 60_000 and x[0] == 0.0 and x[-1] == 1.0
+
+
+def test_new_constant_probability_steers_mutation_not_evaluation() -> None:
+    """More fresh constants per mutation (a search setting) must not change what a program
+    evaluates to, so stored results and cache entries stay valid across the two settings."""
+    from automl.evolution.mutations import mutate
+
+    rare = AutoNumericsSpace({"target": "exp2", "new_constant_probability": 0.0})
+    often = AutoNumericsSpace({"target": "exp2", "new_constant_probability": 1.0})
+    assert rare.evaluation_settings() == often.evaluation_settings()
+    program = rare.parse("t1 = x * c0\nf = t1 + x\n")
+
+    def constants_added(space: AutoNumericsSpace) -> int:
+        rng = np.random.default_rng(0)
+        return sum(len(mutate(program, space.mutation_settings, space.signature, rng)[0]
+                       .parameters) - len(program.parameters) for _ in range(200))
+
+    assert constants_added(rare) < constants_added(often)

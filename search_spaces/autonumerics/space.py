@@ -50,6 +50,10 @@ class AutoNumericsSettings(SpaceSettings):
     ops: tuple[str, ...] = ("add", "sub", "mul", "div")
     max_statements: int = pydantic.Field(20, ge=1, le=200)
     initial_statements: int = pydantic.Field(2, ge=1)
+    # chance that a mutation's new argument is a fresh fitted constant rather than an existing
+    # value: the best 2^x programs at costs 12-16 of one-CPU-hour searches carried only 5-7
+    # constants (a degree-8 polynomial has 9), and refitting them did not help
+    new_constant_probability: float = pydantic.Field(0.2, ge=0.0, le=1.0)
     probe_points: int = pydantic.Field(16, ge=2)
     constants_seed: int = 0
     # float32 mode: objectives max ULP error and XLA time relative to the library function
@@ -102,7 +106,8 @@ class AutoNumericsSpace(SearchSpace):
     @cached_property
     def mutation_settings(self) -> MutationSettings:
         return MutationSettings(ops=self.settings.ops, max_statements=self.settings.max_statements,
-                                literal_probability=0.2, parameter_stem=PARAMETER_STEM)
+                                literal_probability=self.settings.new_constant_probability,
+                                parameter_stem=PARAMETER_STEM)
 
     @cached_property
     def target(self) -> targets.Target:
@@ -173,7 +178,8 @@ class AutoNumericsSpace(SearchSpace):
     def evaluation_settings(self) -> dict[str, Any]:
         settings = super().evaluation_settings()
         # hashing settings and mutation limits do not change an evaluation's result
-        for key in ("mantissa_bits", "probe_points", "max_statements", "initial_statements"):
+        for key in ("mantissa_bits", "probe_points", "max_statements", "initial_statements",
+                    "new_constant_probability"):
             settings["settings"].pop(key, None)
         return settings
 
