@@ -75,15 +75,18 @@ def best_up_to(by_cost: dict[float, tuple[float, Any]], cost: float) -> tuple[fl
 
 
 def evolved_candidates(results: automl.Results, campaign: str | int, space: AutoNumericsSpace,
-                       per_cost: int) -> dict[float, list[tuple[float, dict[str, Any]]]]:
+                       per_cost: int, until: float = math.inf
+                       ) -> dict[float, list[tuple[float, dict[str, Any]]]]:
     """cost -> [(validated error, candidate)], best first: at each cost the `per_cost` best
-    programs by training error, re-checked on the validation points."""
+    programs by training error, re-checked on the validation points. Only evaluations stored
+    within `until` seconds of the campaign's start count (to compare runs at equal budgets)."""
+    start = started(results, campaign)
     evaluations = {e.candidate_number: e for e in results.evaluations(campaign)
-                   if e.objectives and math.isfinite(e.objectives["max_relative_error"])}
+                   if e.objectives and math.isfinite(e.objectives["max_relative_error"])
+                   and e.created_at - start <= until}
     by_cost: dict[float, list] = defaultdict(list)
     for evaluation in evaluations.values():
         by_cost[evaluation.objectives["cost"]].append(evaluation)
-    start = started(results, campaign)
     checked: dict[float, list[tuple[float, dict[str, Any]]]] = {}
     for cost, group in by_cost.items():
         group.sort(key=lambda e: e.objectives["max_relative_error"])
@@ -149,6 +152,9 @@ def main() -> None:
                         help="best programs per cost re-checked on the validation points")
     parser.add_argument("--thresholds", type=float, nargs="*",
                         default=[10.0**-k for k in range(3, 15)])
+    parser.add_argument("--until", type=float, default=math.inf,
+                        help="the front as it stood this many seconds after the campaign "
+                             "started (compare runs of different lengths at equal budgets)")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--float32", action="store_true",
                         help="also run each evolved front program in float32 under XLA: max "
@@ -165,7 +171,8 @@ def main() -> None:
         space = results.space(campaign)
         assert isinstance(space, AutoNumericsSpace), "not an AutoNumerics campaign"
         target = space.settings.target
-        candidates = evolved_candidates(results, campaign, space, arguments.per_cost)
+        candidates = evolved_candidates(results, campaign, space, arguments.per_cost,
+                                        arguments.until)
         evolved = {cost: checked[0] for cost, checked in candidates.items()}
         baselines = baseline_errors(space)
         table = []

@@ -87,3 +87,16 @@ def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_d
                                                  {"cost": row["cost"]})[0]["max_ulp_error"]
                 for _, c in entries]
         assert row["max_ulp_error"] == pytest.approx(min(ulps))
+
+
+def test_until_keeps_only_what_the_campaign_had_found_by_then(front, campaign_db):
+    with automl.open(campaign_db) as results:
+        space = results.space("front")
+        everything = front.evolved_candidates(results, "front", space, per_cost=1000)
+        times = sorted(c["found_after_s"] for entries in everything.values()
+                       for _, c in entries)
+        until = times[len(times) // 2]
+        early = front.evolved_candidates(results, "front", space, per_cost=1000, until=until)
+    found = [c for entries in early.values() for _, c in entries]
+    assert found and all(c["found_after_s"] <= until + 0.1 for c in found)
+    assert len(found) < len(times)
