@@ -12,6 +12,7 @@ Prints one JSON line per cost, one per threshold and a summary line; `--markdown
 table as well. `--float32` also runs every evolved front program in float32 under XLA: its max
 ULP error and its time beside the library function's (`jnp.exp2` for 2^x), side by side;
 `--float32-per-cost K` runs each cost's K best validated programs and keeps the fewest ULPs.
+`--until SECONDS` shows the front as it stood that long after the campaign started.
 
     python scripts/autonumerics_front.py --db sqlite:///results/automl.db --campaign 1
 """
