@@ -111,12 +111,14 @@ def started(results: automl.Results, campaign: str | int) -> float:
 
 
 def time_to_target(results: automl.Results, campaign: str | int, space: AutoNumericsSpace,
-                   max_cost: float, thresholds: list[float]) -> list[dict[str, Any]]:
-    """For each threshold, the earliest evaluation (seconds since the campaign started) at
-    cost <= `max_cost` whose error is <= threshold on the training grid and on the
-    validation points (no pole either), and how many evaluations it took."""
+                   max_cost: float, thresholds: list[float], until: float = math.inf
+                   ) -> list[dict[str, Any]]:
+    """For each threshold, the earliest evaluation (seconds since the campaign started, at
+    most `until`) at cost <= `max_cost` whose error is <= threshold on the training grid and
+    on the validation points (no pole either), and how many evaluations it took."""
     start = started(results, campaign)
-    ordered = sorted((e for e in results.evaluations(campaign) if e.objectives),
+    ordered = sorted((e for e in results.evaluations(campaign)
+                      if e.objectives and e.created_at - start <= until),
                      key=lambda e: e.created_at)
     validated_errors: dict[int, float] = {}
 
@@ -189,7 +191,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             cost += 1.0
         for row in time_to_target(results, campaign, space, arguments.target_cost,
-                                  arguments.thresholds):
+                                  arguments.thresholds, arguments.until):
             print(json.dumps({**row, "target": target}), flush=True)
         compared = [r for r in table if arguments.from_cost <= r["cost"]]
         dominates = all(r["evolved"] < r["minimax"] for r in compared)

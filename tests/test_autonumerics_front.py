@@ -97,6 +97,9 @@ def test_until_keeps_only_what_the_campaign_had_found_by_then(front, campaign_db
                        for _, c in entries)
         until = times[len(times) // 2]
         early = front.evolved_candidates(results, "front", space, per_cost=1000, until=until)
+        hits = front.time_to_target(results, "front", space, 16, [1.0, 1e-2, 1e-3], until=until)
+    assert all(hit["seconds"] is None or hit["seconds"] <= until + 0.1 for hit in hits)
+    assert hits[0]["seconds"] is not None  # something under 100% error was found by then
     found = [c for entries in early.values() for _, c in entries]
     assert found and all(c["found_after_s"] <= until + 0.1 for c in found)
     assert len(found) < len(times)
