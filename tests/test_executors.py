@@ -64,17 +64,30 @@ def test_ray_and_local_executors_give_the_same_results(local_ray):
         assert result.evaluation.error == expected[result.candidate_number].error
 
 
+def worker_pid(actor, timeout: float = 60.0) -> int:
+    """The worker's process id once it answers: right after a restart Ray may still report the
+    actor as temporarily unavailable (ActorUnavailableError), which is not a failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(ray.get(actor.ping.remote()).rsplit(":", 1)[1])
+        except ray.exceptions.ActorUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_a_batch_whose_worker_dies_is_retried_and_nothing_is_lost(local_ray):
     from workers.ray_executor import RayExecutor
 
     work = tasks(120, seed=1)  # fitting ~10-30 ms each: the batch runs for a second or more
     with RayExecutor("autonumerics", SETTINGS, workers=1, batch_size=120) as executor:
-        pid = int(ray.get(executor.actors[0].ping.remote()).rsplit(":", 1)[1])
+        pid = worker_pid(executor.actors[0])
         executor.submit(work)
         time.sleep(0.5)
         os.kill(pid, signal.SIGKILL)
         results = drain(executor, len(work), timeout=180)
-        new_pid = int(ray.get(executor.actors[0].ping.remote()).rsplit(":", 1)[1])
+        new_pid = worker_pid(executor.actors[0])
     assert new_pid != pid, "the actor was restarted"
     numbers = [r.candidate_number for r in results]
     assert sorted(numbers) == list(range(len(work))), "each candidate answered exactly once"
