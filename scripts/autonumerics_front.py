@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import automl
@@ -75,19 +76,28 @@ def best_up_to(by_cost: dict[float, tuple[float, Any]], cost: float) -> tuple[fl
                key=lambda value: value[0], default=(math.inf, None))
 
 
+def evaluations_until(results: automl.Results, campaign: str | int,
+                      until: float = math.inf) -> list:
+    """The campaign's evaluations with objectives stored within `until` seconds of its start
+    (to compare runs of different lengths at equal budgets), oldest first."""
+    start = started(results, campaign)
+    return sorted((e for e in results.evaluations(campaign)
+                   if e.objectives and e.created_at - start <= until),
+                  key=lambda e: e.created_at)
+
+
 def evolved_candidates(results: automl.Results, campaign: str | int, space: AutoNumericsSpace,
-                       per_cost: int, until: float = math.inf
+                       per_cost: int, evaluations: Sequence
                        ) -> dict[float, list[tuple[float, dict[str, Any]]]]:
     """cost -> [(validated error, candidate)], best first: at each cost the `per_cost` best
-    programs by training error, re-checked on the validation points. Only evaluations stored
-    within `until` seconds of the campaign's start count (to compare runs at equal budgets)."""
+    of `evaluations` (`evaluations_until`) by training error, re-checked on the validation
+    points."""
     start = started(results, campaign)
-    evaluations = {e.candidate_number: e for e in results.evaluations(campaign)
-                   if e.objectives and math.isfinite(e.objectives["max_relative_error"])
-                   and e.created_at - start <= until}
     by_cost: dict[float, list] = defaultdict(list)
-    for evaluation in evaluations.values():
-        by_cost[evaluation.objectives["cost"]].append(evaluation)
+    latest = {e.candidate_number: e for e in evaluations}  # one per candidate, as stored last
+    for evaluation in latest.values():
+        if math.isfinite(evaluation.objectives["max_relative_error"]):
+            by_cost[evaluation.objectives["cost"]].append(evaluation)
     checked: dict[float, list[tuple[float, dict[str, Any]]]] = {}
     for cost, group in by_cost.items():
         group.sort(key=lambda e: e.objectives["max_relative_error"])
@@ -111,15 +121,13 @@ def started(results: automl.Results, campaign: str | int) -> float:
 
 
 def time_to_target(results: automl.Results, campaign: str | int, space: AutoNumericsSpace,
-                   max_cost: float, thresholds: list[float], until: float = math.inf
+                   max_cost: float, thresholds: list[float], ordered: Sequence
                    ) -> list[dict[str, Any]]:
-    """For each threshold, the earliest evaluation (seconds since the campaign started, at
-    most `until`) at cost <= `max_cost` whose error is <= threshold on the training grid and
-    on the validation points (no pole either), and how many evaluations it took."""
+    """For each threshold, the earliest of `ordered` (`evaluations_until`, oldest first) at
+    cost <= `max_cost` whose error is <= threshold on the training grid and on the validation
+    points (no pole either): seconds since the campaign started, and how many evaluations it
+    took."""
     start = started(results, campaign)
-    ordered = sorted((e for e in results.evaluations(campaign)
-                      if e.objectives and e.created_at - start <= until),
-                     key=lambda e: e.created_at)
     validated_errors: dict[int, float] = {}
 
     def validated_error(evaluation) -> float:
@@ -174,8 +182,9 @@ def main() -> None:
         space = results.space(campaign)
         assert isinstance(space, AutoNumericsSpace), "not an AutoNumerics campaign"
         target = space.settings.target
+        evaluations = evaluations_until(results, campaign, arguments.until)
         candidates = evolved_candidates(results, campaign, space, arguments.per_cost,
-                                        arguments.until)
+                                        evaluations)
         evolved = {cost: checked[0] for cost, checked in candidates.items()}
         baselines = baseline_errors(space)
         table = []
@@ -191,7 +200,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             cost += 1.0
         for row in time_to_target(results, campaign, space, arguments.target_cost,
-                                  arguments.thresholds, arguments.until):
+                                  arguments.thresholds, evaluations):
             print(json.dumps({**row, "target": target}), flush=True)
         compared = [r for r in table if arguments.from_cost <= r["cost"]]
         dominates = all(r["evolved"] < r["minimax"] for r in compared)

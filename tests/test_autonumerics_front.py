@@ -50,7 +50,8 @@ executor: {kind: local, batch_size: 8}
 def test_candidates_per_cost_are_validated_best_first(front, campaign_db):
     with automl.open(campaign_db) as results:
         space = results.space("front")
-        checked = front.evolved_candidates(results, "front", space, per_cost=3)
+        checked = front.evolved_candidates(results, "front", space, 3,
+                                           front.evaluations_until(results, "front"))
     assert len(checked) >= 3  # several costs were explored
     for cost, entries in checked.items():
         assert 1 <= len(entries) <= 3
@@ -76,7 +77,8 @@ def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_d
     assert float32_rows
     with automl.open(campaign_db) as results:
         space = results.space("front")
-        checked = front.evolved_candidates(results, "front", space, per_cost=per_cost)
+        checked = front.evolved_candidates(results, "front", space, per_cost,
+                                           front.evaluations_until(results, "front"))
     float32_space = AutoNumericsSpace({**space.settings.model_dump(), "precision": "float32",
                                        "timing_repeats": 3})
     for row in float32_rows:
@@ -92,12 +94,15 @@ def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_d
 def test_until_keeps_only_what_the_campaign_had_found_by_then(front, campaign_db):
     with automl.open(campaign_db) as results:
         space = results.space("front")
-        everything = front.evolved_candidates(results, "front", space, per_cost=1000)
+        everything = front.evolved_candidates(results, "front", space, 1000,
+                                              front.evaluations_until(results, "front"))
         times = sorted(c["found_after_s"] for entries in everything.values()
                        for _, c in entries)
         until = times[len(times) // 2]
-        early = front.evolved_candidates(results, "front", space, per_cost=1000, until=until)
-        hits = front.time_to_target(results, "front", space, 16, [1.0, 1e-2, 1e-3], until=until)
+        stored_early = front.evaluations_until(results, "front", until)
+        early = front.evolved_candidates(results, "front", space, 1000, stored_early)
+        hits = front.time_to_target(results, "front", space, 16, [1.0, 1e-2, 1e-3],
+                                    stored_early)
     assert all(hit["seconds"] is None or hit["seconds"] <= until + 0.1 for hit in hits)
     assert hits[0]["seconds"] is not None  # something under 100% error was found by then
     found = [c for entries in early.values() for _, c in entries]
