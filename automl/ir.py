@@ -114,12 +114,20 @@ class Instruction:
 
 @dataclass(frozen=True)
 class Program:
-    """An SSA program. `outputs` maps each output name to the register holding its value."""
+    """An SSA program. `outputs` maps each output name to the register holding its value.
+
+    `parameter_values`: where a fit of the parameters should start, by name (e.g. the fitted
+    constants a parent passed on to this child); not part of the program's identity, text or
+    hash. `replace` keeps the values of the parameters that remain; code that renames
+    parameters re-keys them.
+    """
 
     inputs: tuple[str, ...]
     parameters: tuple[str, ...]
     instructions: tuple[Instruction, ...]
     outputs: tuple[tuple[str, str], ...]
+    parameter_values: Mapping[str, float] | None = field(default=None, repr=False,
+                                                         compare=False)
     _index: dict[str, int] = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
     @property
@@ -147,8 +155,13 @@ class Program:
             "parameters": self.parameters,
             "instructions": self.instructions,
             "outputs": self.outputs,
+            "parameter_values": self.parameter_values,
         }
         values.update(changes)
+        known = values["parameter_values"]
+        if known is not None:
+            known = {name: float(known[name]) for name in values["parameters"] if name in known}
+            values["parameter_values"] = known or None
         return Program(**values)
 
 

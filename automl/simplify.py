@@ -153,4 +153,8 @@ def renumber_parameters(program: Program) -> Program:
     )
     outputs = tuple((name, rename.get(reg, reg)) for name, reg in program.outputs)
     parameters = tuple(sorted(rename.values(), key=parameter_sort_key))
-    return program.replace(instructions=instructions, outputs=outputs, parameters=parameters)
+    values = program.parameter_values
+    if values is not None:
+        values = {rename[old]: value for old, value in values.items() if old in rename}
+    return program.replace(instructions=instructions, outputs=outputs, parameters=parameters,
+                           parameter_values=values)
