@@ -197,7 +197,7 @@ def export(
                 search_space.name, search_space.settings.model_dump(mode="json"),
                 info.objectives, search_space.format(program), metrics.get("constants"),
                 f"campaign {campaign.name} (seed {campaign.seed}), candidate {info.number}",
-                str(output) if output is not None else "FILE")
+                str(output) if output is not None else "FILE", metrics.get("fit_start"))
         elif format == "dsl":
             source = search_space.format(program)
         else:

@@ -216,6 +216,9 @@ class CampaignController:
                 evaluation = evaluations.get(row.number)
                 objectives = evaluation.objectives if evaluation else None
                 if row.status == "evaluated" and objectives is not None:
+                    assert evaluation is not None
+                    candidate.program = self.space.passed_on(candidate.program,
+                                                             evaluation.metrics)
                     self.evaluated[row.number] = objectives
                     self.best.update(best_values(self.objectives, [self.best or None,
                                                                    objectives]))
@@ -234,8 +237,12 @@ class CampaignController:
         numbers = [row.number for row in rows] + [row.number for row in in_flight]
         self.next_number = max(numbers) + 1 if numbers else 0
         self._persisted_in_flight = {row.number for row in in_flight}
+        starts = (state or {}).get("starts", {})
         for row in in_flight:  # the same lookups as when they were made: one dispatch each
             candidate = self._candidate_from_row(row)
+            if str(row.number) in starts:
+                candidate.program = candidate.program.replace(
+                    parameter_values=starts[str(row.number)])
             if self._lookup(candidate):
                 self._redispatch.append(EvaluationTask(candidate.number, candidate.program))
 
@@ -479,6 +486,8 @@ class CampaignController:
                                              cacheable=not evaluation.transient)
         objectives = entry.objectives if entry is not None else evaluation.objectives
         if evaluation.ok and objectives is not None:
+            # what the parent hands its children (e.g. its fitted constants as their start)
+            candidate.program = self.space.passed_on(candidate.program, evaluation.metrics)
             self.evaluated[candidate.number] = dict(evaluation.objectives or {})
             self.best.update(best_values(self.objectives, [self.best or None,
                                                            evaluation.objectives]))
@@ -553,7 +562,12 @@ class CampaignController:
         if self._candidate_rows or self._evaluation_rows or cache_rows or forgotten or \
                 dispatched or landed:
             state = {"population": [[m.number, m.objectives.tolist()]
-                                    for m in self.population.members()]}
+                                    for m in self.population.members()],
+                     # where in-flight candidates' fits start (inherited from their parents,
+                     # not in their text): a resumed campaign dispatches them as they were
+                     "starts": {str(n): dict(c.program.parameter_values)
+                                for n, c in sorted(in_flight.items())
+                                if c.program.parameter_values}}
             self.store.write_batch(self.campaign.id, candidates=self._candidate_rows,
                                    evaluations=self._evaluation_rows, cache_entries=cache_rows,
                                    forgotten_cache_entries=[(settings, h) for h in forgotten],

@@ -48,11 +48,13 @@ def compare(recorded: dict[str, float], reproduced: dict[str, float] | None, rto
     return checks
 
 
-def _evaluate(space_name: str, settings: dict, text: str, source: str
+def _evaluate(space_name: str, settings: dict, text: str, source: str, metrics: dict
               ) -> tuple[str, dict[str, float] | None, str | None]:
     space = get_space(space_name, settings)
     program = space.parse(text, source)
-    (evaluation,) = space.evaluate([program])
+    # the recorded metrics may hold what the evaluation started from besides the text (an
+    # inherited start of the constants' fit): without it, the result could differ
+    (evaluation,) = space.evaluate([space.as_evaluated(program, metrics)])
     return space.format(program), evaluation.objectives, evaluation.error
 
 
@@ -64,7 +66,8 @@ def reproduce_candidate(results: Results, ref: str, rtol: float) -> Reproduction
         raise ValueError(f"candidate {ref} has no stored objectives to reproduce "
                          f"(status {candidate.status}: {candidate.error})")
     settings = record.config.get("space", {}).get("settings") or {}
-    program, objectives, error = _evaluate(record.space, settings, candidate.program, ref)
+    program, objectives, error = _evaluate(record.space, settings, candidate.program, ref,
+                                           candidate.metrics)
     return Reproduction(f"{record.name}:{number}", program,
                         compare(candidate.objectives, objectives, rtol), error,
                         environment.differences(record.environment, environment.capture()))
@@ -72,6 +75,6 @@ def reproduce_candidate(results: Results, ref: str, rtol: float) -> Reproduction
 
 def reproduce_entry(entry: ZooEntry, rtol: float) -> Reproduction:
     program, objectives, error = _evaluate(entry.space, entry.settings, entry.program,
-                                           str(entry.path))
+                                           str(entry.path), entry.metrics)
     return Reproduction(str(entry.path), program, compare(entry.objectives, objectives, rtol),
                         error)

@@ -6,11 +6,13 @@
     # settings: {target: exp2, fit_constants: true}
     # objectives: {max_relative_error: 8.7e-4, cost: 4}
     # constants: {c0: -3.407, c1: 0.414, c2: -2.413}
+    # fit start: {c0: -3.1, c1: 0.5, c2: -2.0}
     # found by: configs/autonumerics_exp2.yaml, seed 0, candidate 942
     # reproduce: automl reproduce search_spaces/autonumerics/discovered/exp2_cost4.dsl
     f = ...
 
-`settings`, `objectives` and `constants` (fitted constants, used by export) are YAML flow
+`settings`, `objectives`, `constants` (fitted constants, used by export) and `fit start`
+(optional: where the constants' fit started when a parent passed its own on) are YAML flow
 mappings (read with ``yaml.safe_load``); the program
 follows the header. `automl zoo` lists the entries, `automl reproduce FILE` re-evaluates one
 and compares with the recorded objectives.
@@ -52,10 +54,14 @@ class ZooEntry:
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """What an evaluation's metrics would hold: the fitted constants, if recorded."""
-        constants = _mapping(self.path, self.header, "constants")
-        return {"constants": {str(k): float(v) for k, v in constants.items()}} if constants \
-            else {}
+        """What an evaluation's metrics would hold: the fitted constants and where their fit
+        started (when it was not from the space's own random starts), if recorded."""
+        metrics = {}
+        for key, header_key in (("constants", "constants"), ("fit_start", "fit start")):
+            values = _mapping(self.path, self.header, header_key)
+            if values:
+                metrics[key] = {str(k): float(v) for k, v in values.items()}
+        return metrics
 
     @property
     def relative_path(self) -> str:
@@ -67,7 +73,8 @@ class ZooEntry:
 
 def entry_text(space: str, settings: dict[str, Any], objectives: dict[str, float],
                program: str, constants: dict[str, float] | None = None,
-               found_by: str = "", path: str = "FILE") -> str:
+               found_by: str = "", path: str = "FILE",
+               fit_start: dict[str, float] | None = None) -> str:
     """A zoo file: the header `read_entry` reads (settings as the campaign ran them, so
     `automl reproduce` re-evaluates under the same settings), then the program."""
     def flow(mapping: dict[str, Any]) -> str:
@@ -78,6 +85,8 @@ def entry_text(space: str, settings: dict[str, Any], objectives: dict[str, float
              f"# objectives: {flow(objectives)}"]
     if constants:
         lines.append(f"# constants: {flow(constants)}")
+    if fit_start:  # the fit started here (inherited), so reproducing it starts here too
+        lines.append(f"# fit start: {flow(fit_start)}")
     if found_by:
         lines.append(f"# found by: {found_by}")
     lines.append(f"# reproduce: automl reproduce {path}")

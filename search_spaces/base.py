@@ -195,6 +195,18 @@ class SearchSpace(ABC):
         takes its twin's other objectives and these from its own text. Default: none."""
         return {}
 
+    def passed_on(self, program: Program, metrics: Mapping[str, Any]) -> Program:
+        """`program` as a parent hands it to its children after its evaluation gave `metrics`
+        (e.g. carrying its fitted constants as where its children's fits start). The
+        controller calls this on every evaluated candidate. Default: nothing is passed on."""
+        return program
+
+    def as_evaluated(self, program: Program, metrics: Mapping[str, Any]) -> Program:
+        """`program` with what its stored evaluation (`metrics`) says it was evaluated from
+        beyond its text (e.g. where its constants' fit started), so that re-evaluating it
+        reproduces that evaluation. Default: the text is everything."""
+        return program
+
     # -- evaluation -----------------------------------------------------------------------
     def reject(self, program: Program) -> str | None:
         """A reason to reject without full evaluation (cheap early rejection), or None."""

@@ -54,6 +54,13 @@ class AutoNumericsSettings(SpaceSettings):
     # value: the best 2^x programs at costs 12-16 of one-CPU-hour searches carried only 5-7
     # constants (a degree-8 polynomial has 9), and refitting them did not help
     new_constant_probability: float = pydantic.Field(0.2, ge=0.0, le=1.0)
+    # a parent passes its fitted constants on: its child's first fit starts from them (new
+    # constants from their op's identity, `inherited_start`), as symbolic regression keeps
+    # constants in the expression. From random starts alone, one fit reaches a rational
+    # structure's optimum for a few percent of starts (2^x as (E + O)/(E - O), cost 10: 1 start
+    # in 20 gets within 1e5x of its 1.2e-14), so a structure found once, with lucky constants,
+    # is otherwise lost to its children
+    inherit_constants: bool = True
     probe_points: int = pydantic.Field(16, ge=2)
     constants_seed: int = 0
     # float32 mode: objectives max ULP error and XLA time relative to the library function
@@ -200,10 +207,26 @@ class AutoNumericsSpace(SearchSpace):
 
         return evaluate
 
+    def passed_on(self, program: Program, metrics: Mapping[str, Any]) -> Program:
+        """With `inherit_constants`, the program carries its fitted constants to its children
+        as where their fits start (`Program.parameter_values`, re-keyed through renames)."""
+        constants = metrics.get("constants")
+        if not (self.settings.inherit_constants and self.settings.fit_constants and constants):
+            return program
+        return program.replace(parameter_values=dict(constants))
+
+    def as_evaluated(self, program: Program, metrics: Mapping[str, Any]) -> Program:
+        """The recorded start of the constants' fit (``metrics["fit_start"]``), if any."""
+        start = metrics.get("fit_start")
+        return program.replace(parameter_values=dict(start)) if start else program
+
     def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
         model = self.model(program)
         count = len(program.parameters)
         starts = self.constant_starts(count)
+        inherited = self.inherited_start(program, starts[0])
+        if inherited is not None:  # the same number of fits: the inherited one first
+            starts = [inherited, *starts[:-1]]
         if self.settings.fit_constants and count:
             fit = fitting.fit_from_starts(
                 model, self.grid, self.truth, starts, good_enough=FLOAT64_FLOOR,
@@ -219,9 +242,37 @@ class AutoNumericsSpace(SearchSpace):
             raise ValueError(f"pole inside [{self.target.lower:g}, {self.target.upper:g}]: "
                              f"{pole} (with the fitted constants)")
         objectives = {"max_relative_error": error, "cost": cost(program, ("x",))}
+        metrics: dict[str, Any] = {"constants": constants}
+        if inherited is not None:  # what re-evaluating needs to reproduce this fit
+            metrics["fit_start"] = {name: float(v) for name, v in
+                                    zip(program.parameters, inherited, strict=True)}
         if self.settings.precision == "float32":
-            return self.float32_objectives(program, constants, objectives)
-        return objectives, {"constants": constants}
+            float32_objectives, float32_metrics = self.float32_objectives(program, constants,
+                                                                          objectives)
+            return float32_objectives, {**metrics, **float32_metrics}
+        return objectives, metrics
+
+    def inherited_start(self, program: Program, fallback: np.ndarray) -> np.ndarray | None:
+        """The fit's start from `program.parameter_values`, or None when it carries none or
+        constants are not fitted. A constant without a value (new in this child) starts as
+        the identity of the op that first reads it, where it has one (0 added, 1 multiplied
+        or divided by: `IDENTITY_ARGUMENT`), so that a statement inserted on an edge starts
+        out passing its input through and the child starts where its parent ended; else
+        from `fallback`'s draw."""
+        values = program.parameter_values
+        if not (values and self.settings.fit_constants and program.parameters):
+            return None
+        identity: dict[str, float] = {}
+        for ins in program.instructions:
+            for position, arg in enumerate(ins.args):
+                if isinstance(arg, str) and arg not in identity and arg not in values:
+                    neutral = IDENTITY_ARGUMENT.get((ins.op, position))
+                    identity[arg] = neutral if neutral is not None else math.nan
+        start = []
+        for i, name in enumerate(program.parameters):
+            value = values.get(name, identity.get(name, math.nan))
+            start.append(fallback[i] if math.isnan(value) else value)
+        return np.array(start, dtype=np.float64)
 
     @cached_property
     def validation(self) -> tuple[np.ndarray, np.ndarray]:
@@ -296,7 +347,11 @@ class AutoNumericsSpace(SearchSpace):
                 for restart in range(self.settings.fit_restarts)]
 
     def baselines(self) -> dict[str, str]:
-        return {**baseline_programs(self.settings.target), **self.rational_minimax()}
+        programs = {**baseline_programs(self.settings.target), **self.rational_minimax()}
+        if "fma" in self.settings.ops:
+            # with fma a Horner step costs 1, not 2: the polynomial front to beat moves
+            programs.update(fma_minimax_programs(self.settings.target))
+        return programs
 
     def rational_minimax(self) -> dict[str, str]:
         """Rational approximations p/q by `PADE_ORDERS` (q's constant term 1), constants fitted
@@ -336,6 +391,13 @@ class AutoNumericsSpace(SearchSpace):
         return export_module(self, program, flavor, constants)
 
 
+# (op, argument position) -> the value there that makes the statement pass another argument
+# through: x + 0, x - 0, x * 1, x / 1, fma(a, b, 0) = a * b and fma(1, b, c) = b + c
+IDENTITY_ARGUMENT: dict[tuple[str, int], float] = {
+    ("add", 0): 0.0, ("add", 1): 0.0, ("sub", 1): 0.0, ("mul", 0): 1.0, ("mul", 1): 1.0,
+    ("div", 1): 1.0, ("fma", 0): 1.0, ("fma", 1): 1.0, ("fma", 2): 0.0}
+
+
 @functools.cache
 def constant_probe_value(index: int) -> float:
     """The probe value of constant c<index>: a fixed draw in ±[0.5, 2] (away from 0 and from
@@ -367,6 +429,9 @@ def collapse_constant_statements(program: Program) -> Program:
     """Replace statements that read only constants by a fresh fitted constant."""
     constant = set(program.parameters)
     used = {parameter_sort_key(p)[1] for p in program.parameters}
+    # a fresh constant starts its fit from the value the statement had (when its inputs have
+    # start values), so the child computes what the parent did
+    values = dict(program.parameter_values or {})
     replacement: dict[str, str] = {}
     kept: list[Instruction] = []
     for ins in program.instructions:
@@ -377,14 +442,22 @@ def collapse_constant_statements(program: Program) -> Program:
             while index in used:
                 index += 1
             used.add(index)
-            replacement[ins.register] = f"{PARAMETER_STEM}{index}"
-            constant.add(replacement[ins.register])
+            name = replacement[ins.register] = f"{PARAMETER_STEM}{index}"
+            constant.add(name)
+            if all(isinstance(a, float) or a in values for a in args):
+                with np.errstate(all="ignore"):
+                    value = float(OPS.get(ins.op).numpy_impl(
+                        *[a if isinstance(a, float) else values[a] for a in args]))
+                if math.isfinite(value):
+                    values[name] = value
             continue
         kept.append(Instruction(ins.register, ins.op, args))
     if not replacement:
         return program
     parameters = tuple(sorted(constant, key=parameter_sort_key))
-    return canonical_names(program.replace(instructions=tuple(kept), parameters=parameters))
+    return canonical_names(program.replace(
+        instructions=tuple(kept), parameters=parameters,
+        parameter_values=values if program.parameter_values is not None else None))
 
 
 # Pade [m/n] orders among the baselines: cost 2(m + n) + 1 (plus 1 for a shifted center)
@@ -434,6 +507,31 @@ def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[st
         programs[f"pade_{m}_{n}"] = rational_text(
             [polynomials.literal(c) for c in numerator],
             [polynomials.literal(c) for c in denominator], center)
+    return programs
+
+
+def fma_minimax_programs(target_name: str, degrees: range = range(2, 13)) -> dict[str, str]:
+    """``minimax_fma_<d>``: the minimax polynomial of degree d (relative error, Remez) in
+    Horner form with one fma per step, ``fma(x, fma(x, a_d, a_{d-1}), ...)``: cost d. Targets
+    whose minimax keeps an endpoint zero exact are written as that factor times the Horner
+    form (cost d + 1, or d for a zero at 0)."""
+    target = targets.get_target(target_name)
+    programs = {}
+    for degree in degrees:
+        minimax = polynomials.remez_relative(target, degree)
+        factored = minimax.root is not None and minimax.quotient_coeffs is not None
+        coefficients = [polynomials.literal(c) for c in
+                        (minimax.quotient_coeffs if factored else minimax.coeffs)]
+        body = coefficients[-1]
+        for coefficient in reversed(coefficients[:-1]):
+            body = f"fma(x, {body}, {coefficient})"
+        if factored and len(coefficients) == 1:
+            continue  # a constant quotient: no Horner step to write
+        if factored:
+            root = minimax.root
+            factor = "x" if root == 0.0 else f"(x - {polynomials.literal(root)})"
+            body = f"{factor} * {body}"
+        programs[f"minimax_fma_{degree}"] = f"f = {body}"
     return programs
 
 

@@ -1,0 +1,186 @@
+"""Constants passed from parent to child: a child's fit starts from its parent's fitted
+constants (`AutoNumericsSettings.inherit_constants`), the start survives simplification's
+renames, and a stored evaluation records it so that it reproduces."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from automl.config import parse_config
+from automl.controller import CampaignController
+from automl.ir import cost
+from automl.reproduce import reproduce_entry
+from automl.store import Store
+from automl.zoo import entry_text, read_entry
+from search_spaces.autonumerics.space import AutoNumericsSpace, fma_minimax_programs
+
+# 2^x as sqrt(2) 2^t, t = x - 1/2, with 2^t = (E + O) / (E - O), E even and O odd in t (the
+# exp Pade form [4/4]): cost 10, and 1.2e-14 when its fit starts near the Pade coefficients,
+# but a fit from the space's own random starts stalls orders of magnitude higher
+SYMMETRIC_RATIONAL = """t = x - c0
+s = t * t
+e1 = fma(s, c1, c2)
+e = fma(e1, s, c3)
+o1 = fma(s, c4, c5)
+o = o1 * t
+n = e + o
+d = e - o
+r = n / d
+f = r * c6
+"""
+LN2 = math.log(2.0)
+PADE_START = {"c0": 0.5, "c1": LN2**4 / 1680, "c2": 3 * LN2**2 / 28, "c3": 1.0,
+              "c4": LN2**3 / 84, "c5": LN2 / 2, "c6": math.sqrt(2.0)}
+
+
+@pytest.fixture(scope="module")
+def space() -> AutoNumericsSpace:
+    return AutoNumericsSpace({"target": "exp2", "ops": ["add", "sub", "mul", "div", "fma"]})
+
+
+def test_start_values_are_not_part_of_a_programs_identity(space) -> None:
+    program = space.parse(SYMMETRIC_RATIONAL)
+    started = program.replace(parameter_values=PADE_START)
+    assert started.parameter_values == PADE_START
+    assert started == program and hash(started) == hash(program)
+    assert space.fingerprint(started) == space.fingerprint(program)
+    assert space.format(started) == space.format(program)
+
+
+def test_simplify_renames_constants_and_their_start_values_together(space) -> None:
+    # c3 is read first, so renumbering makes it c0 (and c1 stays c1); c9 is dead
+    program = space.parse("t = x * c3\nu = x * c9\nf = t + c1").replace(
+        parameter_values={"c3": 2.0, "c1": 5.0, "c9": 7.0})
+    simplified, _ = space.simplify(program)
+    assert space.format(simplified).splitlines() == ["t = x * c0", "f = c1 + t"]
+    assert simplified.parameter_values == {"c0": 2.0, "c1": 5.0}
+
+
+def test_a_statement_of_constants_alone_starts_from_the_value_it_had(space) -> None:
+    # `c0 * c1` folds into one fitted constant: its fit starts at 2 * 3, so the child starts
+    # out computing what its parent computed
+    program = space.parse("t1 = c0 * c1\nt2 = x * t1\nf = t2 + c2").replace(
+        parameter_values={"c0": 2.0, "c1": 3.0, "c2": 0.5})
+    simplified, _ = space.simplify(program)
+    assert len(simplified.parameters) == 2
+    x = np.linspace(0.0, 1.0, 5)
+    values = {"x": x, **simplified.parameter_values}
+    from automl.ir import run_numpy
+    np.testing.assert_allclose(run_numpy(simplified, values)["f"], 6.0 * x + 0.5)
+
+
+def test_an_inherited_start_reaches_what_the_random_starts_miss(space) -> None:
+    program = space.parse(SYMMETRIC_RATIONAL)
+    assert cost(program, ("x",)) == 10.0
+    from_random, random_metrics = space.evaluate_one(program)
+    inherited, metrics = space.evaluate_one(program.replace(parameter_values=PADE_START))
+    assert from_random["max_relative_error"] > 1e-9
+    assert inherited["max_relative_error"] < 1e-13
+    assert metrics["fit_start"] == PADE_START
+    assert "fit_start" not in random_metrics  # nothing inherited: the space's own starts
+    # below the minimax polynomial of cost 10 (add and mul, degree 5: 7.5e-8) by 10^6
+    assert space.validation_error(program, metrics["constants"]) < 1e-13
+
+
+def test_a_new_constant_starts_as_its_ops_identity_else_from_the_first_draw(space) -> None:
+    # c6 (new in this child) is multiplied in: it starts at 1, the child computing what its
+    # parent did; nothing passes anything through `c1 / w`: c1 starts from the space's draw
+    program = space.parse(SYMMETRIC_RATIONAL)
+    partial = {name: value for name, value in PADE_START.items() if name != "c6"}
+    objectives, metrics = space.evaluate_one(program.replace(parameter_values=partial))
+    assert metrics["fit_start"] == {**partial, "c6": 1.0}
+    assert objectives["max_relative_error"] < 1e-13
+    other = space.parse("t = c0 * x\nw = x + 2.0\nu = c1 / w\nf = t + u")
+    _, metrics = space.evaluate_one(other.replace(parameter_values={"c0": 1.0}))
+    first_draw = space.constant_starts(2)[0]
+    assert metrics["fit_start"] == {"c0": 1.0, "c1": first_draw[1]}
+
+
+def test_a_fit_from_an_inherited_start_reproduces_from_the_stored_record(space, tmp_path
+                                                                         ) -> None:
+    start = {name: value * 1.01 for name, value in PADE_START.items()}
+    program = space.parse(SYMMETRIC_RATIONAL).replace(parameter_values=start)
+    objectives, metrics = space.evaluate_one(program)
+    # the text alone does not carry the start; the stored metrics do
+    again = space.as_evaluated(space.parse(space.format(program)), metrics)
+    assert space.evaluate_one(again)[0] == objectives
+    path = tmp_path / "entry.dsl"
+    path.write_text(entry_text(space.name, space.settings.model_dump(mode="json"), objectives,
+                               space.format(program), metrics["constants"],
+                               fit_start=metrics["fit_start"]))
+    entry = read_entry(path)
+    assert entry.metrics == {"constants": metrics["constants"],
+                             "fit_start": metrics["fit_start"]}
+    reproduction = reproduce_entry(entry, rtol=1e-12)
+    assert reproduction.ok, reproduction.checks
+
+
+def test_with_inheritance_off_a_parent_passes_nothing_on() -> None:
+    space = AutoNumericsSpace({"ops": ["add", "sub", "mul", "div", "fma"],
+                               "inherit_constants": False})
+    program = space.parse(SYMMETRIC_RATIONAL)
+    assert space.passed_on(program, {"constants": PADE_START}) is program
+    assert space.settings_hash() != AutoNumericsSpace(
+        {"ops": ["add", "sub", "mul", "div", "fma"]}).settings_hash()
+
+
+def campaign_config(inherit: bool):
+    return parse_config(f"""
+seed: 5
+space:
+  name: autonumerics
+  settings: {{target: exp2, max_statements: 8, grid_points: 64, fit_max_evaluations: 300,
+              new_constant_probability: 0.5, inherit_constants: {str(inherit).lower()}}}
+evolution: {{strategy: nsga2, population_size: 12, tournament_size: 2}}
+budget: {{max_evaluations: 60}}
+cache: {{enabled: true}}
+executor: {{kind: local, batch_size: 4}}
+""")
+
+
+@pytest.mark.parametrize("inherit", [True, False])
+def test_children_start_their_fits_from_their_parents_constants(tmp_path, inherit) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'campaign.db'}") as store:
+        controller = CampaignController.create(campaign_config(inherit), store, "inherit")
+        summary = controller.run()
+        candidates = {c.number: c for c in store.load_candidates(summary.campaign.id)}
+        metrics = {row.candidate_number: row.metrics
+                   for row in store.load_evaluations(summary.campaign.id)
+                   if row.worker != "cache"}
+    children = [(number, candidates[number].parents[0]) for number in metrics
+                if candidates[number].parents and candidates[number].parents[0] in metrics
+                and metrics[number].get("constants")]
+    assert len(children) >= 20
+    started = [(child, parent) for child, parent in children if "fit_start" in metrics[child]]
+    if not inherit:
+        assert started == [] and not any("fit_start" in m for m in metrics.values())
+        return
+    # a child whose parent had constants starts from them: every start value that is not
+    # one of the parent's constants (or a product/sum of two, from folding) is a fresh draw,
+    # and most children keep at least one of the parent's values
+    with_parent_constants = [(c, p) for c, p in children if metrics[p].get("constants")]
+    assert len(started) == len(with_parent_constants)
+    shared = 0
+    for child, parent in started:
+        parent_values = set(metrics[parent]["constants"].values())
+        if parent_values & set(metrics[child]["fit_start"].values()):
+            shared += 1
+    assert shared >= 0.7 * len(started)
+
+
+def test_fma_minimax_baselines_cost_one_op_per_degree(space) -> None:
+    programs = fma_minimax_programs("exp2", range(3, 7))
+    baselines = space.baselines()
+    for degree in range(3, 7):
+        fma_form = space.parse(programs[f"minimax_fma_{degree}"])
+        add_mul_form = space.parse(baselines[f"minimax_{degree}"])
+        assert baselines[f"minimax_fma_{degree}"] == programs[f"minimax_fma_{degree}"]
+        assert cost(fma_form, ("x",)) == degree == cost(add_mul_form, ("x",)) / 2
+        # the same polynomial: the same error, to rounding
+        assert space.validation_error(fma_form, {}) == pytest.approx(
+            space.validation_error(add_mul_form, {}), rel=1e-6)
+    assert not any(name.startswith("minimax_fma") for name in AutoNumericsSpace(
+        {"target": "exp2"}).baselines())
