@@ -456,6 +456,7 @@ class CampaignController:
         if self.metrics is not None:
             self.metrics.cache_hit()
         objectives = self._answer(candidate, entry.objectives)
+        self._drop_start(candidate)
         self._candidate_rows.append(self._row(candidate, "duplicate"))
         self._evaluation_rows.append(EvaluationRow(
             candidate.number, objectives,
@@ -505,6 +506,7 @@ class CampaignController:
             self.metrics.cache_hit()
         self._candidate_rows.append(self._row(candidate, "duplicate", entry.candidate_number))
         objectives = self._answer(candidate, entry.objectives)
+        self._drop_start(candidate)
         if objectives is None:
             return
         if objectives != entry.objectives:
@@ -515,6 +517,14 @@ class CampaignController:
                 "cache", 0.0, None, time.time()))
             self.best.update(best_values(self.objectives, [self.best or None, objectives]))
         self._answered.append((candidate, objectives))
+
+    @staticmethod
+    def _drop_start(candidate: Candidate) -> None:
+        """A cache hit was not fitted: the start it inherited (its parent's constants) is not
+        its own to pass on, and a resumed campaign, which rebuilds it from its text, would not
+        have it either."""
+        if candidate.program.parameter_values is not None:
+            candidate.program = candidate.program.replace(parameter_values=None)
 
     def _answer(self, candidate: Candidate, objectives: dict[str, float] | None
                 ) -> dict[str, float] | None:

@@ -12,10 +12,16 @@
     f = ...
 
 `settings`, `objectives`, `constants` (fitted constants, used by export) and `fit start`
-(optional: where the constants' fit started when a parent passed its own on) are YAML flow
-mappings (read with ``yaml.safe_load``); the program
+(optional: where `automl reproduce` starts the constants' fit) are YAML flow mappings (read with ``yaml.safe_load``); the program
 follows the header. `automl zoo` lists the entries, `automl reproduce FILE` re-evaluates one
 and compares with the recorded objectives.
+
+`fit start`: `automl export --format zoo` writes the start the stored evaluation recorded
+(a parent's constants, passed on). The shipped AutoNumerics entries record their fitted
+constants there instead: a fit from the space's own random starts takes a different path on
+another CPU (numpy's SIMD kernels change last bits), and two entries found that way did not
+reproduce on another machine. Reproducing from the recorded constants checks that the program
+with them reaches the recorded error, not that a random-start fit finds them again.
 """
 
 from __future__ import annotations

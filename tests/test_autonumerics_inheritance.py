@@ -11,7 +11,7 @@ import pytest
 
 from automl.config import parse_config
 from automl.controller import CampaignController
-from automl.ir import cost
+from automl.ir import cost, run_numpy
 from automl.reproduce import reproduce_entry
 from automl.store import Store
 from automl.zoo import entry_text, read_entry
@@ -59,6 +59,32 @@ def test_simplify_renames_constants_and_their_start_values_together(space) -> No
     assert simplified.parameter_values == {"c0": 2.0, "c1": 5.0}
 
 
+def test_simplifying_mutated_children_keeps_what_they_compute_from_their_start(space
+                                                                              ) -> None:
+    # a mutation keeps the parent's constant names; simplification then folds, drops and
+    # renumbers them: with the start values carried along, the child computes the same
+    # function before and after (values shifted onto the wrong constant would not)
+    parent = space.parse(SYMMETRIC_RATIONAL)
+    parent = parent.replace(parameter_values={name: 0.3 + 0.1 * i for i, name
+                                              in enumerate(parent.parameters)})
+    x = np.linspace(0.0, 1.0, 33)
+    checked = renamed = 0
+    for seed in range(300):
+        mutated, _ = space.mutate(parent, np.random.default_rng(seed), canonical=False)
+        if set(mutated.parameters) - set(mutated.parameter_values or {}):
+            continue  # a new constant: it has no value to compare with yet
+        child, _ = space.simplify(mutated)
+        assert set(child.parameters) == set(child.parameter_values or {})
+        with np.errstate(all="ignore"):
+            before = run_numpy(mutated, {"x": x, **mutated.parameter_values})["f"]
+            after = run_numpy(child, {"x": x, **child.parameter_values})["f"]
+        np.testing.assert_allclose(after, before, rtol=1e-12, err_msg=space.format(child))
+        checked += 1
+        renamed += child.parameter_values != {name: mutated.parameter_values[name]
+                                              for name in child.parameters}
+    assert checked > 100 and renamed > 20
+
+
 def test_a_statement_of_constants_alone_starts_from_the_value_it_had(space) -> None:
     # `c0 * c1` folds into one fitted constant: its fit starts at 2 * 3, so the child starts
     # out computing what its parent computed
@@ -68,7 +94,6 @@ def test_a_statement_of_constants_alone_starts_from_the_value_it_had(space) -> N
     assert len(simplified.parameters) == 2
     x = np.linspace(0.0, 1.0, 5)
     values = {"x": x, **simplified.parameter_values}
-    from automl.ir import run_numpy
     np.testing.assert_allclose(run_numpy(simplified, values)["f"], 6.0 * x + 0.5)
 
 
@@ -161,8 +186,10 @@ def test_children_start_their_fits_from_their_parents_constants(tmp_path, inheri
     # a child whose parent had constants starts from them: every start value that is not
     # one of the parent's constants (or a product/sum of two, from folding) is a fresh draw,
     # and most children keep at least one of the parent's values
+    # (a child may keep none of its parent's constants, e.g. its only one swapped for a new one)
     with_parent_constants = [(c, p) for c, p in children if metrics[p].get("constants")]
-    assert len(started) == len(with_parent_constants)
+    assert set(started) <= set(with_parent_constants)
+    assert len(started) >= 0.8 * len(with_parent_constants)
     shared = 0
     for child, parent in started:
         parent_values = set(metrics[parent]["constants"].values())

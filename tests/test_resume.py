@@ -98,10 +98,12 @@ class HoldingExecutor(Executor):
         self.batch_size, self.capacity = inner.batch_size, inner.capacity * 4
         self.submitted: list[int] = []
         self.held: set[int] = set()
+        self.starts: dict[int, object] = {}  # where each task's constant fit starts
 
     def submit(self, tasks: Sequence[EvaluationTask]) -> None:
         run = []
         for task in tasks:
+            self.starts[task.candidate_number] = task.program.parameter_values
             if len(self.submitted) in self.hold:
                 self.held.add(task.candidate_number)
             else:
@@ -122,12 +124,13 @@ def test_candidates_in_flight_at_a_crash_are_dispatched_again_once(tmp_path, str
     with Store.open(url) as store:
         controller = CampaignController.create(config, store, "c")
         inner = LocalExecutor("autonumerics", config.space.settings, 4, space=controller.space)
-        controller.executor = HoldingExecutor(inner, {5, 6, 20}, crash_after=48)
+        controller.executor = HoldingExecutor(inner, {5, 6, 20, 36}, crash_after=48)
         with pytest.raises(Crash):  # no graceful stop: the store has the last flush only
             controller._loop(time.monotonic())
         campaign_id = controller.campaign.id
-        held = controller.executor.held
-        assert len(held) == 3
+        first = controller.executor
+        held = first.held
+        assert len(held) == 4
         in_flight = {row.number for row in store.load_in_flight(campaign_id)}
         stored = {row.number for row in store.load_candidates(campaign_id)}
         assert held <= in_flight and not in_flight & stored
@@ -149,6 +152,9 @@ def test_candidates_in_flight_at_a_crash_are_dispatched_again_once(tmp_path, str
     assert held <= set(redispatched)
     assert executor.submitted[:len(redispatched)] == redispatched
     assert len(executor.submitted) == len(set(executor.submitted))
+    # ... from where their fits started then (their parents' constants, kept in the state)
+    assert any(first.starts[n] for n in redispatched)
+    assert all(executor.starts[n] == first.starts[n] for n in redispatched)
 
 
 def test_in_flight_rows_and_state_commit_with_their_batch(db_url):
