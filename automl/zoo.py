@@ -12,9 +12,9 @@
     f = ...
 
 `settings`, `objectives`, `constants` (fitted constants, used by export) and `fit start`
-(optional: where `automl reproduce` starts the constants' fit) are YAML flow mappings (read with ``yaml.safe_load``); the program
-follows the header. `automl zoo` lists the entries, `automl reproduce FILE` re-evaluates one
-and compares with the recorded objectives.
+(optional: where `automl reproduce` starts the constants' fit) are YAML flow mappings (read
+with ``yaml.safe_load``); the program follows the header. `automl zoo` lists the entries,
+`automl reproduce FILE` re-evaluates one and compares with the recorded objectives.
 
 `fit start`: `automl export --format zoo` writes the start the stored evaluation recorded
 (a parent's constants, passed on). The shipped AutoNumerics entries record their fitted
