@@ -90,12 +90,18 @@ def _check_name(name: str, what: str) -> None:
         raise ValueError(f"{what} {name!r} is not a valid DSL name")
 
 
-def horner_text(terms: Sequence[str], input: str) -> str:
-    """Nest terms t0..td as ``t0 + x * (t1 + x * (... + x * td))``.
+def horner_text(terms: Sequence[str], input: str, fma: bool = False) -> str:
+    """Nest terms t0..td as ``t0 + x * (t1 + x * (... + x * td))``, or with `fma` as
+    ``fma(x, fma(x, td, ...), t0)`` (one op per step instead of two).
 
     A negative literal right operand is parenthesised, ``x * (-0.5)``, matching the platform
     printer; a leading ``-0.5`` inside a group or at the start folds into a literal (no op).
     """
+    if fma:
+        text = terms[-1]
+        for term in reversed(terms[:-1]):
+            text = f"fma({input}, {text}, {term})"
+        return text
     text = terms[-1]
     if len(terms) > 1 and text.startswith("-"):
         text = f"({text})"
@@ -106,7 +112,8 @@ def horner_text(terms: Sequence[str], input: str) -> str:
 
 
 def horner_dsl(
-    coeffs: Sequence[float], input: str = "x", output: str = "f", root: float | None = None
+    coeffs: Sequence[float], input: str = "x", output: str = "f", root: float | None = None,
+    fma: bool = False,
 ) -> str:
     """DSL text of the Horner form, e.g. ``f = 1.0 + x * (0.69 + x * 0.24)``.
 
@@ -120,7 +127,7 @@ def horner_dsl(
     """
     _check_name(input, "input")
     _check_name(output, "output")
-    body = horner_text([literal(c) for c in coeffs], input) if len(coeffs) else ""
+    body = horner_text([literal(c) for c in coeffs], input, fma) if len(coeffs) else ""
     if root is not None:
         if not coeffs:
             raise ValueError("horner_dsl needs at least one coefficient")

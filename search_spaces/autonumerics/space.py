@@ -519,19 +519,13 @@ def fma_minimax_programs(target_name: str, degrees: range = range(2, 13)) -> dic
     programs = {}
     for degree in degrees:
         minimax = polynomials.remez_relative(target, degree)
-        factored = minimax.root is not None and minimax.quotient_coeffs is not None
-        coefficients = [polynomials.literal(c) for c in
-                        (minimax.quotient_coeffs if factored else minimax.coeffs)]
-        body = coefficients[-1]
-        for coefficient in reversed(coefficients[:-1]):
-            body = f"fma(x, {body}, {coefficient})"
-        if factored and len(coefficients) == 1:
-            continue  # a constant quotient: no Horner step to write
-        if factored:
-            root = minimax.root
-            factor = "x" if root == 0.0 else f"(x - {polynomials.literal(root)})"
-            body = f"{factor} * {body}"
-        programs[f"minimax_fma_{degree}"] = f"f = {body}"
+        if minimax.root is not None and minimax.quotient_coeffs is not None:
+            if len(minimax.quotient_coeffs) < 2:
+                continue  # a constant quotient: no Horner step to write
+            text = polynomials.horner_dsl(minimax.quotient_coeffs, root=minimax.root, fma=True)
+        else:
+            text = polynomials.horner_dsl(minimax.coeffs, fma=True)
+        programs[f"minimax_fma_{degree}"] = text
     return programs
 
 
