@@ -242,3 +242,52 @@ def test_budget_and_arguments_are_respected(exp2_grid: tuple[np.ndarray, np.ndar
         fit_constants(horner_model, x, truth, initial, method="nelder-mead")
     with pytest.raises(ValueError):
         fit_constants(horner_model, x, truth[:-1], initial)
+
+
+# -- the exact-Jacobian path (MINPACK lm) -----------------------------------------------------
+
+
+def horner_jacobian(params: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """d horner_model / d params: column j is x**j."""
+    return x[:, None] ** np.arange(params.size)[None, :]
+
+
+@pytest.mark.parametrize("degree", [3, 5])
+def test_lm_on_an_exact_jacobian_reaches_remez_in_fewer_calls(
+        degree: int, exp2_grid: tuple[np.ndarray, np.ndarray]) -> None:
+    x, truth = exp2_grid
+    _, remez_error = minimax_polynomial(EXP2, degree)
+    for seed in range(3):
+        initial = initial_constants(degree + 1, np.random.default_rng(seed))
+        exact = fit_constants(horner_model, x, truth, initial, jacobian=horner_jacobian)
+        differenced = fit_constants(horner_model, x, truth, initial)
+        assert exact.converged
+        assert 0.99 * remez_error <= exact.max_relative_error <= 1.5 * remez_error
+        # one call per Jacobian instead of degree + 1
+        assert exact.evaluations < differenced.evaluations
+
+
+def test_lm_respects_the_budget_and_survives_broken_jacobians(
+        exp2_grid: tuple[np.ndarray, np.ndarray]) -> None:
+    x, truth = exp2_grid
+    initial = initial_constants(6, np.random.default_rng(0))
+    fit = fit_constants(horner_model, x, truth, initial, max_evaluations=7,
+                        jacobian=horner_jacobian)
+    assert fit.evaluations <= 7 and not fit.converged
+    assert math.isfinite(fit.max_relative_error)
+
+    def nan_jacobian(params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.full((x.size, params.size), np.nan)
+
+    def raising_jacobian(params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        raise ZeroDivisionError("1 / 0")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for jacobian in (nan_jacobian, raising_jacobian):
+            # no usable direction: the fit keeps its start's error, without raising
+            start_error = relative_error(horner_model(initial, x), truth).max()
+            fit = fit_constants(horner_model, x, truth, initial, jacobian=jacobian,
+                                max_evaluations=200)
+            assert math.isfinite(fit.max_relative_error)
+            assert fit.max_relative_error <= start_error

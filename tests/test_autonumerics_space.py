@@ -81,3 +81,24 @@ def test_new_constant_probability_steers_mutation_not_evaluation() -> None:
                        .parameters) - len(program.parameters) for _ in range(200))
 
     assert constants_added(rare) < constants_added(often)
+
+
+def test_the_complex_step_jacobian_is_the_derivative_and_only_for_analytic_ops() -> None:
+    space = AutoNumericsSpace({"target": "exp2", "ops": ["add", "sub", "mul", "div", "fma"]})
+    program = space.parse("t = fma(x, c0, c1)\nd = c2 - x\nf = fma(t, x, c3) / d * t\n", "r")
+    jacobian = space.model_jacobian(program)
+    model = space.model(program)
+    params = np.array([0.3, -1.2, 2.5, 0.7])
+    x = np.linspace(0.0, 1.0, 33)
+    exact = jacobian(params, x)
+    assert exact.shape == (33, 4)
+    for j in range(4):  # central differences agree to their own truncation error
+        step = np.zeros(4)
+        step[j] = 1e-6
+        central = (model(params + step, x) - model(params - step, x)) / 2e-6
+        np.testing.assert_allclose(exact[:, j], central, rtol=1e-6, atol=1e-8)
+    # |a| under sqrt is not complex-analytic: finite differences instead
+    with_sqrt = AutoNumericsSpace({"target": "exp2", "ops": ["add", "mul", "sqrt"]})
+    assert with_sqrt.model_jacobian(with_sqrt.parse("t = sqrt(x)\nf = t * c0 + c1\n", "s")) is None
+    assert AutoNumericsSpace({"target": "exp2", "fit_solver": "trf"}).fit_jacobian(program) is None
+    assert space.fit_jacobian(program) is not None

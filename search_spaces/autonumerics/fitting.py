@@ -43,10 +43,12 @@ from scipy.optimize import least_squares
 
 from search_spaces.autonumerics.targets import ZERO_FLOOR, relative_error
 
-__all__ = ["FIT_METHODS", "FitResult", "Model", "fit_constants", "fit_from_starts",
+__all__ = ["FIT_METHODS", "FitResult", "Jacobian", "Model", "fit_constants", "fit_from_starts",
            "initial_constants"]
 
 Model = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# d model(params, x) / d params as an (len(x), len(params)) array, exact (e.g. by complex step)
+Jacobian = Callable[[np.ndarray, np.ndarray], np.ndarray]
 FIT_METHODS = ("lsq_minimax", "cma")
 
 
@@ -91,8 +93,10 @@ class _Objective:
     so that max |residual| is exactly `targets.relative_error`'s max.
     """
 
-    def __init__(self, model: Model, x: np.ndarray, truth: np.ndarray, budget: int):
+    def __init__(self, model: Model, x: np.ndarray, truth: np.ndarray, budget: int,
+                 jacobian: Jacobian | None = None):
         self.model = model
+        self.jacobian = jacobian
         self.x = x
         self.truth = truth
         self.scale = np.maximum(np.abs(truth), ZERO_FLOOR)
@@ -122,6 +126,21 @@ class _Objective:
             self.best_params = params.copy()
         return residuals
 
+    def residual_jacobian(self, params: np.ndarray) -> np.ndarray:
+        """The exact Jacobian of the residuals (one call, counted as one evaluation); a
+        non-finite entry is 0, so the solver leaves that constant alone there."""
+        assert self.jacobian is not None
+        if self.evaluations >= self.budget:
+            raise _BudgetExhausted
+        self.evaluations += 1
+        with np.errstate(all="ignore"):
+            try:
+                jacobian = np.asarray(self.jacobian(np.array(params, dtype=np.float64), self.x),
+                                      dtype=np.float64) / self.scale[:, None]
+            except ArithmeticError:
+                jacobian = np.zeros((self.x.size, len(params)))
+        return np.where(np.isfinite(jacobian), jacobian, 0.0)
+
     def max_error(self, params: np.ndarray) -> float:
         residuals = self.residuals(params)
         with np.errstate(all="ignore"):
@@ -142,6 +161,7 @@ def fit_constants(
     lawson_power: float = 1.0,
     tolerance: float = 1e-3,
     popsize: int | None = None,
+    jacobian: Jacobian | None = None,
 ) -> FitResult:
     """Fit the constants of `model` to minimise the max relative error against `truth` on `x`.
 
@@ -149,7 +169,11 @@ def fit_constants(
         `lawson_power` = p of the reweighting, `tolerance` = relative gap between the Lawson
         lower bound and the best max error at which to stop) or "cma" (CMA-ES; `popsize`
         defaults to cma's 4 + 3 ln k; `rng` seeds it).
-    max_evaluations: hard cap on model calls (finite-difference Jacobians included).
+    max_evaluations: hard cap on model calls (finite-difference Jacobians included; an exact
+        `jacobian` call counts as one).
+    jacobian: the model's exact Jacobian, when it has one. "lsq_minimax" then runs MINPACK's
+        Levenberg-Marquardt on it instead of trf on finite differences: 1.7x faster over the
+        fits of a campaign's first 150 s at slightly lower errors (see `_least_squares`).
     Programs without constants (k == 0) are evaluated once. Never raises for a broken model:
     non-finite outputs give ``max_relative_error = inf`` and ``converged = False``.
     """
@@ -162,7 +186,7 @@ def fit_constants(
     if x.shape != truth.shape or x.ndim != 1:
         raise ValueError(f"x and truth must be 1-d of equal length, got {x.shape}, {truth.shape}")
     initial = np.array(initial, dtype=np.float64).reshape(-1)
-    objective = _Objective(model, x, truth, max_evaluations)
+    objective = _Objective(model, x, truth, max_evaluations, jacobian)
     started = time.perf_counter()
 
     converged = False
@@ -235,18 +259,28 @@ def fit_from_starts(model: Model, x: np.ndarray, truth: np.ndarray,
 def _least_squares(objective: _Objective, start: np.ndarray, max_nfev: int) -> np.ndarray:
     """Nonlinear least squares on the relative residuals from `start`; the solver's end point.
 
-    'trf' with a 2-point Jacobian, ``x_scale='jac'`` for constants spread over many orders of
-    magnitude. Non-finite residuals are passed in as 1e100, so a step into a NaN/overflow region
-    is just a terrible step that the trust region rejects and shrinks, not an exception (trf
-    only accepts cost-decreasing steps, so from a finite start the end point is finite).
+    With an exact Jacobian, MINPACK's 'lm' on it; else 'trf' with a 2-point Jacobian. Both with
+    ``x_scale='jac'`` for constants spread over many orders of magnitude. Non-finite residuals
+    are passed in as 1e100, so a step into a NaN/overflow region is just a terrible step that
+    the solver rejects and shrinks, not an exception (both accept only cost-decreasing steps,
+    so from a finite start the end point is finite).
+
+    Why 'lm' with the exact Jacobian: over the 158 fitted programs (3 starts each) of a 150 s
+    exp2 campaign, 'trf' on finite differences took 12.6 s and 77,167 model calls, 'trf' on the
+    exact Jacobian 10.9 s, 'lm' on it 7.3 s and 47,682 calls; 'lm' ended lower on 49 programs
+    and higher on 4. scipy's per-iteration overhead in 'trf', not the model, was the cost.
     """
 
     def fun(params: np.ndarray) -> np.ndarray:
         residuals = objective.residuals(params)
         return np.nan_to_num(residuals, nan=1e100, posinf=1e100, neginf=-1e100)
 
+    if objective.jacobian is not None:
+        method, jac = "lm", objective.residual_jacobian
+    else:
+        method, jac = "trf", "2-point"
     with np.errstate(all="ignore"):
-        result = least_squares(fun, start, method="trf", jac="2-point", x_scale="jac",
+        result = least_squares(fun, start, method=method, jac=jac, x_scale="jac",
                                max_nfev=max_nfev, xtol=1e-15, ftol=1e-15, gtol=1e-15)
     return np.asarray(result.x, dtype=np.float64)
 
@@ -255,12 +289,15 @@ _FD_STEP = math.sqrt(np.finfo(np.float64).eps)
 
 
 def _jacobian(objective: _Objective, params: np.ndarray, residuals: np.ndarray) -> np.ndarray:
-    """Forward-difference Jacobian of the residuals (k model calls).
+    """The exact Jacobian of the residuals where the model has one, else forward differences
+    (k model calls).
 
     Steps are relative to each constant (constants span many orders of magnitude) and are made
     exactly representable. If a forward step breaks the model (NaN/inf) the backward one is
     tried; a column that fails both ways is zero, so the solver leaves that constant alone.
     """
+    if objective.jacobian is not None:
+        return objective.residual_jacobian(params)
     jacobian = np.zeros((residuals.size, params.size))
     for j in range(params.size):
         for direction in (1.0, -1.0):

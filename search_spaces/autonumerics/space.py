@@ -37,6 +37,10 @@ PARAMETER_STEM = "c"
 PROBE_SEED = 20230101
 # a fit this accurate cannot improve in float64 arithmetic: more restarts would be wasted
 FLOAT64_FLOOR = 2.0**-50
+# ops whose numpy implementation is complex-analytic, so a complex step differentiates them
+# exactly (sqrt is of |a|: not analytic, its programs fall back to finite differences)
+COMPLEX_STEP_OPS = frozenset({"add", "sub", "mul", "div", "fma", "neg"})
+COMPLEX_STEP = 1e-200
 
 
 class AutoNumericsSettings(SpaceSettings):
@@ -45,6 +49,11 @@ class AutoNumericsSettings(SpaceSettings):
     fit_constants: bool = True
     fit_method: Literal["lsq_minimax", "cma"] = "lsq_minimax"
     fit_max_evaluations: int = pydantic.Field(2000, ge=10)
+    # least squares stage of "lsq_minimax": "lm" = MINPACK Levenberg-Marquardt on the exact
+    # (complex-step) Jacobian, where the program's ops are complex-analytic (else "trf");
+    # "trf" = scipy's trf on 2-point finite differences, what every result before 2026-11-27
+    # was fitted with (the zoo's older entries say so, and reproduce with it)
+    fit_solver: Literal["lm", "trf"] = "lm"
     # independent random starts per fit, the best kept (fitting.fit_from_starts)
     fit_restarts: int = pydantic.Field(1, ge=1, le=64)
     ops: tuple[str, ...] = ("add", "sub", "mul", "div")
@@ -207,6 +216,29 @@ class AutoNumericsSpace(SearchSpace):
 
         return evaluate
 
+    def fit_jacobian(self, program: Program) -> fitting.Jacobian | None:
+        """The exact Jacobian the fit uses under ``fit_solver: lm``, None under "trf"."""
+        return self.model_jacobian(program) if self.settings.fit_solver == "lm" else None
+
+    def model_jacobian(self, program: Program) -> fitting.Jacobian | None:
+        """d f / d constants at every x, exact to rounding, by complex step: all k constants
+        stepped at once, one by each row of ``params + i h I`` (h = 1e-200, so h^2 vanishes and
+        there is no subtractive cancellation), in one vectorised run of the program; the
+        imaginary part over h is the derivative. None when the program uses an op that is not
+        complex-analytic (then the fit takes finite differences)."""
+        if not {ins.op for ins in program.instructions} <= COMPLEX_STEP_OPS:
+            return None
+        names = program.parameters
+
+        def jacobian(params: np.ndarray, x: np.ndarray) -> np.ndarray:
+            stepped = params[None, :] + 1j * COMPLEX_STEP * np.eye(len(names))
+            values = {"x": x[None, :], **{name: stepped[:, i, None]
+                                          for i, name in enumerate(names)}}
+            rows = np.broadcast_to(run_numpy(program, values)["f"], (len(names), x.size))
+            return np.imag(rows).T / COMPLEX_STEP
+
+        return jacobian
+
     def passed_on(self, program: Program, metrics: Mapping[str, Any]) -> Program:
         """With `inherit_constants`, the program carries its fitted constants to its children
         as where their fits start (`Program.parameter_values`, re-keyed through renames)."""
@@ -231,7 +263,8 @@ class AutoNumericsSpace(SearchSpace):
             fit = fitting.fit_from_starts(
                 model, self.grid, self.truth, starts, good_enough=FLOAT64_FLOOR,
                 method=self.settings.fit_method, max_evaluations=self.settings.fit_max_evaluations,
-                rng=np.random.default_rng(self.settings.constants_seed))
+                rng=np.random.default_rng(self.settings.constants_seed),
+                jacobian=self.fit_jacobian(program))
             params, error = fit.params, fit.max_relative_error
         else:
             params = starts[0]
@@ -371,7 +404,8 @@ class AutoNumericsSpace(SearchSpace):
                                   f"rational [{m}/{n}]")
             initial = np.array([*numerator, *denominator[1:]])
             fit = fitting.fit_constants(self.model(skeleton), self.grid, self.truth, initial,
-                                        max_evaluations=4000)
+                                        max_evaluations=4000,
+                                        jacobian=self.fit_jacobian(skeleton))
             if not np.isfinite(fit.max_relative_error):
                 continue
             fitted = [float(c) for c in fit.params]

@@ -1,5 +1,5 @@
 # space: autonumerics
-# settings: {mantissa_bits: 24, target: exp2, grid_points: 1024, fit_constants: true, fit_method: lsq_minimax, fit_max_evaluations: 2000, fit_restarts: 3, ops: [add, sub, mul, div], max_statements: 16, initial_statements: 2, new_constant_probability: 0.5, probe_points: 16, constants_seed: 0, precision: float64, float32_check_points: 65536, timing_points: 10000, timing_repeats: 31}
+# settings: {mantissa_bits: 24, target: exp2, grid_points: 1024, fit_constants: true, fit_method: lsq_minimax, fit_max_evaluations: 2000, fit_solver: trf, fit_restarts: 3, ops: [add, sub, mul, div], max_statements: 16, initial_statements: 2, new_constant_probability: 0.5, probe_points: 16, constants_seed: 0, precision: float64, float32_check_points: 65536, timing_points: 10000, timing_repeats: 31}
 # objectives: {max_relative_error: 1.62827588079395e-08, cost: 10.0}
 # constants: {c0: -0.4692875347286954, c1: -35.34993226096114, c2: -227.66158227147417, c3: -178.42414270833555, c4: 4.636088930421638, c5: -3.9153711350319425, c6: 0.9410831827128907}
 # fit start: {c0: -0.4692875347286954, c1: -35.34993226096114, c2: -227.66158227147417, c3: -178.42414270833555, c4: 4.636088930421638, c5: -3.9153711350319425, c6: 0.9410831827128907}

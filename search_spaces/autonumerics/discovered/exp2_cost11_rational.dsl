@@ -1,5 +1,5 @@
 # space: autonumerics
-# settings: {mantissa_bits: 24, target: exp2, grid_points: 1024, fit_constants: true, fit_method: lsq_minimax, fit_max_evaluations: 2000, fit_restarts: 3, ops: [add, sub, mul, div], max_statements: 16, initial_statements: 2, probe_points: 16, constants_seed: 0, precision: float64, float32_check_points: 65536, timing_points: 10000, timing_repeats: 31}
+# settings: {mantissa_bits: 24, target: exp2, grid_points: 1024, fit_constants: true, fit_method: lsq_minimax, fit_max_evaluations: 2000, fit_solver: trf, fit_restarts: 3, ops: [add, sub, mul, div], max_statements: 16, initial_statements: 2, probe_points: 16, constants_seed: 0, precision: float64, float32_check_points: 65536, timing_points: 10000, timing_repeats: 31}
 # objectives: {max_relative_error: 4.535309017228428e-09, cost: 11.0}
 # constants: {c0: 13.734853023918577, c1: 1.7849270968542188, c2: -97.55419897061547, c3: 0.00037311024976799536, c4: 21.48063735490663, c5: 153.16886530037647}
 # fit start: {c0: 13.734853023918577, c1: 1.7849270968542188, c2: -97.55419897061547, c3: 0.00037311024976799536, c4: 21.48063735490663, c5: 153.16886530037647}

@@ -1,5 +1,5 @@
 # space: autonumerics
-# settings: {target: exp2, ops: [add, sub, mul, div], fit_constants: true, max_statements: 16}
+# settings: {target: exp2, ops: [add, sub, mul, div], fit_constants: true, fit_solver: trf, max_statements: 16}
 # objectives: {max_relative_error: 0.0008673944276412771, cost: 4}
 # constants: {c0: -3.4070820302796663, c1: 0.4140031032602347, c2: -2.4133456916247376}
 # fit start: {c0: -3.4070820302796663, c1: 0.4140031032602347, c2: -2.4133456916247376}

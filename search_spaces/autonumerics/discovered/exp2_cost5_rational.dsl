@@ -1,5 +1,5 @@
 # space: autonumerics
-# settings: {target: exp2, ops: [add, sub, mul, div], fit_constants: true, max_statements: 16}
+# settings: {target: exp2, ops: [add, sub, mul, div], fit_constants: true, fit_solver: trf, max_statements: 16}
 # objectives: {max_relative_error: 0.0002168555689077145, cost: 5}
 # constants: {c0: -6.281613953679649, c1: -2.189098674204187, c2: -0.9998915663366165}
 # fit start: {c0: -6.281613953679649, c1: -2.189098674204187, c2: -0.9998915663366165}
