@@ -238,7 +238,8 @@ def main() -> None:
                         "relative_time": objectives["relative_time"],
                         "checked": min(len(checked), arguments.float32_per_cost),
                         **{k: metrics[k] for k in ("time_us", "reference_time_us",
-                                                   "reference_max_ulp_error", "reference")}})
+                                                   "reference_max_ulp_error", "reference",
+                                                   "float32_constants")}})
                 if rows:
                     print(json.dumps(min(rows, key=lambda r: r["max_ulp_error"])), flush=True)
 

@@ -2,7 +2,9 @@
 side by side with `jnp.exp2`, on JAX's default device (CPU here, the GPU on a GPU machine).
 
 Programs: the minimax polynomials in Horner form (`--degrees`, the project's Remez
-coefficients) and any DSL file given with `--program` (a zoo file, whose header records the
+coefficients), the same in fma Horner form with coefficients refined on the float32 lattice
+(`--refined-degrees`, `float32.refine_constants` on 65,536 + 10,000 check points), and any DSL
+file given with `--program` (a zoo file, whose header records the
 fitted constants, or a program with literals only). Each runs in float32 as one jitted XLA
 function (`float32.jax_function`), and so does `jnp.exp2`.
 
@@ -55,21 +57,38 @@ def program_file(space: AutoNumericsSpace, path: Path):
     return jax_function(space, path.read_text(), str(path), constants)
 
 
+def refined_minimax(space: AutoNumericsSpace, degree: int):
+    """The degree-`degree` minimax polynomial with fma Horner steps, its coefficients refined
+    on the float32 lattice (`float32.refine_constants`) on the space's check points."""
+    coefficients, _ = polynomials.minimax_polynomial("exp2", degree)
+    program = space.parse(polynomials.horner_dsl_with_constants(degree, fma=True),
+                          f"minimax_fma_{degree}")
+    x, exact = space.float32_checks
+    constants, _ = float32.refine_constants(
+        program, {f"c{i}": c for i, c in enumerate(coefficients)}, x, exact)
+    return float32.jax_function(program, constants)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--degrees", type=int, nargs="*", default=[5, 6, 7])
+    parser.add_argument("--refined-degrees", type=int, nargs="*", default=[6],
+                        help="minimax polynomials with fma Horner steps whose coefficients are "
+                             "refined on the float32 lattice")
     parser.add_argument("--program", action="append", default=[], help="a DSL file (repeat)")
     parser.add_argument("--points", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--check-points", type=int, default=2**24)
     arguments = parser.parse_args()
 
-    space = AutoNumericsSpace({"target": "exp2"})
+    space = AutoNumericsSpace({"target": "exp2", "ops": ["add", "sub", "mul", "div", "fma"]})
     functions = {"jnp.exp2": jnp.exp2}
     for degree in arguments.degrees:
         coefficients, _ = polynomials.minimax_polynomial("exp2", degree)
         functions[f"minimax_{degree}"] = jax_function(
             space, polynomials.horner_dsl(coefficients), f"minimax_{degree}")
+    for degree in arguments.refined_degrees:
+        functions[f"minimax_fma_{degree}_refined"] = refined_minimax(space, degree)
     for path in arguments.program:
         functions[path] = program_file(space, Path(path))
     device = jax.devices()[0]

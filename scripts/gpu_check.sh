@@ -25,7 +25,9 @@
 # scripts/bench_float32.py (float32 approximations of 2^x vs jnp.exp2 on the GPU). Exits
 # non-zero with one line on stderr ("gpu_check: FAILED: ...") when no GPU is visible, a step
 # fails, or a step runs past its limit: each has one, and all together end within
-# GPU_CHECK_DEADLINE_S (480 s), so it never hangs.
+# GPU_CHECK_DEADLINE_S (480 s), so it never hangs. GPU_CHECK_ONLY=float32 runs only
+# scripts/bench_float32.py on the GPU, with GPU_CHECK_FLOAT32_ARGS (e.g. --program FILE);
+# GPU_CHECK_ONLY=evonorm only the EvoNorm steps.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -248,6 +250,11 @@ print(json.dumps({"metric": "gpu_check_gpus", "value": len(gpus), "unit": "GPUs"
     results="$LOGS/gpu_check_results.jsonl"  # global: gpu_step appends to it
     : >"$results"
     export PYTHONUNBUFFERED=1
+    if [ "${GPU_CHECK_ONLY:-}" = float32 ] && [ "$gpu" = 1 ]; then  # float32 2^x alone
+        # shellcheck disable=SC2086  # the arguments are a list
+        gpu_step bench_float32 240 scripts/bench_float32.py ${GPU_CHECK_FLOAT32_ARGS:-}
+        return 0
+    fi
     if [ "${GPU_CHECK_ONLY:-}" = evonorm ] && [ "$gpu" = 1 ]; then  # the EvoNorm GPU steps
         gpu_step gpu_half_evonorm 150 -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" "$TIMED_BUDGET" \
             "$EVONORM_BATCH" evonorm

@@ -118,13 +118,50 @@ def test_float32_mode_scores_ulps_and_time_beside_jnp_exp2(
     assert metrics["cost"] == 12 and metrics["max_relative_error"] < 1e-8
 
 
-def test_float32_mode_rounds_fitted_constants_to_float32(
-        float32_space: AutoNumericsSpace) -> None:
-    objectives, metrics = float32_space.evaluate_one(
-        float32_space.parse("f = (c0 * x + c1) * x + c2", "quadratic"))
+def test_float32_mode_rounds_fitted_constants_to_float32() -> None:
+    rounding = AutoNumericsSpace({"target": "exp2", "precision": "float32",
+                                  "float32_check_points": 20_000, "timing_repeats": 5,
+                                  "float32_refine_rounds": 0})
+    objectives, metrics = rounding.evaluate_one(
+        rounding.parse("f = (c0 * x + c1) * x + c2", "quadratic"))
     constants = metrics["constants"]
-    x, exact = float32_space.float32_checks
+    x, exact = rounding.float32_checks
     c = {k: np.float32(v) for k, v in constants.items()}
     by_hand = (c["c0"] * x + c["c1"]) * x + c["c2"]
     assert objectives["max_ulp_error"] == pytest.approx(
         float(np.max(float32.ulp_errors(by_hand, exact))), rel=1e-6)
+    assert metrics["float32_constants"] == {k: float(v) for k, v in c.items()}
+
+
+def fma_horner(space: AutoNumericsSpace, degree: int):
+    """f = fma(x, fma(x, ..., c1), c0) and the minimax coefficients as its constants."""
+    coefficients, _ = polynomials.minimax_polynomial("exp2", degree)
+    program = space.parse(polynomials.horner_dsl_with_constants(degree, fma=True), "horner")
+    return program, {f"c{i}": c for i, c in enumerate(coefficients)}
+
+
+def test_refining_on_the_float32_lattice_lowers_the_ulps_of_the_rounded_fit() -> None:
+    space = AutoNumericsSpace({"target": "exp2", "ops": ["add", "mul", "fma"],
+                               "float32_check_points": 20_000})
+    x, exact = space.float32_checks
+    program, constants = fma_horner(space, 6)
+
+    def max_ulp(values: dict[str, float]) -> float:
+        function = float32.jax_function(program, values)
+        return float(np.max(float32.ulp_errors(np.asarray(function(x)), exact)))
+
+    refined, reported = float32.refine_constants(program, constants, x, exact)
+    rounded = max_ulp(constants)
+    assert reported < rounded  # 0.80 against 0.86 ULP on the default check points
+    assert reported == pytest.approx(max_ulp(refined), rel=1e-6)
+    # every refined constant is a float32, a few float32 steps from the rounded float64 fit
+    for name, value in refined.items():
+        assert float(np.float32(value)) == value
+        assert abs(value - constants[name]) <= 2**10 * abs(float(np.spacing(np.float32(value))))
+    # the space's float32 mode reports the refined constants and their ULPs
+    mode = AutoNumericsSpace({**space.settings.model_dump(), "precision": "float32",
+                              "timing_repeats": 3})
+    objectives, metrics = mode.float32_objectives(program, constants, {})
+    assert objectives["max_ulp_error"] == pytest.approx(reported, rel=1e-6)
+    assert metrics["float32_constants"] == refined
+

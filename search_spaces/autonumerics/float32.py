@@ -21,7 +21,7 @@ from automl.ir import Program, run_jax
 from search_spaces.autonumerics.targets import Target
 
 __all__ = ["REFERENCE_FUNCTIONS", "check_points", "jax_function", "reference_function",
-           "side_by_side_seconds", "ulp_errors"]
+           "refine_constants", "side_by_side_seconds", "ulp_errors"]
 
 # jax.numpy / jax.scipy function a target's approximation would replace
 REFERENCE_FUNCTIONS = {"exp2": "jax.numpy.exp2", "exp": "jax.numpy.exp", "log": "jax.numpy.log",
@@ -98,6 +98,79 @@ def jax_function(program: Program, constants: Mapping[str, float] | None = None
         return jnp.broadcast_to(run_jax(program, {"x": x, **values})["f"], x.shape)
 
     return jax.jit(f)
+
+
+def _ulp_scale(exact: np.ndarray) -> np.ndarray:
+    """1 / the float32 ULP of each exact value's binade (a power of two, exact in float32)."""
+    magnitude = np.maximum(np.abs(np.asarray(exact, dtype=np.float64)), 2.0**-126)
+    return np.exp2(23 - np.floor(np.log2(magnitude)))
+
+
+def refine_constants(program: Program, constants: Mapping[str, float], x: np.ndarray,
+                     exact: np.ndarray, *, max_rounds: int = 200, max_step_bits: int = 16,
+                     batch: int = 256) -> tuple[dict[str, float], float]:
+    """Float32 constants for `program` with a lower max ULP error on `x` than its float64 fit
+    rounded to float32: the float32 analogue of fitting, searched on the float32 lattice.
+
+    Why: a float64 fit minimises the error of exact arithmetic; in float32 each op rounds and
+    each constant moves by up to half an ULP when rounded, and which combination of roundings
+    is best is not what the float64 optimum says (Brisebarre and Chevillard's fpminimax makes
+    the same point for polynomials). Starting from the rounded fit, each round tries every
+    constant moved by +-1, 2, 4, ... 2^`max_step_bits` float32 steps, all at once (one jitted
+    XLA call per `batch` of trials broadcast together, in float32 as the program will run), and
+    takes the best trial if it lowers (max ULP error, sum of squared ULP errors); it stops when
+    none does or after `max_rounds`. Returns the constants (float32 values, as floats) and
+    their max ULP error, which equals ``ulp_errors(jax_function(program, them)(x), exact)``'s
+    max up to XLA's constant folding (a literal vs an argument)."""
+    import jax
+    import jax.numpy as jnp
+
+    names = program.parameters
+    rounded = np.array([np.float32(constants[name]) for name in names], dtype=np.float32)
+    x32 = jnp.asarray(np.asarray(x, dtype=np.float32))
+    # exact = hi + lo in float32: (value - hi) is exact (Sterbenz) where value is near, and
+    # the error of subtracting lo is ~2^-24 of an ULP
+    exact = np.asarray(exact, dtype=np.float64)
+    hi = exact.astype(np.float32)
+    lo = (exact - hi.astype(np.float64)).astype(np.float32)
+    reference = tuple(jnp.asarray(a) for a in (hi, lo, _ulp_scale(exact).astype(np.float32)))
+
+    @jax.jit
+    def scores(trials, x32, hi, lo, scale):  # (m, k) -> (m,) max ULP, (m,) sum of squares
+        values = run_jax(program, {"x": x32[None, :],
+                                   **{name: trials[:, i, None] for i, name in enumerate(names)}})
+        values = jnp.broadcast_to(values["f"], (trials.shape[0], x32.size))
+        errors = jnp.abs((values - hi) - lo) * scale
+        errors = jnp.where(jnp.isfinite(errors), errors, jnp.inf)
+        return jnp.max(errors, axis=1), jnp.sum(jnp.minimum(errors, 1e15) ** 2, axis=1)
+
+    def score_all(trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        maxima, squares = [], []
+        for start in range(0, len(trials), batch):
+            chunk = trials[start:start + batch]
+            padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch - len(chunk), 0)])
+            m, q = scores(jnp.asarray(padded), x32, *reference)
+            maxima.append(np.asarray(m)[:len(chunk)])
+            squares.append(np.asarray(q)[:len(chunk)])
+        return np.concatenate(maxima), np.concatenate(squares)
+
+    if not names:
+        return {}, float(score_all(np.zeros((1, 0), dtype=np.float32))[0][0])
+    steps = np.array([sign * 2**bit for bit in range(max_step_bits + 1) for sign in (1, -1)])
+    best = rounded
+    best_score = tuple(float(v[0]) for v in score_all(best[None, :]))
+    for _ in range(max_rounds):
+        keys = _ordered(best)
+        trials = np.repeat(best[None, :], len(names) * len(steps), axis=0)
+        rows = np.arange(len(trials))
+        columns = rows // len(steps)
+        trials[rows, columns] = _from_ordered(keys[columns] + np.tile(steps, len(names)))
+        maxima, squares = score_all(trials)
+        order = np.lexsort((squares, maxima))[0]
+        if (float(maxima[order]), float(squares[order])) >= best_score:
+            break
+        best, best_score = trials[order], (float(maxima[order]), float(squares[order]))
+    return {name: float(value) for name, value in zip(names, best, strict=True)}, best_score[0]
 
 
 def side_by_side_seconds(functions: Mapping[str, Callable[[Any], Any]], x: Any,

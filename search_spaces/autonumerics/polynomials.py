@@ -142,18 +142,19 @@ def horner_dsl(
 
 
 def horner_dsl_with_constants(
-    degree: int, input: str = "x", output: str = "f", prefix: str = "c"
+    degree: int, input: str = "x", output: str = "f", prefix: str = "c", fma: bool = False
 ) -> str:
     """``f = c0 + x * (c1 + x * (c2 + ...))``: the Horner skeleton whose c's are fitted.
 
-    Costs `horner_op_count(degree)` ops; the constants c0..c{degree} are learnable parameters.
+    Costs `horner_op_count(degree)` ops (`degree` with `fma`); the constants c0..c{degree}
+    are learnable parameters.
     """
     _check_name(input, "input")
     _check_name(output, "output")
     _check_name(f"{prefix}0", "constant prefix")
     if degree < 0:
         raise ValueError(f"degree must be >= 0, got {degree}")
-    return f"{output} = {horner_text([f'{prefix}{i}' for i in range(degree + 1)], input)}"
+    return f"{output} = {horner_text([f'{prefix}{i}' for i in range(degree + 1)], input, fma)}"
 
 
 # --------------------------------------------------------------------------------------------

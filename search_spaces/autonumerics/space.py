@@ -40,7 +40,10 @@ FLOAT64_FLOOR = 2.0**-50
 # ops whose numpy implementation is complex-analytic, so a complex step differentiates them
 # exactly (sqrt is of |a|: not analytic, its programs fall back to finite differences)
 COMPLEX_STEP_OPS = frozenset({"add", "sub", "mul", "div", "fma", "neg"})
-COMPLEX_STEP = 1e-200
+# small enough that the step's h^2 terms vanish (1e-60 relative), large enough that no
+# imaginary part is subnormal: with 1e-200 they were, and importing jax (which flushes
+# subnormals to zero) changed fits, so a zoo entry reproduced differently in the CLI and tests
+COMPLEX_STEP = 1e-30
 
 
 class AutoNumericsSettings(SpaceSettings):
@@ -77,6 +80,9 @@ class AutoNumericsSettings(SpaceSettings):
     float32_check_points: int = pydantic.Field(65_536, ge=16)  # spaced in float32 order
     timing_points: int = pydantic.Field(10_000, ge=1)
     timing_repeats: int = pydantic.Field(31, ge=1)
+    # rounds of moving the rounded constants on the float32 lattice for fewer ULPs
+    # (`float32.refine_constants`; 0 = the float64 fit rounded to float32, as before)
+    float32_refine_rounds: int = pydantic.Field(200, ge=0)
 
     @pydantic.field_validator("target")
     @classmethod
@@ -222,8 +228,8 @@ class AutoNumericsSpace(SearchSpace):
 
     def model_jacobian(self, program: Program) -> fitting.Jacobian | None:
         """d f / d constants at every x, exact to rounding, by complex step: all k constants
-        stepped at once, one by each row of ``params + i h I`` (h = 1e-200, so h^2 vanishes and
-        there is no subtractive cancellation), in one vectorised run of the program; the
+        stepped at once, one by each row of ``params + i h I`` (h = `COMPLEX_STEP`; no subtractive
+        cancellation, unlike finite differences), in one vectorised run of the program; the
         imaginary part over h is the derivative. None when the program uses an op that is not
         complex-analytic (then the fit takes finite differences)."""
         if not {ins.op for ins in program.instructions} <= COMPLEX_STEP_OPS:
@@ -347,10 +353,16 @@ class AutoNumericsSpace(SearchSpace):
     def float32_objectives(self, program: Program, constants: dict[str, float],
                            float64: dict[str, float]) -> tuple[dict[str, float], dict[str, Any]]:
         """Max ULP error of the program run in float32 under XLA (constants rounded to
-        float32) on the check points, and its wall-clock on `timing_points` random inputs
+        float32, then refined on the float32 lattice: `float32_refine_rounds`) on the check
+        points, and its wall-clock on `timing_points` random inputs
         over the library function's, medians of `timing_repeats` calls taken in turns."""
-        function = float32.jax_function(program, constants)
         x, exact = self.float32_checks
+        if self.settings.float32_refine_rounds and program.parameters:
+            constants, _ = float32.refine_constants(program, constants, x, exact,
+                                                    max_rounds=self.settings.float32_refine_rounds)
+        else:
+            constants = {name: float(np.float32(value)) for name, value in constants.items()}
+        function = float32.jax_function(program, constants)
         values = np.asarray(function(x))
         if values.dtype != np.float32:
             raise RuntimeError(f"program computes in {values.dtype}, not float32")
@@ -364,7 +376,8 @@ class AutoNumericsSpace(SearchSpace):
             self.settings.timing_repeats))
         objectives = {"max_ulp_error": max_ulp,
                       "relative_time": medians["program"] / medians["reference"]}
-        metrics = {"constants": constants, **float64, "time_us": medians["program"] * 1e6,
+        metrics = {"float32_constants": constants, **float64,
+                   "time_us": medians["program"] * 1e6,
                    "reference_time_us": medians["reference"] * 1e6,
                    "reference_max_ulp_error": reference_ulp,
                    "reference": float32.REFERENCE_FUNCTIONS[self.target.name]}
