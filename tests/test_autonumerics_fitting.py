@@ -291,3 +291,10 @@ def test_lm_respects_the_budget_and_survives_broken_jacobians(
                                 max_evaluations=200)
             assert math.isfinite(fit.max_relative_error)
             assert fit.max_relative_error <= start_error
+
+
+def test_fewer_points_than_constants_falls_back_from_lm(exp2_grid) -> None:
+    x, truth = exp2_grid
+    # MINPACK's lm needs at least as many residuals as constants: trf takes over, no exception
+    fit = fit_constants(horner_model, x[:3], truth[:3], np.ones(5), jacobian=horner_jacobian)
+    assert math.isfinite(fit.max_relative_error) and fit.params.shape == (5,)

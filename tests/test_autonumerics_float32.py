@@ -165,3 +165,17 @@ def test_refining_on_the_float32_lattice_lowers_the_ulps_of_the_rounded_fit() ->
     assert objectives["max_ulp_error"] == pytest.approx(reported, rel=1e-6)
     assert metrics["float32_constants"] == refined
 
+
+
+def test_refining_scores_points_whose_exact_value_is_zero() -> None:
+    # log x on [0.5, 1] is 0 at x = 1: one float32 ULP there is 2^-149, whose reciprocal
+    # overflows float32 unless it is applied in two factors
+    space = AutoNumericsSpace({"target": "log", "ops": ["add", "sub", "mul"],
+                               "float32_check_points": 4096})
+    x, exact = space.float32_checks
+    assert exact[-1] == 0.0
+    program = space.parse("t = x - 1.0\nf = t * (c0 + c1 * t)\n", "log_quadratic")
+    refined, reported = float32.refine_constants(program, {"c0": 1.0, "c1": -0.5}, x, exact)
+    values = np.asarray(float32.jax_function(program, refined)(x))
+    assert np.isfinite(reported)
+    assert reported == pytest.approx(float(np.max(float32.ulp_errors(values, exact))), rel=1e-6)

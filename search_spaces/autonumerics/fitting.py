@@ -11,8 +11,8 @@ training grid (minimax), which is non-smooth, so the default method works in two
 2. Lawson's algorithm (iteratively reweighted least squares): weights grow where the residual
    is large, ``w_i <- w_i |r_i|^p / sum``, and each round re-solves the weighted least squares
    from the current constants with one damped Gauss-Newton step (exact for linear models, whose
-   finite-difference Jacobian is then reused while its predictions hold: ~1 model call per
-   round). For linear models the weighted optimum converges to the minimax one and
+   Jacobian, exact or by finite differences, is then reused while its predictions hold: ~1
+   model call per round). For linear models the weighted optimum converges to the minimax one and
    ``sqrt(sum w r^2)`` is a lower bound on the minimax error, a certificate to stop on. The
    best max-error constants seen anywhere are kept, since Lawson iterates are not monotone (and
    for nonlinear models not guaranteed to converge).
@@ -170,7 +170,7 @@ def fit_constants(
         lower bound and the best max error at which to stop) or "cma" (CMA-ES; `popsize`
         defaults to cma's 4 + 3 ln k; `rng` seeds it).
     max_evaluations: hard cap on model calls (finite-difference Jacobians included; an exact
-        `jacobian` call counts as one).
+        `jacobian` call counts as one, though a complex-step one costs ~4k model calls' work).
     jacobian: the model's exact Jacobian, when it has one. "lsq_minimax" then runs MINPACK's
         Levenberg-Marquardt on it instead of trf on finite differences (see `_least_squares`
         for why and what it costs).
@@ -278,7 +278,7 @@ def _least_squares(objective: _Objective, start: np.ndarray, max_nfev: int) -> n
         residuals = objective.residuals(params)
         return np.nan_to_num(residuals, nan=1e100, posinf=1e100, neginf=-1e100)
 
-    if objective.jacobian is not None:
+    if objective.jacobian is not None and objective.x.size >= start.size:  # lm needs m >= n
         method, jac = "lm", objective.residual_jacobian
     else:
         method, jac = "trf", "2-point"

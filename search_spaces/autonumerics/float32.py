@@ -100,10 +100,13 @@ def jax_function(program: Program, constants: Mapping[str, float] | None = None
     return jax.jit(f)
 
 
-def _ulp_scale(exact: np.ndarray) -> np.ndarray:
-    """1 / the float32 ULP of each exact value's binade (a power of two, exact in float32)."""
+def _ulp_scales(exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1 / the float32 ULP of each exact value's binade as two power-of-two factors, each
+    finite in float32 (the ULP of the subnormals, 2^-149, has no float32 reciprocal)."""
     magnitude = np.maximum(np.abs(np.asarray(exact, dtype=np.float64)), 2.0**-126)
-    return np.exp2(23 - np.floor(np.log2(magnitude)))
+    exponent = 23 - np.floor(np.log2(magnitude))
+    half = np.floor(exponent / 2)
+    return np.exp2(half), np.exp2(exponent - half)
 
 
 def refine_constants(program: Program, constants: Mapping[str, float], x: np.ndarray,
@@ -133,14 +136,14 @@ def refine_constants(program: Program, constants: Mapping[str, float], x: np.nda
     exact = np.asarray(exact, dtype=np.float64)
     hi = exact.astype(np.float32)
     lo = (exact - hi.astype(np.float64)).astype(np.float32)
-    reference = tuple(jnp.asarray(a) for a in (hi, lo, _ulp_scale(exact).astype(np.float32)))
+    reference = tuple(jnp.asarray(a.astype(np.float32)) for a in (hi, lo, *_ulp_scales(exact)))
 
     @jax.jit
-    def scores(trials, x32, hi, lo, scale):  # (m, k) -> (m,) max ULP, (m,) sum of squares
+    def scores(trials, x32, hi, lo, scale, scale2):  # (m, k) -> (m,) max ULP, sum of squares
         values = run_jax(program, {"x": x32[None, :],
                                    **{name: trials[:, i, None] for i, name in enumerate(names)}})
         values = jnp.broadcast_to(values["f"], (trials.shape[0], x32.size))
-        errors = jnp.abs((values - hi) - lo) * scale
+        errors = jnp.abs((values - hi) - lo) * scale * scale2
         errors = jnp.where(jnp.isfinite(errors), errors, jnp.inf)
         return jnp.max(errors, axis=1), jnp.sum(jnp.minimum(errors, 1e15) ** 2, axis=1)
 
