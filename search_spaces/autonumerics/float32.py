@@ -58,13 +58,19 @@ def check_points(target: Target, grid: int, random: int = 10_000, seed: int = 0)
     return np.unique(np.clip(points, lower, upper))
 
 
+def _ulp_exponents(exact: np.ndarray) -> np.ndarray:
+    """log2 of the float32 ULP of each exact value's binade: floor(log2|exact|) - 23, and -149
+    (the subnormal spacing) at the bottom."""
+    magnitude = np.maximum(np.abs(np.asarray(exact, dtype=np.float64)), 2.0**-126)
+    return np.floor(np.log2(magnitude)) - 23
+
+
 def ulp_errors(values: np.ndarray, exact: np.ndarray) -> np.ndarray:
-    """|value - exact| in float32 ULPs of the exact value's binade (2^(floor(log2|exact|) - 23),
-    subnormal spacing 2^-149 at the bottom). `exact` is float64 (from the mpmath ground truth):
-    its own error, ~1e-16 relative, is 1e-9 of a float32 ULP. Non-finite values give inf."""
+    """|value - exact| in float32 ULPs of the exact value's binade (`_ulp_exponents`).
+    `exact` is float64 (from the mpmath ground truth): its own error, ~1e-16 relative, is 1e-9
+    of a float32 ULP. Non-finite values give inf."""
     exact = np.asarray(exact, dtype=np.float64)
-    magnitude = np.maximum(np.abs(exact), 2.0**-126)
-    ulp = np.exp2(np.floor(np.log2(magnitude)) - 23)
+    ulp = np.exp2(_ulp_exponents(exact))
     with np.errstate(all="ignore"):
         errors = np.abs(np.asarray(values, dtype=np.float64) - exact) / ulp
     return np.where(np.isfinite(errors), errors, np.inf)
@@ -103,8 +109,7 @@ def jax_function(program: Program, constants: Mapping[str, float] | None = None
 def _ulp_scales(exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """1 / the float32 ULP of each exact value's binade as two power-of-two factors, each
     finite in float32 (the ULP of the subnormals, 2^-149, has no float32 reciprocal)."""
-    magnitude = np.maximum(np.abs(np.asarray(exact, dtype=np.float64)), 2.0**-126)
-    exponent = 23 - np.floor(np.log2(magnitude))
+    exponent = -_ulp_exponents(exact)
     half = np.floor(exponent / 2)
     return np.exp2(half), np.exp2(exponent - half)
 
