@@ -82,10 +82,12 @@ run() {
 }
 
 if [ $quick = 1 ]; then
-    run fec_autonumerics 120 scripts/bench_fec.py --space autonumerics --candidates 600 --seeds 3 --batch-size 16
+    run fec_autonumerics 120 scripts/bench_fec.py --space autonumerics --candidates 600 --seeds 3 --batch-size 16 \
+        --agreement-sample 20
     run fec_optimizers 180 scripts/bench_fec.py --space optimizers --candidates 96 --population 32 --batch-size 32 --seeds 3 \
-        --settings "{tasks: [logreg_digits], learning_rates: [0.01], funnel_tasks: []}"
-    run fec_evonorm 150 scripts/bench_fec.py --space evonorm --candidates 32 --population 16 --seeds 1
+        --agreement-sample 10 --settings "{tasks: [logreg_digits], learning_rates: [0.01], funnel_tasks: []}"
+    run fec_evonorm 150 scripts/bench_fec.py --space evonorm --candidates 32 --population 16 --seeds 1 \
+        --agreement-sample 4
     run collisions 90 scripts/bench_collisions.py --candidates 500 --check-groups 20
     run pipeline 60 scripts/bench_pipeline.py --candidates 2000 --repeats 1 --skip-ray
     run store 90 scripts/bench_store.py --rows 10000 --optuna-trials 200 --repeats 1
@@ -95,10 +97,14 @@ if [ $quick = 1 ]; then
     run autonumerics_peers 60 scripts/bench_autonumerics.py --seconds 10
     run multiobjective 60 scripts/bench_multiobjective.py --evaluations 500 --seeds 1
 else  # time limits: the slowest seen plus a margin (all together 61 min at worst)
-    run fec_autonumerics 300 scripts/bench_fec.py --space autonumerics --candidates 2000 --population 100 --seeds 3
-    run fec_optimizers 480 scripts/bench_fec.py --space optimizers --candidates 600 --population 60 --batch-size 64 --seeds 3 \
-        --settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"
-    run fec_evonorm 600 scripts/bench_fec.py --space evonorm --candidates 300 --population 32 --seeds 3
+    run fec_autonumerics 300 scripts/bench_fec.py --space autonumerics --candidates 2000 --population 100 --seeds 3 \
+        --batch-size 16
+    # the setting: 10,000 candidates, the cached search alone (~6 min; with the uncached
+    # one beside it, ~16 min per seed)
+    run fec_optimizers 600 scripts/bench_fec.py --space optimizers --candidates 10000 --population 100 --batch-size 64 \
+        --skip-uncached --settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"
+    run fec_evonorm 600 scripts/bench_fec.py --space evonorm --candidates 300 --population 32 --seeds 3 --batch-size 16 \
+        --agreement-sample 20
     run collisions 120 scripts/bench_collisions.py
     run pipeline 180 scripts/bench_pipeline.py --candidates 20000 --repeats 3
     run scaling 360 scripts/bench_scaling.py --repeats 2
