@@ -272,3 +272,23 @@ def test_a_proxy_winner_that_fails_the_funnel_scores_no_better_than_adamw(gates)
     assert results[1]["objectives"]["score"] == (1.0 if gates else 0.7)
     assert results[1]["metrics"].get("proxy_score") == (0.7 if gates else None)
     assert "funnel" not in results[2]["metrics"]
+
+
+@pytest.mark.parametrize("first, second", [
+    # equal at the random-state probe's lr of 0.1 (0.1 * 0.1 = 0.01), not at other rates
+    ("update = w * lr\nupdate = update * lr\n", "update = w * 0.01\n"),
+    # equal while v > 0, as in a probe with random (positive) v; training starts at v = 0
+    ("update = interp(g, v, 0.999)\nm = arctanh(g)\nv = update\n",
+     "v = interp(g, v, 0.999)\nupdate = relu(v)\nm = update\n"),
+])
+def test_programs_that_train_differently_hash_differently(space, first, second):
+    """Both pairs shared a hash with one probe, and a search's cache answered one with the
+    other's score, 17% and 85% off what it scores when trained."""
+    a, b = (space.simplify(space.parse(text))[0] for text in (first, second))
+    assert space.fingerprint(a) != space.fingerprint(b)
+
+
+def test_rewritings_still_hash_alike(space):
+    a = space.parse("t1 = lr * w\nupdate = t1 * 0.5\n")
+    b = space.parse("t1 = w * 0.5\nupdate = lr * t1\n")
+    assert space.fingerprint(a) == space.fingerprint(b)
