@@ -3,12 +3,10 @@ front keeps, at each cost, the checked program with the fewest ULPs."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,18 +15,13 @@ from automl.config import parse_config
 from automl.controller import CampaignController
 from automl.store import Store
 from search_spaces.autonumerics.space import AutoNumericsSpace
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "autonumerics_front.py"
+from tests.standalone import SCRIPTS, script_module
 
 
 @pytest.fixture(scope="module")
 def front():
-    spec = importlib.util.spec_from_file_location("autonumerics_front", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module("autonumerics_front") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +61,8 @@ def test_candidates_per_cost_are_validated_best_first(front, campaign_db):
 def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_db):
     per_cost, max_cost = 2, 4
     output = subprocess.run(
-        [sys.executable, str(SCRIPT), "--db", campaign_db, "--campaign", "front",
+        [sys.executable, str(SCRIPTS / "autonumerics_front.py"), "--db", campaign_db,
+         "--campaign", "front",
          "--max-cost", str(max_cost), "--float32", "--float32-per-cost", str(per_cost),
          "--timing-repeats", "3", "--thresholds", "1e-3"],
         check=True, capture_output=True, text=True).stdout

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from search_spaces.base import get_space
+from tests.standalone import script_module
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_collisions.py"
 SETTINGS = {"target": "exp2", "fit_constants": True}
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_collisions", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module("bench_collisions") as module:
+        yield module
 
 
 def figure(figures: list[dict], metric: str, bits: int) -> dict:

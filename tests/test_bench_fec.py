@@ -3,27 +3,19 @@ they claim to."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
 from automl.store.records import CandidateRow, EvaluationRow
 from search_spaces.base import get_space
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_fec.py"
+from tests.standalone import script_module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_fec", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module("bench_fec") as module:
+        yield module
 
 
 def test_paired_cost_counts_every_candidate_and_cached_cost_only_evaluations(bench):
