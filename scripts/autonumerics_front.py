@@ -176,6 +176,9 @@ def main() -> None:
                         help="with --float32: run this many of each cost's best validated "
                              "programs in float32 and report the one with the fewest ULPs")
     parser.add_argument("--timing-repeats", type=int, default=201)
+    parser.add_argument("--float32-refine-rounds", type=int,
+                        help="with --float32: rounds of refining the rounded constants on the "
+                             "float32 lattice (default: the campaign's setting)")
     arguments = parser.parse_args()
     campaign: str | int = int(arguments.campaign) if arguments.campaign.isdigit() \
         else arguments.campaign
@@ -216,9 +219,11 @@ def main() -> None:
             "best_at_target_cost": at_target_cost[1]}), flush=True)
 
         if arguments.float32:
+            refine_rounds = ({} if arguments.float32_refine_rounds is None else
+                             {"float32_refine_rounds": arguments.float32_refine_rounds})
             float32_space = AutoNumericsSpace({
                 **space.settings.model_dump(), "precision": "float32",
-                "timing_repeats": arguments.timing_repeats})
+                "timing_repeats": arguments.timing_repeats, **refine_rounds})
             for cost, checked in sorted(candidates.items()):
                 if cost > arguments.max_cost:
                     continue

@@ -64,7 +64,7 @@ def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_d
         [sys.executable, str(SCRIPTS / "autonumerics_front.py"), "--db", campaign_db,
          "--campaign", "front",
          "--max-cost", str(max_cost), "--float32", "--float32-per-cost", str(per_cost),
-         "--timing-repeats", "3", "--thresholds", "1e-3"],
+         "--timing-repeats", "3", "--thresholds", "1e-3", "--float32-refine-rounds", "5"],
         check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     float32_rows = [r for r in rows if r["metric"] == "autonumerics_float32_front"]
@@ -74,7 +74,7 @@ def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_d
         checked = front.evolved_candidates(results, "front", space, per_cost,
                                            front.evaluations_until(results, "front"))
     float32_space = AutoNumericsSpace({**space.settings.model_dump(), "precision": "float32",
-                                       "timing_repeats": 3})
+                                       "timing_repeats": 3, "float32_refine_rounds": 5})
     for row in float32_rows:
         assert row["cost"] <= max_cost
         entries = [(e, c) for e, c in checked[row["cost"]] if math.isfinite(e)]
