@@ -107,16 +107,16 @@ def reevaluate_hits(space, rows: list, evaluations: dict, sample: int, seed: int
     rng = np.random.default_rng(seed)
     chosen = [differently_written[i] for i in sorted(rng.choice(
         len(differently_written), min(sample, len(differently_written)), replace=False))]
-    fresh = space.evaluate([space.parse(row.program, f"candidate {row.number}")
-                            for row in chosen]) if chosen else []
+    programs = [space.parse(row.program, f"candidate {row.number}") for row in chosen]
+    fresh = space.evaluate(programs) if programs else []
     differences = []
-    for row, evaluation in zip(chosen, fresh, strict=True):
+    for row, program, evaluation in zip(chosen, programs, fresh, strict=True):
         answered = evaluations[row.duplicate_of].objectives
         if evaluation.objectives is None:
             differences.append(math.inf)
             continue
         # a text-dependent objective (AutoNumerics' cost) is the hit's own either way
-        own = space.structural_objectives(space.parse(row.program))
+        own = space.structural_objectives(program)
         differences.append(max(
             (abs(value - answered[name]) / max(abs(answered[name]), 1e-300)
              for name, value in evaluation.objectives.items() if name not in own),

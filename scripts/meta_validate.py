@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from automl.store import Store
-from search_spaces.optimizers.space import ADAMW, OptimizersSpace
+from search_spaces.optimizers.space import OptimizersSpace, adamw_dsl
 from search_spaces.optimizers.tasks import TASK_NAMES, get_task
 
 META_TASKS = [name for name, kind in TASK_NAMES.items() if kind == "meta_validation"]
@@ -102,8 +102,7 @@ def tuned_decay_reference(space: OptimizersSpace, decays: list[float]
     """Per weight decay, AdamW's best validation loss over the rate grid on each task."""
     if not decays:
         return {}
-    variants = [space.parse(ADAMW.replace("w * 0.01", f"w * {decay!r}"), f"adamw wd {decay}")
-                for decay in decays]
+    variants = [space.parse(adamw_dsl(decay), f"adamw wd {decay}") for decay in decays]
     losses = {}
     for decay, result in zip(decays, space.evaluate(variants), strict=True):
         if result.error:  # a decay that diverges everywhere is no contender

@@ -34,15 +34,23 @@ from search_spaces.base import (
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS
 
-ADAMW = f"""# AdamW (optax.adamw: b1 0.9, b2 0.999, eps 1e-8, weight decay 0.01), bias-corrected
+
+def adamw_dsl(weight_decay: float = 0.01) -> str:
+    """AdamW as a DSL program (the seed; other decays for baselines tuned over it)."""
+    header = (f"# AdamW (optax.adamw: b1 0.9, b2 0.999, eps 1e-8, weight decay {weight_decay!r}),"
+              " bias-corrected")
+    return f"""{header}
 m = interp(g, m, 0.9)
 v = interp(square(g), v, 0.999)
 m_hat = m / (1 - exp(t * {math.log(0.9)!r}))
 v_hat = v / (1 - exp(t * {math.log(0.999)!r}))
 update = m_hat / sqrt(v_hat)
-update = update + w * 0.01
+update = update + w * {weight_decay!r}
 update = update * lr
 """
+
+
+ADAMW = adamw_dsl()
 LION = """# Lion (optax.lion: b1 0.9, b2 0.99, weight decay 0.01)
 update = interp(g, m, 0.9)
 update = sign(update)
