@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +19,21 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
+
+# One XLA compilation cache for the whole run, in a directory of its own (so a run starts
+# cold and leaves nothing behind): many tests build the same trainer or interpreter afresh,
+# from new Python closures that the in-memory jit cache cannot match, and their identical
+# programs then compile once. Set in the environment before JAX is imported, so the Ray
+# workers that tests start inherit it too.
+_JAX_CACHE_DIR = tempfile.mkdtemp(prefix="automl_test_xla_cache_")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _JAX_CACHE_DIR)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_JAX_CACHE_DIR, ignore_errors=True)
+
 
 PG_ADMIN_URL = os.environ.get(
     "AUTOML_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

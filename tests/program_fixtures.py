@@ -57,3 +57,9 @@ def mutated(seed: Program, signature: Signature, mutation: MutationSettings,
     for s in seeds:
         p, _ = mutate(p, mutation, signature, np.random.default_rng(s))
     return p
+
+
+# EvoNorm settings for tests that train layers (one cheap network, few steps, 8 statements).
+# Every test that trains with these compiles the same trainer for a length-8 batch, so after
+# the first one it comes from the test run's XLA compilation cache (conftest.py): ~10 s each.
+EVONORM_TRAINING = {"architectures": ["resnet"], "steps": 20, "max_nodes": 8}

@@ -27,9 +27,12 @@ def front():
 @pytest.fixture(scope="module")
 def campaign_db(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('front')}/front.db"
+    # float32_check_points: the float32 front's exact values come from mpmath, ~6 s a process
+    # for the default 65,536 points (plus 10,000 random ones)
     config = parse_config("""
 seed: 3
-space: {name: autonumerics, settings: {target: exp2, fit_constants: true, max_statements: 6}}
+space: {name: autonumerics, settings: {target: exp2, fit_constants: true, max_statements: 6,
+                                       float32_check_points: 1024}}
 evolution: {strategy: nsga2, population_size: 16}
 budget: {max_evaluations: 120}
 executor: {kind: local, batch_size: 8}

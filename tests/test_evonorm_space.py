@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from program_fixtures import EVONORM_TRAINING
 
 from automl import dsl
 from automl.ir import OPS, ProgramError, validate
@@ -25,7 +26,7 @@ from search_spaces.evonorm.ops import (
     numpy_function,
     run_layer_numpy,
 )
-from search_spaces.evonorm.space import BASELINES, BATCH_SIZES, EvoNormSpace
+from search_spaces.evonorm.space import BASELINES, BATCH_SIZES, LENGTH_BUCKETS, EvoNormSpace
 
 SHAPES = [(4, 5, 5, 64), (3, 3, 4, 48)]  # 16 groups of 4 channels; 12 groups of 4
 
@@ -459,31 +460,30 @@ TRAINING = importlib.util.find_spec("search_spaces.evonorm.training") is not Non
 
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
 def test_evaluate_trains_a_batch_and_fails_unencodable_layers_alone():
-    space = EvoNormSpace({"architectures": ["resnet"], "steps": 20, "max_nodes": 8})
-    long_layer = space.parse("\n".join(["y = x"] + ["y = tanh(y)"] * 9))
+    space = EvoNormSpace(EVONORM_TRAINING)
+    limit = space.settings.max_nodes
+    long_layer = space.parse("\n".join(["y = x"] + ["y = tanh(y)"] * (limit + 1)))
     programs = [space.parse(BASELINES["evonorm_s0"]), space.parse(BASELINES["bn_relu"]),
                 long_layer]
     first, second, third = space.evaluate(programs)
     for evaluation in (first, second):
         assert evaluation.ok, evaluation.error
         assert 0.0 <= evaluation.objectives["accuracy_resnet"] <= 1.0
-    assert not third.ok and "at most 8" in third.error
+    assert not third.ok and f"at most {limit}" in third.error
 
 
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
 def test_length_buckets_and_padding_do_not_change_results():
     """run_phase encodes each program in its length bucket and pads chunks with rows the
     trainers skip: a mixed batch scores each layer as training it alone, at full length."""
-    space = EvoNormSpace({"architectures": ["resnet"], "steps": 15})
-    long_b0 = "\n".join(["y = x / max(batch_std(x), v1 * x + instance_std(x))"]
-                        + ["y = y * sigmoid(v1 * y)"] * 2)
+    space = EvoNormSpace(EVONORM_TRAINING)
     programs = [space.parse(BASELINES["bn_relu"]), space.parse("y = x * sigmoid(v1 * x)"),
-                space.parse(long_b0)]
-    assert [len(p) for p in programs] == [7, 3, 12]  # buckets 8, 4, 14
+                space.parse(BASELINES["evonorm_s0"])]
+    assert [len(p) for p in programs] == [7, 3, 5]  # buckets 8, 4, 8
     from search_spaces.evonorm.training import make_trainer
 
     together = space.run_phase("proxy", programs)
-    alone = make_trainer("resnet", space.layer(), space.settings.batch_size, 15,
+    alone = make_trainer("resnet", space.layer(), space.settings.batch_size, space.settings.steps,
                                   space.settings.learning_rate, num_programs=1)
     for program, row in zip(programs, together, strict=True):
         expected = alone(interpreter.encode([program], space.settings.max_nodes))
@@ -522,10 +522,16 @@ def test_vmapped_programs_score_as_mapped_ones():
 
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
 def test_rejection_protocols_reject_before_training():
-    space = EvoNormSpace({"architectures": ["resnet"], "steps": 5, "quality_check": True,
-                          "stability_check": True})
-    texts = [BASELINES["evonorm_b0"], "y = x / v0", "y = zero * x"]
-    good, unstable, useless = space.evaluate([space.parse(text) for text in texts])
+    space = EvoNormSpace({**EVONORM_TRAINING, "quality_check": True, "stability_check": True})
+    # the rejected layers are written 5 statements long so that all three share the good
+    # layer's length bucket (8): each check then compiles once, not once per bucket (~25 s
+    # each for the stability check's second derivatives)
+    texts = [BASELINES["evonorm_b0"],
+             "y = x * sigmoid(v1 * x) / (v0 * v1)",  # v0 starts at 0: divides by ~0
+             "y = zero * (x * sigmoid(v1 * x + v0))"]  # constant output: chance accuracy
+    programs = [space.parse(text) for text in texts]
+    assert {next(b for b in LENGTH_BUCKETS if b >= len(p)) for p in programs} == {8}
+    good, unstable, useless = space.evaluate(programs)
     assert good.ok, good.error
     assert good.metrics["diverged"] == []
     assert unstable.rejected and unstable.error.startswith("unstable")

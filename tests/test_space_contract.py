@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from program_fixtures import EVONORM_TRAINING
 
 from automl.ir import validate
 from search_spaces.base import Evaluation, SearchSpace, available_spaces, get_space
@@ -73,7 +74,7 @@ def test_settings_hash_is_stable_and_tracks_settings(space):
 # every baseline layer in three networks: 140 s of the suite; the optimizers' compile a trainer
 # for each of four proxy and two funnel tasks: 45 s)
 CHEAP_BASELINE_SETTINGS = {
-    "evonorm": {"architectures": ["resnet"], "steps": 30},
+    "evonorm": EVONORM_TRAINING,
     "optimizers": {"tasks": ["logreg_digits", "linreg_noisy"], "funnel_tasks": []},
 }
 
