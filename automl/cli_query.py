@@ -197,7 +197,8 @@ def export(
                 search_space.name, search_space.settings.model_dump(mode="json"),
                 info.objectives, search_space.format(program), metrics.get("constants"),
                 f"campaign {campaign.name} (seed {campaign.seed}), candidate {info.number}",
-                str(output) if output is not None else "FILE", metrics.get("fit_start"))
+                str(output) if output is not None else "FILE", metrics.get("fit_start"),
+                metrics.get("float32_constants"))
         elif format == "dsl":
             source = search_space.format(program)
         else:

@@ -11,8 +11,10 @@
     # reproduce: automl reproduce search_spaces/autonumerics/discovered/exp2_cost4.dsl
     f = ...
 
-`settings`, `objectives`, `constants` (fitted constants, used by export) and `fit start`
-(optional: where `automl reproduce` starts the constants' fit) are YAML flow mappings (read
+`settings`, `objectives`, `constants` (fitted constants, used by export), `fit start`
+(optional: where `automl reproduce` starts the constants' fit) and `float32 constants`
+(optional: a float32-mode entry's constants refined on the float32 lattice, which its jax
+export and `bench_float32.py --program` run with) are YAML flow mappings (read
 with ``yaml.safe_load``); the program follows the header. `automl zoo` lists the entries,
 `automl reproduce FILE` re-evaluates one and compares with the recorded objectives.
 
@@ -60,10 +62,12 @@ class ZooEntry:
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """What an evaluation's metrics would hold: the fitted constants and where their fit
-        started (when it was not from the space's own random starts), if recorded."""
+        """What an evaluation's metrics would hold: the fitted constants, where their fit
+        started (when it was not from the space's own random starts) and their float32
+        refinement, if recorded."""
         metrics = {}
-        for key, header_key in (("constants", "constants"), ("fit_start", "fit start")):
+        for key, header_key in (("constants", "constants"), ("fit_start", "fit start"),
+                                ("float32_constants", "float32 constants")):
             values = _mapping(self.path, self.header, header_key)
             if values:
                 metrics[key] = {str(k): float(v) for k, v in values.items()}
@@ -80,7 +84,8 @@ class ZooEntry:
 def entry_text(space: str, settings: dict[str, Any], objectives: dict[str, float],
                program: str, constants: dict[str, float] | None = None,
                found_by: str = "", path: str = "FILE",
-               fit_start: dict[str, float] | None = None) -> str:
+               fit_start: dict[str, float] | None = None,
+               float32_constants: dict[str, float] | None = None) -> str:
     """A zoo file: the header `read_entry` reads (settings as the campaign ran them, so
     `automl reproduce` re-evaluates under the same settings), then the program."""
     def flow(mapping: dict[str, Any]) -> str:
@@ -93,6 +98,8 @@ def entry_text(space: str, settings: dict[str, Any], objectives: dict[str, float
         lines.append(f"# constants: {flow(constants)}")
     if fit_start:  # the fit started here (inherited), so reproducing it starts here too
         lines.append(f"# fit start: {flow(fit_start)}")
+    if float32_constants:  # a float32-mode entry: what its ULPs were measured with
+        lines.append(f"# float32 constants: {flow(float32_constants)}")
     if found_by:
         lines.append(f"# found by: {found_by}")
     lines.append(f"# reproduce: automl reproduce {path}")

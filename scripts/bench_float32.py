@@ -36,7 +36,7 @@ import numpy as np
 
 from automl import zoo
 from search_spaces.autonumerics import float32, polynomials
-from search_spaces.autonumerics.space import AutoNumericsSpace
+from search_spaces.autonumerics.space import AutoNumericsSpace, exported_constants
 
 
 def jax_function(space: AutoNumericsSpace, text: str, source: str,
@@ -50,10 +50,11 @@ def jax_function(space: AutoNumericsSpace, text: str, source: str,
 
 
 def program_file(space: AutoNumericsSpace, path: Path):
-    """A zoo file (its header's fitted constants) or a plain DSL file with literals only."""
+    """A zoo file (its header's fitted constants: the float32 ones of a float32-mode entry) or
+    a plain DSL file with literals only."""
     constants = None
     if path.read_text().startswith("#"):
-        constants = zoo.read_entry(path).metrics.get("constants")
+        constants = exported_constants(zoo.read_entry(path).metrics)
     return jax_function(space, path.read_text(), str(path), constants)
 
 

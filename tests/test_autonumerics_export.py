@@ -162,3 +162,33 @@ def test_unknown_flavor_and_unexportable_ops_are_errors():
     cube = Program(("x",), (), (Instruction("f", "cube", ("x",)),), (("f", "f"),))
     with pytest.raises(ValueError, match="'cube' has no source template"):
         space.export(cube, "python")
+
+
+def test_a_float32_evaluation_exports_the_constants_its_ulps_were_measured_with(tmp_path):
+    """The jax module (float32) of a float32-mode evaluation inlines its refined
+    `float32_constants` and reproduces its max ULP error; the numpy module (float64) inlines
+    the float64 fit; a zoo entry carries both, and `exported_constants` reads them back."""
+    from automl import zoo
+    from search_spaces.autonumerics import float32
+    from search_spaces.autonumerics.space import exported_constants
+
+    space = get_space("autonumerics", {"target": "exp2", "precision": "float32",
+                                       "float32_check_points": 1024, "timing_repeats": 3,
+                                       "float32_refine_rounds": 20})
+    program = space.parse(space.baselines()["horner_fitted_4"])
+    objectives, metrics = space.evaluate_one(program)
+    assert metrics["float32_constants"] != metrics["constants"]
+    module = load_module(space.export(program, "jax", metrics), tmp_path, "f32", {"jax"})
+    x, exact = space.float32_checks
+    got = np.asarray(jax.jit(module.f)(x))  # measured jitted, as XLA fuses it
+    assert got.dtype == np.float32
+    assert np.max(float32.ulp_errors(got, exact)) == pytest.approx(objectives["max_ulp_error"])
+    numpy_source = space.export(program, "python", metrics)
+    assert all(repr(value) in numpy_source for value in metrics["constants"].values())
+    path = tmp_path / "entry.dsl"
+    path.write_text(zoo.entry_text("autonumerics", space.settings.model_dump(mode="json"),
+                                   objectives, space.format(program), metrics["constants"],
+                                   float32_constants=metrics["float32_constants"]))
+    stored = zoo.read_entry(path).metrics
+    assert exported_constants(stored) == metrics["float32_constants"]
+    assert exported_constants(stored, "python") == metrics["constants"]

@@ -430,12 +430,24 @@ class AutoNumericsSpace(SearchSpace):
     def export(self, program: Program, flavor: str = "jax",
                metrics: Mapping[str, Any] | None = None) -> str:
         """A standalone module (`flavor` "jax" or "python" for numpy) defining ``f(x)``, with
-        the fitted constants inlined: those in the stored evaluation's `metrics`
-        (``metrics["constants"]``), else the program is evaluated here to fit them."""
+        the fitted constants inlined: those in the stored evaluation's `metrics`, else the
+        program is evaluated here to fit them. A float32-mode evaluation's jax module gets
+        its ``float32_constants`` (refined on the float32 lattice: what its ULPs were measured
+        with); the numpy module, which computes in float64, the float64 fit's ``constants``."""
         from search_spaces.autonumerics.export import export_module
 
-        constants = (metrics or {}).get("constants")
-        return export_module(self, program, flavor, constants)
+        return export_module(self, program, flavor, exported_constants(metrics, flavor))
+
+
+def exported_constants(metrics: Mapping[str, Any] | None,
+                       flavor: str = "jax") -> dict[str, float] | None:
+    """The constants to run a stored evaluation's program with: float32 ones (from a
+    float32-mode evaluation) where the code runs in float32 (`flavor` "jax"), else the float64
+    fit's; None when `metrics` holds neither."""
+    metrics = metrics or {}
+    if flavor == "jax" and metrics.get("float32_constants") is not None:
+        return dict(metrics["float32_constants"])
+    return metrics.get("constants")
 
 
 # (op, argument position) -> the value there that makes the statement pass another argument
