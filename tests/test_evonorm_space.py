@@ -26,7 +26,7 @@ from search_spaces.evonorm.ops import (
     numpy_function,
     run_layer_numpy,
 )
-from search_spaces.evonorm.space import BASELINES, BATCH_SIZES, LENGTH_BUCKETS, EvoNormSpace
+from search_spaces.evonorm.space import BASELINES, BATCH_SIZES, EvoNormSpace
 
 SHAPES = [(4, 5, 5, 64), (3, 3, 4, 48)]  # 16 groups of 4 channels; 12 groups of 4
 
@@ -479,12 +479,13 @@ def test_length_buckets_and_padding_do_not_change_results():
     space = EvoNormSpace(EVONORM_TRAINING)
     programs = [space.parse(BASELINES["bn_relu"]), space.parse("y = x * sigmoid(v1 * x)"),
                 space.parse(BASELINES["evonorm_s0"])]
-    assert [len(p) for p in programs] == [7, 3, 5]  # buckets 8, 4, 8
+    assert [len(p) for p in programs] == [7, 3, 5]
+    assert [space.length_bucket(p) for p in programs] == [8, 4, 8]  # max_nodes is 8
     from search_spaces.evonorm.training import make_trainer
 
     together = space.run_phase("proxy", programs)
-    alone = make_trainer("resnet", space.layer(), space.settings.batch_size, space.settings.steps,
-                                  space.settings.learning_rate, num_programs=1)
+    alone = make_trainer("resnet", space.layer(), space.settings.batch_size,
+                         space.settings.steps, space.settings.learning_rate, num_programs=1)
     for program, row in zip(programs, together, strict=True):
         expected = alone(interpreter.encode([program], space.settings.max_nodes))
         assert row[0]["accuracy_resnet"] == pytest.approx(float(expected.accuracy[0]),
@@ -530,7 +531,7 @@ def test_rejection_protocols_reject_before_training():
              "y = x * sigmoid(v1 * x) / (v0 * v1)",  # v0 starts at 0: divides by ~0
              "y = zero * (x * sigmoid(v1 * x + v0))"]  # constant output: chance accuracy
     programs = [space.parse(text) for text in texts]
-    assert {next(b for b in LENGTH_BUCKETS if b >= len(p)) for p in programs} == {8}
+    assert {space.length_bucket(program) for program in programs} == {8}
     good, unstable, useless = space.evaluate(programs)
     assert good.ok, good.error
     assert good.metrics["diverged"] == []

@@ -278,12 +278,9 @@ class EvoNormSpace(BatchEvaluatedSpace):
         4-statement layer trains ~2x faster encoded as 5 statements than as 14). Each group
         runs in chunks padded up to one of `BATCH_SIZES` with padding rows, which the
         trainers skip, so the number of compiled shapes stays small at no cost."""
-        max_nodes = self.settings.max_nodes
-        buckets = sorted({b for b in LENGTH_BUCKETS if b < max_nodes} | {max_nodes})
         groups: dict[int, list[int]] = {}
         for index, program in enumerate(programs):
-            length = next((b for b in buckets if b >= len(program)), max_nodes)
-            groups.setdefault(length, []).append(index)
+            groups.setdefault(self.length_bucket(program), []).append(index)
         rows: list = [None] * len(programs)
         largest = BATCH_SIZES[-1]
         for length, indices in sorted(groups.items()):
@@ -302,6 +299,12 @@ class EvoNormSpace(BatchEvaluatedSpace):
                 for offset, row in enumerate(self._rows(kind, result, count)):
                     rows[indices[first + offset]] = row
         return rows
+
+    def length_bucket(self, program: Program) -> int:
+        """The statement count `run_phase` encodes `program` at: the first of
+        `LENGTH_BUCKETS` that holds it, else `max_nodes`."""
+        max_nodes = self.settings.max_nodes
+        return next((b for b in LENGTH_BUCKETS if len(program) <= b < max_nodes), max_nodes)
 
     def _rows(self, kind: str, result: Any, count: int) -> list:
         """Per program: proxy -> (objectives, metrics) or an error string; quality and
