@@ -118,10 +118,14 @@ def test_float32_mode_scores_ulps_and_time_beside_jnp_exp2(
     assert metrics["cost"] == 12 and metrics["max_relative_error"] < 1e-8
 
 
-def test_float32_mode_rounds_fitted_constants_to_float32() -> None:
+@pytest.mark.parametrize("refining", [{"float32_refine_rounds": 0},
+                                      # a quadratic is thousands of ULPs off: not refined
+                                      {"float32_refine_rounds": 20,
+                                       "float32_refine_below_ulp": 64.0}])
+def test_float32_mode_rounds_fitted_constants_to_float32(refining: dict) -> None:
     rounding = AutoNumericsSpace({"target": "exp2", "precision": "float32",
                                   "float32_check_points": 20_000, "timing_repeats": 5,
-                                  "float32_refine_rounds": 0})
+                                  **refining})
     objectives, metrics = rounding.evaluate_one(
         rounding.parse("f = (c0 * x + c1) * x + c2", "quadratic"))
     constants = metrics["constants"]
@@ -131,6 +135,8 @@ def test_float32_mode_rounds_fitted_constants_to_float32() -> None:
     assert objectives["max_ulp_error"] == pytest.approx(
         float(np.max(float32.ulp_errors(by_hand, exact))), rel=1e-6)
     assert metrics["float32_constants"] == {k: float(v) for k, v in c.items()}
+    assert metrics["float32_refined"] is False
+    assert objectives["max_ulp_error"] > 64.0
 
 
 def fma_horner(space: AutoNumericsSpace, degree: int):
@@ -163,7 +169,12 @@ def test_refining_on_the_float32_lattice_lowers_the_ulps_of_the_rounded_fit() ->
                               "timing_repeats": 3})
     objectives, metrics = mode.float32_objectives(program, constants, {})
     assert objectives["max_ulp_error"] == pytest.approx(reported, rel=1e-6)
-    assert metrics["float32_constants"] == refined
+    assert metrics["float32_constants"] == refined and metrics["float32_refined"] is True
+    # under `float32_refine_below_ulp` only: at 0.5 ULP this program keeps its rounded fit
+    strict = AutoNumericsSpace({**mode.settings.model_dump(), "float32_refine_below_ulp": 0.5})
+    objectives, metrics = strict.float32_objectives(program, constants, {})
+    assert objectives["max_ulp_error"] == pytest.approx(rounded, rel=1e-6)
+    assert metrics["float32_refined"] is False
 
 
 
