@@ -124,6 +124,28 @@ def test_a_new_constant_starts_as_its_ops_identity_else_from_the_first_draw(spac
     assert metrics["fit_start"] == {"c0": 1.0, "c1": first_draw[1]}
 
 
+@pytest.mark.parametrize("inserted, expected", [
+    # a Horner step on the edge that read c1: fma(x, 0, c1) = c1
+    ("t0 = fma(x, c3, c1)\nt1 = fma(x, c0, t0)", {"c3": 0.0}),
+    # both multiplicands new: either one at 0 passes the addend through
+    ("t0 = fma(c3, c4, c1)\nt1 = fma(x, c0, t0)", {"c3": 0.0, "c4": 0.0}),
+    # on the edge that read t1, as a multiplicand: fma(t1, 1, 0) = t1
+    ("t1 = fma(x, c0, c1)\nt0 = fma(t1, c3, c4)\nt1 = t0", {"c3": 1.0, "c4": 0.0}),
+])
+def test_an_fma_inserted_on_an_edge_starts_out_computing_its_parent(space, inserted,
+                                                                     expected) -> None:
+    parent_values = {"c0": 0.3, "c1": 0.7, "c2": 1.1}
+    parent = space.parse("t1 = fma(x, c0, c1)\nf = fma(t1, x, c2)")
+    child = space.parse(f"{inserted}\nf = fma(t1, x, c2)").replace(
+        parameter_values=parent_values)
+    start = space.inherited_start(child, np.full(len(child.parameters), 5.0))
+    values = dict(zip(child.parameters, start, strict=True))
+    assert {name: values[name] for name in expected} == expected
+    x = np.linspace(0.0, 1.0, 9)
+    np.testing.assert_allclose(run_numpy(child, {"x": x, **values})["f"],
+                               run_numpy(parent, {"x": x, **parent_values})["f"])
+
+
 def test_a_fit_from_an_inherited_start_reproduces_from_the_stored_record(space, tmp_path
                                                                          ) -> None:
     start = {name: value * 1.01 for name, value in PADE_START.items()}

@@ -300,18 +300,18 @@ class AutoNumericsSpace(SearchSpace):
         """The fit's start from `program.parameter_values`, or None when it carries none or
         constants are not fitted. A constant without a value (new in this child) starts as
         the identity of the op that first reads it, where it has one (0 added, 1 multiplied
-        or divided by: `IDENTITY_ARGUMENT`), so that a statement inserted on an edge starts
+        or divided by: `identity_argument`), so that a statement inserted on an edge starts
         out passing its input through and the child starts where its parent ended; else
         from `fallback`'s draw."""
         values = program.parameter_values
         if not (values and self.settings.fit_constants and program.parameters):
             return None
         identity: dict[str, float] = {}
+        new = set(program.parameters) - set(values)
         for ins in program.instructions:
             for position, arg in enumerate(ins.args):
-                if isinstance(arg, str) and arg not in identity and arg not in values:
-                    neutral = IDENTITY_ARGUMENT.get((ins.op, position))
-                    identity[arg] = neutral if neutral is not None else math.nan
+                if arg in new and arg not in identity:
+                    identity[arg] = identity_argument(ins, position, new)
         start = []
         for i, name in enumerate(program.parameters):
             value = values.get(name, identity.get(name, math.nan))
@@ -468,10 +468,22 @@ def exported_constants(metrics: Mapping[str, Any] | None,
 
 
 # (op, argument position) -> the value there that makes the statement pass another argument
-# through: x + 0, x - 0, x * 1, x / 1, fma(a, b, 0) = a * b and fma(1, b, c) = b + c
+# through: x + 0, x - 0, x * 1, x / 1 (fma: `identity_argument`)
 IDENTITY_ARGUMENT: dict[tuple[str, int], float] = {
     ("add", 0): 0.0, ("add", 1): 0.0, ("sub", 1): 0.0, ("mul", 0): 1.0, ("mul", 1): 1.0,
-    ("div", 1): 1.0, ("fma", 0): 1.0, ("fma", 1): 1.0, ("fma", 2): 0.0}
+    ("div", 1): 1.0}
+
+
+def identity_argument(ins: Instruction, position: int, new: set[str]) -> float:
+    """The start of a new constant at `position` of `ins` that makes the statement pass its
+    other argument through, or nan where none does (c - v, c / v). fma(a, b, c) passes a value
+    through two ways: fma(v, 1, 0) = v when its addend is new (a constant too), and
+    fma(a, 0, v) = v when its addend is an existing value, the one an insertion on an edge
+    spliced in there; a Horner step fma(x, c, v) inserted on the edge that read v thus starts
+    out as its parent (with 1 it would start at x + v)."""
+    if ins.op == "fma":
+        return 0.0 if position == 2 or ins.args[2] not in new else 1.0
+    return IDENTITY_ARGUMENT.get((ins.op, position), math.nan)
 
 
 @functools.cache
