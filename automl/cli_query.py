@@ -234,7 +234,8 @@ def reproduce(
         _print_json({"target": outcome.what, "ok": outcome.ok, "error": outcome.error,
                      "warnings": outcome.warnings, "rtol": rtol,
                      "objectives": [{"name": c.name, "recorded": c.recorded,
-                                     "reproduced": c.reproduced, "ok": c.ok}
+                                     "reproduced": c.reproduced, "ok": c.ok,
+                                     "measured": c.measured}
                                     for c in outcome.checks]})
     else:
         for warning in outcome.warnings:
@@ -245,7 +246,8 @@ def reproduce(
         for check in outcome.checks:
             table.add_row(check.name, f"{check.recorded:.10g}",
                           "-" if check.reproduced is None else f"{check.reproduced:.10g}",
-                          "[green]ok[/]" if check.ok else "[red]differs[/]")
+                          "measured (not compared)" if check.measured
+                          else "[green]ok[/]" if check.ok else "[red]differs[/]")
         console.print(table)
         if outcome.error:
             console.print(f"[red]re-evaluation failed:[/] {escape(outcome.error)}")

@@ -38,6 +38,9 @@ class Objective:
     log_scale: bool = False
     # hypervolume reference point on the minimization scale (None: no hypervolume)
     reference: float | None = None
+    # a wall-clock measurement (float32 AutoNumerics' time beside jnp.exp2): it varies from
+    # run to run and machine to machine, so `automl reproduce` shows it but does not fail on it
+    measured: bool = False
 
     def better(self, value: float, than: float | None) -> bool:
         if than is None:

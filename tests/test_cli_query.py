@@ -181,6 +181,25 @@ def test_every_shipped_autonumerics_zoo_program_reproduces():
     for entry in entries:
         outcome = payload("reproduce", entry["file"])
         assert outcome["ok"], outcome
+        # a float32 entry's time beside jnp.exp2 is shown, not compared (it is wall-clock)
+        measured = {c["name"] for c in outcome["objectives"] if c["measured"]}
+        assert measured == ({"relative_time"} if "float32" in entry["file"] else set())
+
+
+def test_a_wall_clock_objective_is_shown_but_never_fails_a_reproduction():
+    from automl.reproduce import Reproduction, compare
+
+    def outcome(reproduced: dict) -> Reproduction:
+        recorded = {"max_ulp_error": 0.75, "relative_time": 0.62}
+        return Reproduction("entry", "f = x", compare(recorded, reproduced, 1e-6,
+                                                      frozenset({"relative_time"})))
+
+    slower = outcome({"max_ulp_error": 0.75, "relative_time": 0.9})
+    assert slower.ok and [c.measured for c in slower.checks] == [False, True]
+    assert not outcome({"max_ulp_error": 0.76, "relative_time": 0.62}).ok
+    # with only measured objectives nothing was compared: not a reproduction
+    assert not Reproduction("entry", "f = x", compare({"t": 1.0}, {"t": 1.0}, 1e-6,
+                                                      frozenset({"t"}))).ok
 
 
 def test_pareto_plot_and_report_write_their_files(db, tmp_path):
