@@ -190,3 +190,34 @@ def test_refining_scores_points_whose_exact_value_is_zero() -> None:
     values = np.asarray(float32.jax_function(program, refined)(x))
     assert np.isfinite(reported)
     assert reported == pytest.approx(float(np.max(float32.ulp_errors(values, exact))), rel=1e-6)
+
+
+def test_the_exhaustive_check_visits_every_float_and_finds_the_worst() -> None:
+    import dataclasses
+
+    # e^x on a sliver across 0 (signed floats, both zeros), in chunks that do not divide it
+    target = dataclasses.replace(get_target("exp"), lower=-2.0**-120, upper=2.0**-126 * 3)
+    chunks = list(float32.every_float(target, chunk=1000))
+    floats = np.concatenate(chunks)
+    expected = np.nextafter(np.float32(-2.0**-120), np.float32(1.0))
+    assert floats[0] == np.float32(-2.0**-120) and floats[-1] == np.float32(2.0**-126 * 3)
+    assert np.all(np.diff(floats.astype(np.float64)) >= 0) and floats[1] == expected
+    # one float per bit pattern in between (+0 and -0 are one key)
+    bits = lambda v: int(np.float32(v).view(np.uint32))  # noqa: E731
+    assert floats.size == (bits(-2.0**-120) - bits(-0.0)) + bits(2.0**-126 * 3) + 1
+    assert len({len(chunk) for chunk in chunks[:-1]}) == 1 and len(chunks[-1]) <= 1000
+
+    # a function wrong by a quarter of the result near one input: found there, and sized right
+    sliver = dataclasses.replace(get_target("exp2"), lower=0.5, upper=0.5 + 2.0**-14)
+    x = np.concatenate(list(float32.every_float(sliver)))
+    spike = x[len(x) // 3]
+
+    def off_at_spike(values):
+        exact = np.exp2(np.asarray(values, dtype=np.float64)).astype(np.float32)
+        return np.where(values == spike, exact * np.float32(1.25), exact)
+
+    worst = float32.exhaustive_max_ulp({"spiked": off_at_spike, "rounded": lambda v: np.exp2(
+        np.asarray(v, dtype=np.float64)).astype(np.float32)}, sliver, chunk=333)
+    assert worst["spiked"][1] == float(spike)
+    assert worst["spiked"][0] == pytest.approx(0.25 * 2**0.5 * 2**23, rel=1e-3)
+    assert worst["rounded"][0] <= 0.5 + 1e-6  # correctly rounded: at most half an ULP

@@ -10,9 +10,10 @@ jax is imported lazily: the float64 space must not pay for it.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,12 +21,18 @@ import numpy as np
 from automl.ir import Program, run_jax
 from search_spaces.autonumerics.targets import Target
 
-__all__ = ["REFERENCE_FUNCTIONS", "check_points", "jax_function", "reference_function",
-           "refine_constants", "side_by_side_seconds", "ulp_errors"]
+__all__ = ["FLOAT64_FUNCTIONS", "REFERENCE_FUNCTIONS", "check_points", "every_float",
+           "exhaustive_max_ulp", "jax_function", "reference_function", "refine_constants",
+           "side_by_side_seconds", "ulp_errors"]
 
 # jax.numpy / jax.scipy function a target's approximation would replace
 REFERENCE_FUNCTIONS = {"exp2": "jax.numpy.exp2", "exp": "jax.numpy.exp", "log": "jax.numpy.log",
                        "log2": "jax.numpy.log2", "erf": "jax.scipy.special.erf"}
+
+# float64 numpy/scipy functions for checking every float32 input (10^9 of them: mpmath, ~10 us
+# a point, is out of reach); their ~1e-16 relative error is ~1e-9 of a float32 ULP
+FLOAT64_FUNCTIONS = {"exp2": "numpy.exp2", "exp": "numpy.exp", "log": "numpy.log",
+                     "log2": "numpy.log2", "erf": "scipy.special.erf"}
 
 _SIGN = np.uint32(0x80000000)
 
@@ -41,16 +48,55 @@ def _from_ordered(keys: np.ndarray) -> np.ndarray:
     return bits.view(np.float32)
 
 
-def check_points(target: Target, grid: int, random: int = 10_000, seed: int = 0) -> np.ndarray:
-    """Float32 inputs in [lower, upper]: `grid` points evenly spaced in float32 order (a stride
-    through the bit patterns, so every binade is covered by how many floats it holds), both
-    endpoints, and `random` uniform ones. Sorted, unique."""
+def _float32_interval(target: Target) -> tuple[np.float32, np.float32]:
+    """The smallest and largest float32 in [lower, upper] (the interval's endpoints rounded to
+    float32 may fall outside it: step inward)."""
     lower, upper = np.float32(target.lower), np.float32(target.upper)
-    # the interval's float32 endpoints may round outside it: step inward
     if float(lower) < target.lower:
         lower = np.nextafter(lower, np.float32(np.inf))
     if float(upper) > target.upper:
         upper = np.nextafter(upper, np.float32(-np.inf))
+    return lower, upper
+
+
+def every_float(target: Target, chunk: int = 2**22) -> Iterator[np.ndarray]:
+    """Every float32 in [lower, upper], in order, `chunk` at a time (1,065,353,217 of them in
+    [0, 1])."""
+    lower, upper = (int(_ordered(np.array([end]))[0]) for end in _float32_interval(target))
+    for start in range(lower, upper + 1, chunk):
+        yield _from_ordered(np.arange(start, min(start + chunk, upper + 1), dtype=np.int64))
+
+
+def exhaustive_max_ulp(functions: Mapping[str, Callable[[Any], Any]], target: Target,
+                       chunk: int = 2**22) -> dict[str, tuple[float, float]]:
+    """Each function's max ULP error over every float32 input in the target's interval (the
+    check a libm is held to; `check_points` samples it), and the input where it occurs, exact
+    values from the target's float64 function (`FLOAT64_FUNCTIONS`). ~40 s a function for
+    [0, 1] on one CPU core."""
+    import importlib
+
+    path = FLOAT64_FUNCTIONS.get(target.name)
+    if path is None:
+        raise ValueError(f"no float64 function to check target {target.name!r} exhaustively; "
+                         f"known: {', '.join(FLOAT64_FUNCTIONS)}")
+    module, _, name = path.rpartition(".")
+    exact_function = getattr(importlib.import_module(module), name)
+    worst = {name: (-1.0, math.nan) for name in functions}
+    for x in every_float(target, chunk):
+        exact = exact_function(x.astype(np.float64))
+        for name, function in functions.items():
+            errors = ulp_errors(np.asarray(function(x)), exact)
+            at = int(np.argmax(errors))
+            if errors[at] > worst[name][0]:
+                worst[name] = (float(errors[at]), float(x[at]))
+    return worst
+
+
+def check_points(target: Target, grid: int, random: int = 10_000, seed: int = 0) -> np.ndarray:
+    """Float32 inputs in [lower, upper]: `grid` points evenly spaced in float32 order (a stride
+    through the bit patterns, so every binade is covered by how many floats it holds), both
+    endpoints, and `random` uniform ones. Sorted, unique."""
+    lower, upper = _float32_interval(target)
     keys = np.linspace(_ordered(np.array([lower]))[0], _ordered(np.array([upper]))[0], grid)
     spaced = _from_ordered(np.round(keys).astype(np.int64))
     uniform = np.random.default_rng(seed).uniform(float(lower), float(upper), random)
