@@ -357,11 +357,11 @@ class AutoNumericsSpace(SearchSpace):
 
     def float32_objectives(self, program: Program, constants: dict[str, float],
                            float64: dict[str, float]) -> tuple[dict[str, float], dict[str, Any]]:
-        """Max ULP error of the program run in float32 under XLA (constants rounded to
-        float32, then, if that is within `float32_refine_below_ulp`, refined on the float32
-        lattice: `float32_refine_rounds`) on the check
-        points, and its wall-clock on `timing_points` random inputs
-        over the library function's, medians of `timing_repeats` calls taken in turns."""
+        """Max ULP error of the program run in float32 under XLA on the check points
+        (constants rounded to float32, then, if that is within `float32_refine_below_ulp`,
+        refined on the float32 lattice: `float32_refine_rounds`), and its wall-clock on
+        `timing_points` random inputs over the library function's, medians of
+        `timing_repeats` calls taken in turns."""
         x, exact = self.float32_checks
         rounded = {name: float(np.float32(value)) for name, value in constants.items()}
         function, max_ulp = self.float32_error(program, rounded)
