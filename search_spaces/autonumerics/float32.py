@@ -73,14 +73,11 @@ def exhaustive_max_ulp(functions: Mapping[str, Callable[[Any], Any]], target: Ta
     check a libm is held to; `check_points` samples it), and the input where it occurs, exact
     values from the target's float64 function (`FLOAT64_FUNCTIONS`). ~40 s a function for
     [0, 1] on one CPU core."""
-    import importlib
-
     path = FLOAT64_FUNCTIONS.get(target.name)
     if path is None:
         raise ValueError(f"no float64 function to check target {target.name!r} exhaustively; "
                          f"known: {', '.join(FLOAT64_FUNCTIONS)}")
-    module, _, name = path.rpartition(".")
-    exact_function = getattr(importlib.import_module(module), name)
+    exact_function = _imported(path)
     worst = {name: (-1.0, math.nan) for name in functions}
     for x in every_float(target, chunk):
         exact = exact_function(x.astype(np.float64))
@@ -124,14 +121,19 @@ def ulp_errors(values: np.ndarray, exact: np.ndarray) -> np.ndarray:
 
 def reference_function(target_name: str) -> Callable[[Any], Any]:
     """The jax function the approximation of `target_name` competes with (jnp.exp2, ...)."""
-    import importlib
-
     path = REFERENCE_FUNCTIONS.get(target_name)
     if path is None:
         raise ValueError(f"no float32 reference function for target {target_name!r}; known: "
                          f"{', '.join(REFERENCE_FUNCTIONS)}")
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+    return _imported(path)
+
+
+def _imported(path: str) -> Callable[[Any], Any]:
+    """The function at dotted `path` ("numpy.exp2"), imported on first use."""
+    import importlib
+
+    module, _, attribute = path.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def jax_function(program: Program, constants: Mapping[str, float] | None = None
