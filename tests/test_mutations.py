@@ -12,6 +12,7 @@ from program_fixtures import ADAM, ARITHMETIC, HYPOTHESIS, NUMERICS, OPTIMIZER, 
 
 from automl.dsl import parse, print_program
 from automl.evolution.mutations import (
+    EXTRA_MUTATION_KINDS,
     MUTATION_KINDS,
     MUTATIONS,
     MutationFailed,
@@ -19,17 +20,20 @@ from automl.evolution.mutations import (
     change_argument,
     change_op,
     delete_statement,
+    grow_constant,
     insert_statement,
     mutate,
     mutate_until_changed,
     perturb_constant,
 )
 from automl.hashing import hash_program
-from automl.ir import Program, Signature, canonical_names, validate
+from automl.ir import Program, Signature, canonical_names, run_numpy, validate
 from automl.simplify import simplify
 
 FITTED = MutationSettings(ops=ARITHMETIC, parameter_stem="c")
 LITERALS = MutationSettings(ops=ARITHMETIC, parameter_stem=None, literal_probability=0.3)
+WITH_FMA = MutationSettings(ops=(*ARITHMETIC, "fma"), parameter_stem="c")
+HORNER2 = "t = fma(x, c0, c1)\nf = fma(x, t, c2)"
 
 # mutation histories: unlike program_fixtures.SEEDS these may be empty and are at most 10 long
 HISTORIES = st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=10)
@@ -38,6 +42,7 @@ SEED = st.integers(0, 2**32 - 1)
 CASES = {
     "numerics-fitted": (NUMERICS, FITTED, "f = c0 * x + c1"),
     "numerics-literals": (NUMERICS, LITERALS, "f = 0.5 * x * x + 1.5"),
+    "numerics-fma": (NUMERICS, WITH_FMA, HORNER2),
     "optimizer": (OPTIMIZER, OPTIMIZER_MUTATIONS, ADAM),
 }
 
@@ -71,7 +76,8 @@ def unread(p: Program) -> set[str]:
 
 
 def test_mutation_table_matches_kinds():
-    assert set(MUTATIONS) == set(MUTATION_KINDS)
+    assert set(MUTATIONS) == set(MUTATION_KINDS) | set(EXTRA_MUTATION_KINDS)
+    # the opt-in kinds are not drawn unless a space's weights name them
     assert {kind for kind, _ in MutationSettings(ops=ARITHMETIC).weights} == set(MUTATION_KINDS)
 
 
@@ -81,7 +87,7 @@ def test_mutation_table_matches_kinds():
 
 
 @HYPOTHESIS
-@given(st.sampled_from(sorted(CASES)), st.sampled_from(MUTATION_KINDS), HISTORIES, SEED)
+@given(st.sampled_from(sorted(CASES)), st.sampled_from(sorted(MUTATIONS)), HISTORIES, SEED)
 def test_each_kind_gives_valid_program_or_none(case, kind, history, seed):
     signature, mutation, _ = CASES[case]
     parent = evolve(case, history)
@@ -161,6 +167,45 @@ def test_not_applicable_returns_none():
         assert change_op(one, only_mul, NUMERICS, rng(seed)) is None
         assert perturb_constant(one, FITTED, NUMERICS, rng(seed)) is None
         assert perturb_constant(EMPTY, FITTED, NUMERICS, rng(seed)) is None
+
+
+def test_grow_constant_needs_fitted_constants_fma_and_room():
+    horner = parse(HORNER2, NUMERICS)
+    for seed in range(10):
+        assert grow_constant(horner, FITTED, NUMERICS, rng(seed)) is None  # no fma
+        literal = MutationSettings(ops=WITH_FMA.ops, parameter_stem=None)
+        assert grow_constant(parse("f = fma(x, 0.5, 1.5)", NUMERICS), literal, NUMERICS,
+                             rng(seed)) is None
+        assert grow_constant(parse("f = x * x", NUMERICS), WITH_FMA, NUMERICS,
+                             rng(seed)) is None  # no constant to grow
+        full = MutationSettings(ops=WITH_FMA.ops, parameter_stem="c", max_statements=2)
+        assert grow_constant(horner, full, NUMERICS, rng(seed)) is None
+
+
+def test_grow_constant_makes_one_constant_read_affine_and_at_zero_changes_nothing():
+    parent = parse(HORNER2, NUMERICS)
+    values = {"c0": 0.3, "c1": 0.7, "c2": 1.1}
+    x = np.linspace(-1.0, 2.0, 13)
+    expected = run_numpy(parent, {"x": x, **values})["f"]
+    grown = Counter()
+    for seed in range(60):
+        child = grow_constant(parent, WITH_FMA, NUMERICS, rng(seed))
+        validate(child)
+        assert len(child) == len(parent) + 1
+        (slope,) = set(child.parameters) - set(parent.parameters)
+        (new,) = [ins for ins in child.instructions if slope in ins.args]
+        value, multiplicand, constant = new.args
+        assert new.op == "fma" and multiplicand == slope and constant in values
+        assert value not in child.parameters  # an input or an earlier register
+        # the grown constant is read through the new statement only
+        readers = [ins for ins in child.instructions if constant in ins.args]
+        assert readers == [new]
+        np.testing.assert_allclose(
+            run_numpy(child, {"x": x, **values, slope: 0.0})["f"], expected, rtol=1e-15)
+        assert not np.allclose(run_numpy(child, {"x": x, **values, slope: 0.5})["f"], expected)
+        grown[constant] += 1
+    # any read may grow; c0, the innermost Horner constant, is the one that adds a degree
+    assert set(grown) == set(values)
 
 
 def test_insert_into_empty_program_reads_the_pass_through_value():

@@ -26,6 +26,7 @@ from automl.ir import (
     parameter_sort_key,
 )
 
+# the Lion and AutoNumerics-Zero papers' mutations: every space's default weights
 MUTATION_KINDS = (
     "insert_statement",
     "delete_statement",
@@ -33,6 +34,8 @@ MUTATION_KINDS = (
     "change_op",
     "perturb_constant",
 )
+# opt-in kinds, drawn only where a space's weights name them
+EXTRA_MUTATION_KINDS = ("grow_constant",)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,39 @@ def change_op(program: Program, settings: MutationSettings, signature: Signature
     return _with_parameters(program, instructions)
 
 
+def grow_constant(program: Program, settings: MutationSettings, signature: Signature,
+                  rng: np.random.Generator) -> Program | None:
+    """Make one read of a fitted constant an affine function of an earlier value:
+    ``c -> fma(v, c_new, c)``, with `v` an input or an earlier register.
+
+    With `c_new` at 0, its fma identity (where a space starts new constants there, as
+    AutoNumerics' inheritance does), the child computes its parent's function at first, so
+    fitting can only improve on the parent. On the innermost constant of a Horner chain this
+    adds a degree: a long chain is a sequence of such steps, each a small gain, where
+    insert_statement must draw the op, the edge and both other operands right at once.
+    Needs fitted constants and `fma` among the ops; None otherwise."""
+    if (settings.parameter_stem is None or "fma" not in settings.ops
+            or len(program) >= settings.max_statements):
+        return None
+    parameters = set(program.parameters)
+    sites = [(i, k) for i, ins in enumerate(program.instructions)
+             for k, a in enumerate(ins.args) if isinstance(a, str) and a in parameters]
+    if not sites:
+        return None
+    position, k = sites[int(rng.integers(len(sites)))]
+    values = [a for a in _available(program, position) if a not in parameters]
+    value = values[int(rng.integers(len(values)))]
+    grown = program.instructions[position].args[k]
+    slope = _new_constant(program, settings, rng, set())
+    register = _fresh_register(program)
+    instructions = list(program.instructions)
+    reader = instructions[position]
+    instructions[position] = Instruction(reader.register, reader.op, tuple(
+        register if j == k else a for j, a in enumerate(reader.args)))
+    instructions.insert(position, Instruction(register, "fma", (value, slope, grown)))
+    return _with_parameters(program, instructions)
+
+
 def perturb_constant(program: Program, settings: MutationSettings, signature: Signature,
                      rng: np.random.Generator) -> Program | None:
     """Redraw a literal from N(0, 1) or scale it by 2^a with a ~ N(0, 1) (Lion's rule)."""
@@ -231,6 +267,7 @@ MUTATIONS: dict[str, Callable[..., Program | None]] = {
     "change_argument": change_argument,
     "change_op": change_op,
     "perturb_constant": perturb_constant,
+    "grow_constant": grow_constant,
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pydantic
 
-from automl.evolution.mutations import MutationSettings
+from automl.evolution.mutations import MUTATION_KINDS, MutationSettings
 from automl.ir import (
     OPS,
     Instruction,
@@ -73,6 +73,9 @@ class AutoNumericsSettings(SpaceSettings):
     # in 20 gets within 1e5x of its 1.2e-14), so a structure found once, with lucky constants,
     # is otherwise lost to its children
     inherit_constants: bool = True
+    # weight of the grow_constant mutation (c -> fma(v, c_new, c): a Horner step grown at a
+    # constant, needs fma in the ops) beside the paper's five kinds at weight 1 each; 0 = off
+    grow_constant_weight: float = pydantic.Field(0.0, ge=0.0)
     probe_points: int = pydantic.Field(16, ge=2)
     constants_seed: int = 0
     # float32 mode: objectives max ULP error and XLA time relative to the library function
@@ -136,9 +139,12 @@ class AutoNumericsSpace(SearchSpace):
 
     @cached_property
     def mutation_settings(self) -> MutationSettings:
+        weights = tuple((kind, 1.0) for kind in MUTATION_KINDS)
+        if self.settings.grow_constant_weight > 0:
+            weights += (("grow_constant", self.settings.grow_constant_weight),)
         return MutationSettings(ops=self.settings.ops, max_statements=self.settings.max_statements,
                                 literal_probability=self.settings.new_constant_probability,
-                                parameter_stem=PARAMETER_STEM)
+                                parameter_stem=PARAMETER_STEM, weights=weights)
 
     @cached_property
     def target(self) -> targets.Target:
@@ -210,7 +216,7 @@ class AutoNumericsSpace(SearchSpace):
         settings = super().evaluation_settings()
         # hashing settings and mutation limits do not change an evaluation's result
         for key in ("mantissa_bits", "probe_points", "max_statements", "initial_statements",
-                    "new_constant_probability"):
+                    "new_constant_probability", "grow_constant_weight"):
             settings["settings"].pop(key, None)
         return settings
 
