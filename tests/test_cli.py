@@ -180,6 +180,8 @@ def test_ctrl_c_stops_a_running_campaign_with_everything_stored(workdir):
         stored = 0
         while time.monotonic() < deadline and stored == 0:
             time.sleep(0.5)
+            if process.poll() is not None:  # it died: say why instead of waiting two minutes
+                pytest.fail(f"automl run exited {process.returncode}: {process.stderr.read()}")
             if database.exists():
                 try:
                     with Store.open(f"sqlite:///{database}") as store:

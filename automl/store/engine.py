@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ BACKENDS: dict[str, tuple[str, frozenset[str]]] = {
 }
 EXAMPLES = "sqlite:///path/run.db or postgresql+psycopg://user@host:5432/dbname"
 PG_CONNECT_TIMEOUT_S = 10
+SQLITE_WAL_SWITCH_TIMEOUT_S = 10.0
 
 # NaN/inf are encoded by `codec` before they get here; refuse any that slip through instead of
 # writing JSON that PostgreSQL rejects and SQLite accepts.
@@ -91,12 +94,32 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enter_wal_mode(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
 
 
+def _enter_wal_mode(cursor: Any) -> None:
+    """Switch a new database file to WAL (a setting the file keeps), waiting out others.
+
+    Changing the journal mode needs the file to itself and answers "database is locked" at
+    once, without waiting the busy timeout, when another process opens the same new file in
+    the same instant (a campaign starting while `automl ls` polls for it)."""
+    deadline = time.monotonic() + SQLITE_WAL_SWITCH_TIMEOUT_S
+    while True:
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # "BEGIN IMMEDIATE" where the caller asks for the write lock up front (migrations)
+    connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))

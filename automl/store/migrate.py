@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StoreError, safe_url, translated
@@ -38,36 +39,75 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+# Any fixed 64-bit key: PostgreSQL advisory locks are per database, named by a number.
+_PG_MIGRATION_LOCK = 0x6175746F6D6C  # "automl"
+
+
+def _locked_for_migration(engine: Engine):
+    """A transaction that holds the database's migration lock from its first statement.
+
+    Two processes opening one new database at once (a campaign starting while `automl ls`
+    polls it, two machines joining a fresh PostgreSQL campaign) would otherwise both see an
+    empty schema and both create it; one of them failed. SQLite: ``BEGIN IMMEDIATE`` takes the
+    write lock up front (a deferred BEGIN that read first cannot take it later: "database is
+    locked"); PostgreSQL: a transaction-scoped advisory lock."""
+    connection = engine.connect()
+    if engine.dialect.name == "sqlite":
+        connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+    transaction = connection.begin()
+    if engine.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+    return connection, transaction
+
+
+def _migrate(engine: Engine, action: str, run) -> None:
+    """Run `run(connection)` in one transaction that holds the migration lock."""
+    with translated(action, engine.url):
+        connection, transaction = _locked_for_migration(engine)
+        with connection, transaction:
+            run(connection)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the schema up to `revision`, in one transaction."""
-    with translated("schema upgrade", engine.url), engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+    _migrate(engine, "schema upgrade",
+             lambda connection: command.upgrade(alembic_config(connection), revision))
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with translated("schema downgrade", engine.url), engine.begin() as connection:
-        command.downgrade(alembic_config(connection), revision)
+    _migrate(engine, "schema downgrade",
+             lambda connection: command.downgrade(alembic_config(connection), revision))
 
 
 def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
     """Create the schema in an empty database, upgrade an older one (if `auto_upgrade`), and
-    refuse one whose revision this code does not know (written by a newer version)."""
+    refuse one whose revision this code does not know (written by a newer version).
+
+    Safe when several processes open the same database at once: the revision is read again
+    under the migration lock, so only the first of them migrates."""
     with translated("connecting to the database", engine.url), engine.connect():
         pass
-    current, head = current_revision(engine), head_revision()
-    if current == head:
+    head = head_revision()
+    if current_revision(engine) == head:  # the common case: no lock taken
         return
-    if current is not None and not _is_known(current):
-        raise StoreError(
-            f"database {safe_url(engine.url)} has schema revision {current!r}, unknown to this "
-            f"version of automl (head is {head!r}); was it written by a newer version?"
-        )
-    if current is not None and not auto_upgrade:
-        raise StoreError(
-            f"database {safe_url(engine.url)} has schema revision {current!r}, "
-            f"head is {head!r}: run `automl db upgrade`"
-        )
-    upgrade(engine)
+
+    def upgrade_if_still_needed(connection: Connection) -> None:
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current == head:
+            return  # another process migrated while we waited for the lock
+        if current is not None and not _is_known(current):
+            raise StoreError(
+                f"database {safe_url(engine.url)} has schema revision {current!r}, unknown to "
+                f"this version of automl (head is {head!r}); was it written by a newer version?"
+            )
+        if current is not None and not auto_upgrade:
+            raise StoreError(
+                f"database {safe_url(engine.url)} has schema revision {current!r}, "
+                f"head is {head!r}: run `automl db upgrade`"
+            )
+        command.upgrade(alembic_config(connection), "head")
+
+    _migrate(engine, "schema upgrade", upgrade_if_still_needed)
 
 
 def _is_known(revision: str) -> bool:
