@@ -55,10 +55,12 @@ def database_url(option: str | None, from_config: str | None = None) -> str:
     return option or os.environ.get("AUTOML_DB") or from_config or DEFAULT_DATABASE
 
 
-def open_store(url: str, create_directory: bool = False) -> Store:
-    if create_directory and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+def open_store(url: str, create: bool = False) -> Store:
+    """The store at `url`. Only commands that write a campaign (or `db upgrade`) `create` a
+    missing SQLite file (and its directory); the others say it is missing."""
+    if create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return Store.open(url)
+    return Store.open(url, create=create)
 
 
 def _print_json(value: Any) -> None:
@@ -113,7 +115,7 @@ def run(
             overrides["executor.kind"] = executor
         config = load_config(config_path, overrides)
         url = database_url(db, config.database)
-        store = open_store(url, create_directory=True)
+        store = open_store(url, create=True)
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
         campaign_name = name or f"{config.name or config_path.stem}-{stamp}"
         if detach:
@@ -426,7 +428,7 @@ def baselines_command(
 @db_app.command("upgrade")
 def db_upgrade(db: DatabaseOption = None) -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    with user_errors(), open_store(database_url(db)) as store:
+    with user_errors(), open_store(database_url(db), create=True) as store:
         store.upgrade()
         revision = store.schema_revision()
     console.print(f"schema at revision {revision}")

@@ -296,4 +296,5 @@ def open(url: str | None = None) -> Results:  # noqa: A001 - `automl.open(url)` 
 
     from automl.config import DEFAULT_DATABASE
 
-    return Results(Store.open(url or os.environ.get("AUTOML_DB") or DEFAULT_DATABASE))
+    return Results(Store.open(url or os.environ.get("AUTOML_DB") or DEFAULT_DATABASE,
+                              create=False))

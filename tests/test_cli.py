@@ -72,6 +72,28 @@ def test_names_with_rich_markup_characters_print_verbatim(workdir):
     assert listed.exit_code == 0 and "[/oops]" in listed.stdout
 
 
+def test_reading_commands_never_create_a_database_on_a_mistyped_path(workdir):
+    """`ls`, `status` and `automl.open` on a path with no database say so, and leave no empty
+    database behind (which the next `ls` would list as holding no campaigns)."""
+    import automl
+    from automl.store import StoreError
+
+    for args in (["ls"], ["status", "c1"], ["resume", "c1"], ["pareto", "c1"], ["top", "c1"]):
+        result = invoke(*args, "--db", "sqlite:///typo.db")
+        assert result.exit_code == 2, (args, result.output)
+        assert "no SQLite database at 'typo.db'" in result.output, args
+    with pytest.raises(StoreError, match="no SQLite database"):
+        automl.open("sqlite:///typo.db")
+    assert not (workdir / "typo.db").exists()
+
+    db = f"sqlite:///{workdir / 'runs.db'}"
+    assert invoke("run", "small.yaml", "--db", db, "--max-evals", "4", "--name", "c1"
+                  ).exit_code == 0
+    missing = invoke("status", "nope", "--db", db)
+    assert missing.exit_code == 2 and "no campaign 'nope'" in missing.output
+    assert invoke("ls", "--db", db).exit_code == 0
+
+
 def test_max_evals_overrides_the_config_budget(workdir):
     db = f"sqlite:///{workdir / 'runs.db'}"
     result = invoke("run", "small.yaml", "--db", db, "--json", "--max-evals", "15")
@@ -111,7 +133,8 @@ def test_hash_is_functional_and_eval_prints_objectives(workdir):
          "p.dsl:1:5: unknown op 'exp'"),
         (["hash", "--space", "nowhere", "p.dsl"], {"p.dsl": "f = x\n"},
          "unknown search space 'nowhere'"),
-        (["status", "nope", "--db", "sqlite:///runs.db"], {}, "no campaign 'nope'"),
+        (["status", "nope", "--db", "sqlite:///runs.db"], {},
+         "no SQLite database at 'runs.db' (`automl run` creates one"),
         (["eval", "--space", "autonumerics", "p.dsl"], {"p.dsl": "f = x * 1e999\n"},
          "p.dsl:1:9: number 1e999 is out of range"),
         (["hash", "--space", "autonumerics", "p.dsl"],

@@ -73,6 +73,18 @@ def _check_sqlite_path(url: URL) -> None:
         raise StoreError(f"directory {str(path.parent)!r} of SQLite database does not exist")
 
 
+def require_existing_database(url: URL) -> None:
+    """`StoreError` where a SQLite URL names a file that is not there: a command that only
+    reads (`automl ls`, `status`, `automl.open`) must not leave an empty database behind a
+    mistyped path and then report that it holds no campaigns."""
+    if url.get_backend_name() != "sqlite" or is_sqlite_memory(url) or url.query.get("uri"):
+        return
+    path = Path(str(url.database))
+    if not path.exists():
+        raise StoreError(f"no SQLite database at {str(path)!r} (`automl run` creates one; "
+                         f"check --db or $AUTOML_DB)")
+
+
 def create_store_engine(raw: str | URL) -> Engine:
     """An engine for a validated URL. Does not connect yet."""
     url = parse_url(raw)

@@ -35,7 +35,7 @@ from sqlalchemy.sql.dml import Insert
 from automl.evolution.pareto import non_dominated_mask
 
 from . import codec, migrate
-from .engine import create_store_engine
+from .engine import create_store_engine, require_existing_database
 from .errors import StoreError, safe_url, translated
 from .models import (
     CACHE_KEY,
@@ -77,12 +77,15 @@ class Store:
         self._objectives: dict[int, tuple[tuple[str, str], ...] | None] = {}  # per campaign
 
     @classmethod
-    def open(cls, url: str, *, auto_upgrade: bool = True) -> Store:
+    def open(cls, url: str, *, auto_upgrade: bool = True, create: bool = True) -> Store:
         """Validate `url`, connect, and create the schema (empty database) or upgrade it to head.
 
-        With ``auto_upgrade=False`` an out-of-date schema raises `StoreError` instead."""
+        With ``auto_upgrade=False`` an out-of-date schema raises `StoreError` instead; with
+        ``create=False`` so does a SQLite file that does not exist yet."""
         engine = create_store_engine(url)
         try:
+            if not create:
+                require_existing_database(engine.url)
             migrate.ensure_schema(engine, auto_upgrade=auto_upgrade)
         except BaseException:
             engine.dispose()
