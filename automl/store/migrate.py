@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -43,28 +44,22 @@ def current_revision(engine: Engine) -> str | None:
 _PG_MIGRATION_LOCK = 0x6175746F6D6C  # "automl"
 
 
-def _locked_for_migration(engine: Engine):
-    """A transaction that holds the database's migration lock from its first statement.
+def _migrate(engine: Engine, action: str, run: Callable[[Connection], None]) -> None:
+    """Run `run(connection)` in one transaction that holds the database's migration lock from
+    its first statement.
 
     Two processes opening one new database at once (a campaign starting while `automl ls`
     polls it, two machines joining a fresh PostgreSQL campaign) would otherwise both see an
     empty schema and both create it; one of them failed. SQLite: ``BEGIN IMMEDIATE`` takes the
     write lock up front (a deferred BEGIN that read first cannot take it later: "database is
     locked"); PostgreSQL: a transaction-scoped advisory lock."""
-    connection = engine.connect()
-    if engine.dialect.name == "sqlite":
-        connection = connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-    transaction = connection.begin()
-    if engine.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-    return connection, transaction
-
-
-def _migrate(engine: Engine, action: str, run) -> None:
-    """Run `run(connection)` in one transaction that holds the migration lock."""
-    with translated(action, engine.url):
-        connection, transaction = _locked_for_migration(engine)
-        with connection, transaction:
+    with translated(action, engine.url), engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(sqlite_begin="BEGIN IMMEDIATE")  # see engine.py
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": _PG_MIGRATION_LOCK})
             run(connection)
 
 
