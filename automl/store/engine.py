@@ -63,10 +63,17 @@ def is_sqlite_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:")
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for other backends, in-memory and `uri=true` URLs."""
+    if url.get_backend_name() != "sqlite" or is_sqlite_memory(url) or url.query.get("uri"):
+        return None
+    return Path(str(url.database))
+
+
 def _check_sqlite_path(url: URL) -> None:
-    if is_sqlite_memory(url) or url.query.get("uri"):
+    path = sqlite_file(url)
+    if path is None:
         return
-    path = Path(str(url.database))
     if path.is_dir():
         raise StoreError(f"SQLite path {str(path)!r} is a directory, not a database file")
     if not path.parent.is_dir():
@@ -77,10 +84,8 @@ def require_existing_database(url: URL) -> None:
     """`StoreError` where a SQLite URL names a file that is not there: a command that only
     reads (`automl ls`, `status`, `automl.open`) must not leave an empty database behind a
     mistyped path and then report that it holds no campaigns."""
-    if url.get_backend_name() != "sqlite" or is_sqlite_memory(url) or url.query.get("uri"):
-        return
-    path = Path(str(url.database))
-    if not path.exists():
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
         raise StoreError(f"no SQLite database at {str(path)!r} (`automl run` creates one; "
                          f"check --db or $AUTOML_DB)")
 
