@@ -11,7 +11,14 @@ import pytest
 
 from automl.ir import run_numpy
 from search_spaces.optimizers import interpreter
-from search_spaces.optimizers.space import ADAMW, LION, SGD_MOMENTUM, OptimizersSpace
+from search_spaces.optimizers.space import (
+    ADAMW,
+    LION,
+    SGD_MOMENTUM,
+    OptimizersSpace,
+    adamw_dsl,
+    aggregate_ratios,
+)
 from tests.standalone import load_standalone
 
 SHAPES = [(3, 4), (5,)]
@@ -272,6 +279,40 @@ def test_a_proxy_winner_that_fails_the_funnel_scores_no_better_than_adamw(gates)
     assert results[1]["objectives"]["score"] == (1.0 if gates else 0.7)
     assert results[1]["metrics"].get("proxy_score") == (0.7 if gates else None)
     assert "funnel" not in results[2]["metrics"]
+
+
+def test_the_reference_is_adamw_at_its_best_weight_decay_on_each_task():
+    """Ratios are taken against AdamW at its best rate and weight decay per task, so raising
+    the decay alone cannot beat it; the score is the worst task's ratio."""
+    tasks = ["logreg_digits", "linreg_noisy"]
+    space = OptimizersSpace({"tasks": tasks, "funnel_tasks": [], "learning_rates": [1e-2, 1e-1],
+                             "reference_weight_decays": [0.0, 0.3]})
+    evaluations = space.evaluate([space.parse(adamw_dsl(decay)) for decay in (0.0, 0.3)])
+    losses = [{task: e.objectives[f"loss_{task}"] for task in tasks} for e in evaluations]
+    reference = space.reference_losses(tasks)
+    for task in tasks:
+        assert reference[task] == pytest.approx(min(loss[task] for loss in losses), rel=1e-6)
+    assert losses[0]["logreg_digits"] != pytest.approx(losses[1]["logreg_digits"], rel=1e-3)
+    for evaluation, loss in zip(evaluations, losses, strict=True):
+        worst = max(loss[task] / reference[task] for task in tasks)
+        assert evaluation.objectives["score"] == pytest.approx(worst, rel=1e-6)
+        assert worst >= 1 - 1e-6  # each is one of the variants the reference picks from
+
+
+def test_the_worst_task_score_does_not_let_one_task_outweigh_the_rest():
+    ratios = [0.25, 1.1, 1.05, 1.0]  # far better on one task, worse on two
+    assert aggregate_ratios(ratios, "geometric_mean") < 1 < aggregate_ratios(ratios, "worst_task")
+    assert aggregate_ratios(ratios, "worst_task") == 1.1
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"reference_weight_decays": [0.01, -0.1]}, "reference_weight_decays"),
+    ({"reference_weight_decays": []}, "reference_weight_decays"),
+    ({"score": "mean"}, "score"),
+])
+def test_bad_reference_settings_are_named(settings, message):
+    with pytest.raises(ValueError, match=message):
+        OptimizersSpace(settings)
 
 
 @pytest.mark.parametrize("first, second", [
