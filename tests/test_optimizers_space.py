@@ -276,7 +276,8 @@ def test_a_proxy_winner_that_fails_the_funnel_scores_no_better_than_adamw(gates)
     space._run_funnel([space.adamw] * 3, [0, 1, 2], results)
     assert results[0]["metrics"]["funnel_passed"] and results[0]["objectives"]["score"] == 0.8
     assert not results[1]["metrics"]["funnel_passed"]
-    assert results[1]["objectives"]["score"] == (1.0 if gates else 0.7)
+    # its funnel loss is 1.5x AdamW's: no better than a program 1.5x worse on the proxy
+    assert results[1]["objectives"]["score"] == (1.5 if gates else 0.7)
     assert results[1]["metrics"].get("proxy_score") == (0.7 if gates else None)
     assert "funnel" not in results[2]["metrics"]
 
