@@ -329,16 +329,24 @@ class OptimizersSpace(BatchEvaluatedSpace):
     def reference_losses(self, tasks: Sequence[str]) -> dict[str, float]:
         """Tuned AdamW's validation loss per task: the best over the learning-rate grid and
         `reference_weight_decays`."""
+        by_decay = self.adamw_losses_by_decay(tasks)
+        return {task: min(losses[task] for losses in by_decay.values()) for task in tasks}
+
+    def adamw_losses_by_decay(self, tasks: Sequence[str]) -> dict[float, dict[str, float]]:
+        """AdamW's best validation loss over the learning-rate grid (inf if it diverged at
+        every rate), per weight decay of `reference_weight_decays` and task."""
+        decays = self.settings.reference_weight_decays
         cache = self.__dict__.setdefault("_reference", {})
         missing = [task for task in tasks if task not in cache]
         if missing:
             variants = [self.parse(adamw_dsl(decay), f"adamw weight decay {decay}")
-                        for decay in self.settings.reference_weight_decays]
+                        for decay in decays]
             for task in missing:
                 losses, _ = self._train(task, variants)
-                finite = losses[np.isfinite(losses)]
-                cache[task] = float(finite.min()) if finite.size else math.inf
-        return {task: cache[task] for task in tasks}
+                cache[task] = [float(row[np.isfinite(row)].min()) if np.isfinite(row).any()
+                               else math.inf for row in losses]
+        return {decay: {task: cache[task][i] for task in tasks}
+                for i, decay in enumerate(decays)}
 
 
 def aggregate_ratios(ratios: Sequence[float], how: str) -> float:
