@@ -306,9 +306,48 @@ def test_the_worst_task_score_does_not_let_one_task_outweigh_the_rest():
     assert aggregate_ratios(ratios, "worst_task") == 1.1
 
 
+def test_a_tuned_decoupled_weight_decay_trains_like_the_decay_written_into_the_program():
+    """`weight_decays` adds `lr * wd * w` to every program's update, tuned with the rate:
+    AdamW without decay, tuned over it, trains as AdamW with that decay in its text."""
+    rates, decays = [1e-2, 1e-1], [0.0, 0.3]
+    tuned = OptimizersSpace({"tasks": ["logreg_digits"], "learning_rates": rates,
+                             "weight_decays": decays, "funnel_tasks": []})
+    plain = OptimizersSpace({"tasks": ["logreg_digits"], "learning_rates": rates,
+                             "funnel_tasks": []})
+    assert tuned.grid == [(lr, wd) for lr in rates for wd in decays]
+    (losses,), _ = tuned._train("logreg_digits", [tuned.parse(adamw_dsl(0.0))])
+    written, _ = plain._train("logreg_digits", [plain.parse(adamw_dsl(d)) for d in decays])
+    for column, (lr, wd) in enumerate(tuned.grid):
+        expected = written[decays.index(wd), rates.index(lr)]
+        assert losses[column] == pytest.approx(expected, rel=1e-5)
+    assert written[0, 1] != pytest.approx(written[1, 1], rel=1e-3)  # the decay matters here
+    (evaluation,) = tuned.evaluate([tuned.parse(adamw_dsl(0.0))])
+    best = int(np.argmin(losses))
+    assert evaluation.metrics["weight_decay"]["logreg_digits"] == tuned.grid[best][1]
+    assert evaluation.metrics["learning_rate"]["logreg_digits"] == tuned.grid[best][0]
+    assert evaluation.objectives["loss_logreg_digits"] == pytest.approx(losses[best], rel=1e-6)
+
+
+def test_adamw_tuned_like_its_reference_scores_exactly_one():
+    """Candidates and the reference get the same (rate, decay) tuning: AdamW itself ties."""
+    space = OptimizersSpace({"tasks": ["logreg_digits", "linreg_noisy"], "funnel_tasks": [],
+                             "learning_rates": [1e-2, 1e-1], "weight_decays": [0.0, 0.3],
+                             "reference_weight_decays": [0.0]})
+    (evaluation,) = space.evaluate([space.parse(adamw_dsl(0.0))])
+    assert evaluation.objectives["score"] == 1.0
+
+
+def test_the_cache_key_without_a_decay_grid_is_the_one_before_it_existed():
+    space = OptimizersSpace({})
+    assert "weight_decays" not in space.evaluation_settings()["settings"]
+    assert OptimizersSpace({"weight_decays": [0.0]}).settings_hash() != space.settings_hash()
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ({"reference_weight_decays": [0.01, -0.1]}, "reference_weight_decays"),
     ({"reference_weight_decays": []}, "reference_weight_decays"),
+    ({"weight_decays": [0.0, float("inf")]}, "weight_decays"),
+    ({"weight_decays": []}, "weight_decays"),
     ({"score": "mean"}, "score"),
 ])
 def test_bad_reference_settings_are_named(settings, message):

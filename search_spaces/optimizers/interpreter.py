@@ -8,8 +8,9 @@ so per-candidate compilation would waste most of a search. Instead a program is 
 * `interpret` runs one encoded program with `lax.fori_loop` over its statements and
   `lax.switch` on each op code, over a register file of tensor stacks (see `ops.py`);
 * `make_trainer` compiles, once per task and batch size, a function that trains a whole batch
-  of programs (`lax.map` over programs, `vmap` over the learning-rate grid) and returns the
-  validation loss and metric of each (program, learning rate).
+  of programs (`lax.map` over programs, `vmap` over the grid of learning rates and, when
+  given, decoupled weight decays) and returns the validation loss and metric of each (program,
+  grid point).
 
 Only the op actually named by each statement runs (`lax.map` keeps the op code unbatched, so
 the switch stays a switch rather than becoming a select over all 40 ops). That is right for a
@@ -219,15 +220,18 @@ def _setup(task, seed: int):
     return layout.pack(params0), layout, gradient
 
 
-def _train(task, w0, layout, gradient, update_rule, lr):
-    """Train from `w0` with `update_rule(w, g, m, v, lr, t) -> (update, m, v)`; return the
-    validation loss and metric (non-finite after divergence)."""
+def _train(task, w0, layout, gradient, update_rule, lr, weight_decay=None):
+    """Train from `w0` with `update_rule(w, g, m, v, lr, t) -> (update, m, v)`, plus decoupled
+    weight decay `lr * weight_decay * w` when one is given (as optax.adamw applies it); return
+    the validation loss and metric (non-finite after divergence)."""
     import jax.numpy as jnp
     from jax import lax
 
     def step(state, t):
         w, m, v = state
         update, m, v = update_rule(w, gradient(w), m, v, lr, t)
+        if weight_decay is not None:
+            update = update + (lr * weight_decay) * w
         return (w - update, m, v), None
 
     zeros = jnp.zeros_like(w0)
@@ -237,10 +241,19 @@ def _train(task, w0, layout, gradient, update_rule, lr):
     return task.validation_loss(params), task.metric(params, task.valid_x, task.valid_y)
 
 
+def hyperparameter_grid(learning_rates: Sequence[float], weight_decays: Sequence[float] | None
+                        ) -> list[tuple[float, float | None]]:
+    """The (learning rate, decoupled weight decay) pairs a program is trained with, in the
+    order of a trainer's output columns: rate-major. No decays: (rate, None), nothing added."""
+    return [(lr, wd) for lr in learning_rates for wd in (weight_decays or [None])]
+
+
 def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
-                 learning_rates: Sequence[float], seed: int = 0, batching: str = "map"):
+                 learning_rates: Sequence[float], seed: int = 0, batching: str = "map",
+                 weight_decays: Sequence[float] | None = None):
     """Compile a function: EncodedPrograms of `batch_size` -> (validation losses, metrics),
-    each of shape (batch_size, len(learning_rates)). Non-finite values mean divergence.
+    each of shape (batch_size, grid size) over `hyperparameter_grid(learning_rates,
+    weight_decays)`. Non-finite values mean divergence.
     `batching`: "map" (programs one after another, each op switch running one op) or
     "vmap" (all programs at once, every padded statement run; see
     `search_spaces.base.resolve_program_batching`)."""
@@ -252,19 +265,22 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
 
     w0, layout, gradient = _setup(task, seed)
     segments = layout.segment_ids()
-    lrs = jnp.asarray(learning_rates, jnp.float32)
+    grid = hyperparameter_grid(learning_rates, weight_decays)
+    lrs = jnp.asarray([lr for lr, _ in grid], jnp.float32)
+    decays = None if weight_decays is None else jnp.asarray([wd for _, wd in grid], jnp.float32)
 
-    def train_one(program, lr):
+    def train_one(program, lr, weight_decay):
         opcodes, args, constants, outputs, length = program
 
         def update_rule(w, g, m, v, lr, t):
             return interpret(opcodes, args, constants, outputs, length, (w, g, m, v, lr, t),
                              segments, layout.num_segments, every_statement)
 
-        return _train(task, w0, layout, gradient, update_rule, lr)
+        return _train(task, w0, layout, gradient, update_rule, lr, weight_decay)
 
     def train_program(program):
-        return jax.vmap(train_one, in_axes=(None, 0))(program, lrs)
+        return jax.vmap(train_one, in_axes=(None, 0, None if decays is None else 0))(
+            program, lrs, decays)
 
     @jax.jit
     def train_batch(opcodes, args, constants, outputs, lengths):

@@ -88,6 +88,13 @@ class OptimizersSettings(SpaceSettings):
     # raising its weight decay: on these small full-batch tasks that alone lowers AdamW's
     # validation loss on 3 of the 4 held-out tasks (scripts/meta_validate.py).
     reference_weight_decays: tuple[float, ...] = (0.01, 0.03, 0.1)
+    # decoupled weight decays (`lr * wd * w` added to the update, as optax.adamw does) that
+    # every program, candidates and reference variants alike, is tuned over with the learning
+    # rate: the best (rate, decay) pair counts. None: rates only, a program's decay is its own.
+    # With [0, ...] and reference_weight_decays [0], both sides get the same tuning, as when
+    # Lion and AdamW are compared each at its best rate and decay; candidates then win by
+    # their update direction, not by regularizing more than a decay grid's edge allows.
+    weight_decays: tuple[float, ...] | None = None
     # "worst_task": the largest ratio; "geometric_mean": their geometric mean, under which one
     # task's large gain (spirals' tiny losses) could outweigh losing on the others
     score: Literal["worst_task", "geometric_mean"] = "worst_task"
@@ -111,11 +118,13 @@ class OptimizersSettings(SpaceSettings):
             raise ValueError("learning_rates must be a non-empty list of positive numbers")
         return value
 
-    @pydantic.field_validator("reference_weight_decays")
+    @pydantic.field_validator("reference_weight_decays", "weight_decays")
     @classmethod
-    def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if not value or any(not (decay >= 0 and math.isfinite(decay)) for decay in value):
-            raise ValueError("reference_weight_decays must be a non-empty list of numbers >= 0")
+    def _non_negative(cls, value: tuple[float, ...] | None, info: pydantic.ValidationInfo
+                      ) -> tuple[float, ...] | None:
+        if value is not None and (not value or any(not (decay >= 0 and math.isfinite(decay))
+                                                   for decay in value)):
+            raise ValueError(f"{info.field_name} must be a non-empty list of numbers >= 0")
         return value
 
 
@@ -136,6 +145,19 @@ class OptimizersSpace(BatchEvaluatedSpace):
             infix=(("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "safe_div")),
             named_constants=NAMED_CONSTANTS,
         )
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        settings = super().evaluation_settings()
+        if settings["settings"].get("weight_decays") is None:  # the cache key before it existed
+            settings["settings"].pop("weight_decays", None)
+        return settings
+
+    @cached_property
+    def grid(self) -> list[tuple[float, float | None]]:
+        """The (learning rate, decoupled weight decay or None) pairs each program is tried
+        with, in the order of the trainers' output columns."""
+        return interpreter.hyperparameter_grid(self.settings.learning_rates,
+                                               self.settings.weight_decays)
 
     @cached_property
     def objectives(self) -> tuple[Objective, ...]:
@@ -254,6 +276,8 @@ class OptimizersSpace(BatchEvaluatedSpace):
                    reference: dict[str, float]) -> dict[str, Any]:
         objectives: dict[str, float] = {}
         metrics: dict[str, Any] = {"learning_rate": {}, "metric": {}}
+        if self.settings.weight_decays is not None:
+            metrics["weight_decay"] = {}
         ratios = []
         for task, (losses, task_metrics) in per_task.items():
             row = losses[position]
@@ -263,7 +287,10 @@ class OptimizersSpace(BatchEvaluatedSpace):
                         "metrics": metrics}
             best = int(np.argmin(np.where(finite, row, np.inf)))
             objectives[f"loss_{task}"] = float(row[best])
-            metrics["learning_rate"][task] = self.settings.learning_rates[best]
+            learning_rate, weight_decay = self.grid[best]
+            metrics["learning_rate"][task] = learning_rate
+            if weight_decay is not None:
+                metrics["weight_decay"][task] = weight_decay
             metrics["metric"][task] = float(task_metrics[position, best])
             ratios.append(float(row[best]) / max(reference[task], 1e-12))
         objectives["score"] = aggregate_ratios(ratios, self.settings.score)
@@ -299,7 +326,7 @@ class OptimizersSpace(BatchEvaluatedSpace):
 
     def _train(self, task_name: str, programs: Sequence[Program]
                ) -> tuple[np.ndarray, np.ndarray]:
-        """Validation losses and metrics, shape (len(programs), learning rates)."""
+        """Validation losses and metrics, shape (len(programs), len(self.grid))."""
         encoded = interpreter.encode(programs, self.settings.max_statements,
                                      self.settings.max_constants)
         losses, metrics = [], []
@@ -323,18 +350,19 @@ class OptimizersSpace(BatchEvaluatedSpace):
                 get_task(task_name), batch_size, self.settings.max_statements,
                 self.settings.max_constants, self.settings.learning_rates,
                 seed=self.settings.init_seed,
-                batching=resolve_program_batching(self.settings.program_batching))
+                batching=resolve_program_batching(self.settings.program_batching),
+                weight_decays=self.settings.weight_decays)
         return cache[key]
 
     def reference_losses(self, tasks: Sequence[str]) -> dict[str, float]:
-        """Tuned AdamW's validation loss per task: the best over the learning-rate grid and
-        `reference_weight_decays`."""
+        """Tuned AdamW's validation loss per task: the best over the hyperparameter grid
+        (`grid`) and `reference_weight_decays`."""
         by_decay = self.adamw_losses_by_decay(tasks)
         return {task: min(losses[task] for losses in by_decay.values()) for task in tasks}
 
     def adamw_losses_by_decay(self, tasks: Sequence[str]) -> dict[float, dict[str, float]]:
-        """AdamW's best validation loss over the learning-rate grid (inf if it diverged at
-        every rate), per weight decay of `reference_weight_decays` and task."""
+        """AdamW's best validation loss over the hyperparameter grid (inf if it diverged at
+        every point), per weight decay of `reference_weight_decays` and task."""
         decays = self.settings.reference_weight_decays
         cache = self.__dict__.setdefault("_reference", {})
         missing = [task for task in tasks if task not in cache]
