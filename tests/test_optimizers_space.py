@@ -326,6 +326,11 @@ def test_a_tuned_decoupled_weight_decay_trains_like_the_decay_written_into_the_p
     assert evaluation.metrics["weight_decay"]["logreg_digits"] == tuned.grid[best][1]
     assert evaluation.metrics["learning_rate"]["logreg_digits"] == tuned.grid[best][0]
     assert evaluation.objectives["loss_logreg_digits"] == pytest.approx(losses[best], rel=1e-6)
+    by_decay = tuned.losses_by_weight_decay("logreg_digits", tuned.parse(adamw_dsl(0.0)))
+    for decay in decays:
+        column = min((c for c, (_, wd) in enumerate(tuned.grid) if wd == decay),
+                     key=lambda c: losses[c])
+        assert by_decay[decay] == (pytest.approx(losses[column], rel=1e-6), tuned.grid[column][0])
 
 
 def test_adamw_tuned_like_its_reference_scores_exactly_one():

@@ -280,19 +280,17 @@ class OptimizersSpace(BatchEvaluatedSpace):
             metrics["weight_decay"] = {}
         ratios = []
         for task, (losses, task_metrics) in per_task.items():
-            row = losses[position]
-            finite = np.isfinite(row)
-            if not finite.any():
+            loss, best = lowest_finite(losses[position])
+            if best is None:
                 return {"error": f"diverged on {task} at every learning rate",
                         "metrics": metrics}
-            best = int(np.argmin(np.where(finite, row, np.inf)))
-            objectives[f"loss_{task}"] = float(row[best])
+            objectives[f"loss_{task}"] = loss
             learning_rate, weight_decay = self.grid[best]
             metrics["learning_rate"][task] = learning_rate
             if weight_decay is not None:
                 metrics["weight_decay"][task] = weight_decay
             metrics["metric"][task] = float(task_metrics[position, best])
-            ratios.append(float(row[best]) / max(reference[task], 1e-12))
+            ratios.append(loss / max(reference[task], 1e-12))
         objectives["score"] = aggregate_ratios(ratios, self.settings.score)
         return {"objectives": objectives, "metrics": metrics}
 
@@ -312,8 +310,7 @@ class OptimizersSpace(BatchEvaluatedSpace):
         for task in self.settings.funnel_tasks:
             losses, _ = self._train(task, programs)
             for row, p in enumerate(winners):
-                finite = losses[row][np.isfinite(losses[row])]
-                outcome[p][task] = float(finite.min()) if finite.size else math.inf
+                outcome[p][task] = lowest_finite(losses[row])[0]
         for p in winners:
             result = results[indexes[p]]
             metrics = result["metrics"]
@@ -354,6 +351,19 @@ class OptimizersSpace(BatchEvaluatedSpace):
                 weight_decays=self.settings.weight_decays)
         return cache[key]
 
+    def losses_by_weight_decay(self, task: str, program: Program
+                               ) -> dict[float | None, tuple[float, float | None]]:
+        """`program`'s best validation loss on `task` over the learning rates and that rate,
+        per decoupled weight decay of the grid (None without `weight_decays`); (inf, None)
+        where it diverged at every rate."""
+        (losses,), _ = self._train(task, [program])
+        best: dict[float | None, tuple[float, float | None]] = {}
+        for decay in dict.fromkeys(decay for _, decay in self.grid):
+            columns = [c for c, (_, d) in enumerate(self.grid) if d == decay]
+            loss, index = lowest_finite(losses[columns])
+            best[decay] = (loss, None if index is None else self.grid[columns[index]][0])
+        return best
+
     def reference_losses(self, tasks: Sequence[str]) -> dict[str, float]:
         """Tuned AdamW's validation loss per task: the best over the hyperparameter grid
         (`grid`) and `reference_weight_decays`."""
@@ -371,10 +381,18 @@ class OptimizersSpace(BatchEvaluatedSpace):
                         for decay in decays]
             for task in missing:
                 losses, _ = self._train(task, variants)
-                cache[task] = [float(row[np.isfinite(row)].min()) if np.isfinite(row).any()
-                               else math.inf for row in losses]
+                cache[task] = [lowest_finite(row)[0] for row in losses]
         return {decay: {task: cache[task][i] for task in tasks}
                 for i, decay in enumerate(decays)}
+
+
+def lowest_finite(losses: np.ndarray) -> tuple[float, int | None]:
+    """The lowest finite loss and its index; (inf, None) where every entry diverged."""
+    finite = np.isfinite(losses)
+    if not finite.any():
+        return math.inf, None
+    index = int(np.argmin(np.where(finite, losses, np.inf)))
+    return float(losses[index]), index
 
 
 def aggregate_ratios(ratios: Sequence[float], how: str) -> float:
