@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
 from automl.store import Store
-from search_spaces.optimizers.space import OptimizersSpace, adamw_dsl
+from search_spaces.optimizers.space import OptimizersSpace, adamw_dsl, aggregate_ratios
 from search_spaces.optimizers.tasks import TASK_NAMES, get_task
 
 META_TASKS = [name for name, kind in TASK_NAMES.items() if kind == "meta_validation"]
@@ -75,10 +74,6 @@ def compare(space: OptimizersSpace, task: str, candidate, adamw) -> dict:
             "as_written": ours[0.0][0], "adamw_seed_decay": theirs[SEED_DECAY][0]}
 
 
-def geometric_mean(values: list[float]) -> float:
-    return float(math.exp(sum(math.log(max(v, 1e-30)) for v in values) / len(values)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db")
@@ -109,7 +104,7 @@ def main() -> None:
     for task in arguments.tasks:
         per_seed = [compare(space, task, candidate, adamw) for space in spaces]
         row = per_seed[0] if len(per_seed) == 1 else {
-            key: geometric_mean([result[key] for result in per_seed])
+            key: aggregate_ratios([result[key] for result in per_seed], "geometric_mean")
             for key in LOSSES}
         outcome = {"both_tuned": row["value"] < row["adamw"],
                    "tuned_decay": row["as_written"] < row["adamw"],
