@@ -201,6 +201,7 @@ def _print_summary(summary: Any, space: SearchSpace, url: str, as_json: bool) ->
             "evaluations": summary.evaluations, "failed": summary.failed,
             "duplicates": summary.duplicates, "cache_hit_rate": summary.cache_hit_rate,
             "seconds": summary.seconds, "hypervolume": summary.hypervolume,
+            "restarts": summary.restarts,
             "front": [{"candidate": m.number, "objectives": m.objectives, "program": m.program}
                       for m in summary.front],
         })
@@ -211,7 +212,8 @@ def _print_summary(summary: Any, space: SearchSpace, url: str, as_json: bool) ->
             f"{summary.evaluations} evaluations, {summary.failed} failed, cache hit rate "
             f"{summary.cache_hit_rate:.1%}, {summary.seconds:.1f} s"
             + (f", hypervolume {summary.hypervolume:.4g}"
-               if summary.hypervolume is not None else ""))
+               if summary.hypervolume is not None else "")
+            + (f", {summary.restarts} restarts from the best" if summary.restarts else ""))
         console.print(f"database: {safe_url(url)}")
         _front_table(space, summary.front)
     if summary.stopped:

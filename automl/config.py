@@ -41,6 +41,18 @@ class EvolutionConfig(_Strict):
     initial_population: int | None = pydantic.Field(None, ge=1)
     include_baselines: bool = False
     max_mutation_tries: int = pydantic.Field(100, ge=1)
+    # regularized only: after this many members in a row join the population without
+    # improving the best value of the selected objective, the population restarts from the
+    # best member alone (the Lion search's restart from the best program when stalled); None:
+    # never
+    restart_after: int | None = pydantic.Field(None, ge=1)
+
+    @pydantic.model_validator(mode="after")
+    def _restart_needs_one_objective(self) -> EvolutionConfig:
+        if self.restart_after is not None and self.strategy != "regularized":
+            raise ValueError(f"evolution.restart_after needs strategy 'regularized' (one "
+                             f"objective, so 'best' is defined), not {self.strategy!r}")
+        return self
 
 
 class BudgetConfig(_Strict):

@@ -14,6 +14,7 @@ pickled RNG state, and with the local executor the same config and seed give the
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -28,7 +29,7 @@ from automl.cache import CacheEntry, FunctionalCache, LookupKind
 from automl.config import CampaignConfig
 from automl.evolution.mutations import MutationFailed, mutate_until_changed
 from automl.evolution.pareto import hypervolume, non_dominated_mask
-from automl.evolution.selection import Member, make_strategy
+from automl.evolution.selection import Member, RegularizedEvolution, make_strategy
 from automl.ir import Program
 from automl.metrics import CampaignMetrics
 from automl.store import (
@@ -90,6 +91,7 @@ class CampaignSummary:
     stopped: bool
     front: list[FrontMember] = field(default_factory=list)
     hypervolume: float | None = None
+    restarts: int = 0  # evolution.restart_after: times the population restarted from the best
 
 
 def make_executor(config: CampaignConfig, space: SearchSpace) -> Executor:
@@ -129,6 +131,12 @@ class CampaignController:
                 raise ValueError(f"evolution.objective {objective!r} is not one of {names}")
             strategy_args["objective_index"] = names.index(objective)
         self.population = make_strategy(evolution.strategy, **strategy_args)
+        # restart from the best on a stall (regularized only): the best member so far by the
+        # selected objective and how many members have joined since it did
+        self.restart_after = evolution.restart_after
+        self._best_member: Member | None = None
+        self._stalled = 0
+        self.restarts = 0
         self.cache = FunctionalCache(
             campaign.settings_hash, enabled=config.cache.enabled,
             evaluations_per_entry=config.cache.evaluations_per_entry,
@@ -233,6 +241,13 @@ class CampaignController:
                 candidate = by_number[number]
                 self.population.add(Member(number, np.asarray(vector, dtype=float), candidate,
                                            identity=candidate.functional_hash))
+            if "restart" in state:
+                number, vector = state["restart"]["best"]
+                candidate = by_number[number]
+                self._best_member = Member(number, np.asarray(vector, dtype=float), candidate,
+                                           identity=candidate.functional_hash)
+                self._stalled = state["restart"]["stalled"]
+                self.restarts = state["restart"]["restarts"]
         in_flight = self.store.load_in_flight(self.campaign.id)
         numbers = [row.number for row in rows] + [row.number for row in in_flight]
         self.next_number = max(numbers) + 1 if numbers else 0
@@ -541,8 +556,31 @@ class CampaignController:
 
     def _add_to_population(self, candidate: Candidate, objectives: dict[str, float]) -> None:
         vector = np.array([o.to_minimization(objectives[o.name]) for o in self.objectives])
-        self.population.add(Member(candidate.number, vector, candidate,
-                                   identity=candidate.functional_hash))
+        member = Member(candidate.number, vector, candidate, identity=candidate.functional_hash)
+        self.population.add(member)
+        if self.restart_after is not None:
+            self._restart_if_stalled(member)
+
+    def _restart_if_stalled(self, member: Member) -> None:
+        """Count members that do not improve on the best by the selected objective; after
+        `restart_after` of them in a row the population restarts from the best alone."""
+        population = self.population
+        assert isinstance(population, RegularizedEvolution) and self.restart_after is not None
+        index = population.objective_index
+        best = self._best_member
+        value = member.objectives[index]
+        # an improvement within float noise is none: a resumed campaign refits its parents'
+        # constants from their stored values and can land 1e-14 away, which must not change
+        # when it restarts
+        if best is None or (value < best.objectives[index]
+                            and not math.isclose(value, best.objectives[index], rel_tol=1e-9)):
+            self._best_member, self._stalled = member, 0
+            return
+        self._stalled += 1
+        if self._stalled >= self.restart_after:
+            population.restart(best)
+            self._stalled = 0
+            self.restarts += 1
 
     @staticmethod
     def _row(candidate: Candidate, status: str, duplicate_of: int | None = None) -> CandidateRow:
@@ -578,6 +616,10 @@ class CampaignController:
                      "starts": {str(n): dict(c.program.parameter_values)
                                 for n, c in sorted(in_flight.items())
                                 if c.program.parameter_values}}
+            if self._best_member is not None:  # restart_after: where the stall count stands
+                best = self._best_member
+                state["restart"] = {"best": [best.number, best.objectives.tolist()],
+                                    "stalled": self._stalled, "restarts": self.restarts}
             self.store.write_batch(self.campaign.id, candidates=self._candidate_rows,
                                    evaluations=self._evaluation_rows, cache_entries=cache_rows,
                                    forgotten_cache_entries=[(settings, h) for h in forgotten],
@@ -626,6 +668,6 @@ class CampaignController:
             evaluations=self.evaluations, failed=self.failed, duplicates=self.duplicates,
             cache_hits=statistics.hits, in_flight_hits=statistics.in_flight_hits,
             cache_hit_rate=statistics.hit_rate, seconds=seconds, stopped=self.stop_requested,
-            front=self.front(), hypervolume=self.hypervolume(),
+            front=self.front(), hypervolume=self.hypervolume(), restarts=self.restarts,
         )
 

@@ -8,6 +8,7 @@ import pytest
 
 from automl.config import parse_config
 from automl.controller import CampaignController
+from automl.evolution.selection import Member
 from automl.results import Results
 from automl.store import Store
 from search_spaces.autonumerics import AutoNumericsSpace
@@ -16,12 +17,13 @@ from search_spaces.autonumerics import AutoNumericsSpace
 def make_config(seed: int = 0, evaluations: int = 150, **extra: str):
     cache = extra.get("cache", "{enabled: true}")
     strategy = extra.get("strategy", "nsga2")
+    evolution = extra.get("evolution", "")  # more evolution settings: ", key: value ..."
     return parse_config(f"""
 seed: {seed}
 space:
   name: autonumerics
   settings: {{target: exp2, fit_constants: false, max_statements: 10}}
-evolution: {{strategy: {strategy}, population_size: 20, tournament_size: 2}}
+evolution: {{strategy: {strategy}, population_size: 20, tournament_size: 2{evolution}}}
 budget: {{max_evaluations: {evaluations}}}
 cache: {cache}
 executor: {{kind: local, batch_size: 4}}
@@ -70,6 +72,52 @@ def test_every_candidate_is_stored_and_the_budget_counts_evaluations(store, stra
     for candidate in candidates[20:]:
         for parent in candidate.parents:
             assert parent < candidate.number
+
+
+def test_a_stalled_regularized_search_restarts_from_the_best_so_far(store):
+    config = make_config(evaluations=150, strategy="regularized",
+                         evolution=", objective: max_relative_error, restart_after: 15")
+    controller = CampaignController.create(config, store, "restarts")
+    population = controller.population
+    index = population.objective_index
+    joined: list[float] = []  # the selected objective of every member, in the order it joined
+    numbers: list[int] = []  # and its candidate number
+    restarts: list[tuple[int, Member, int]] = []  # (members joined before, from, next number)
+    add, restart = population.add, population.restart
+
+    def spy_add(member):
+        joined.append(member.objectives[index])
+        numbers.append(member.number)
+        add(member)
+
+    def spy_restart(member):
+        restarts.append((len(joined), member, controller.next_number))
+        restart(member)  # re-adds the member: through spy_add, so it is in `joined` too
+        assert population.members() == [member]
+
+    population.add, population.restart = spy_add, spy_restart
+    summary = controller.run()
+    assert summary.restarts == len(restarts) >= 2
+    stored = {c.number: c for c in store.load_candidates(summary.campaign.id)}
+    previous = 0
+    for count, member, next_number in restarts:
+        # from the best member so far, after 15 members in a row that did not improve on it
+        value = member.objectives[index]
+        # (up to float noise: a gain within a relative 1e-9 is not an improvement)
+        assert value == pytest.approx(min(joined[:count - 15]), rel=1e-9)
+        assert value == pytest.approx(min(joined[:count]), rel=1e-9)
+        assert count - previous >= 15
+        previous = count + 1
+        # the next child's parent is the restart point or joined after it (the rest of the
+        # batch that ended the stall): nothing older survives a restart
+        if next_number in stored:
+            (parent,) = stored[next_number].parents
+            assert parent in numbers[count:]
+
+
+def test_restart_after_needs_the_regularized_strategy():
+    with pytest.raises(ValueError, match="restart_after needs strategy 'regularized'"):
+        make_config(evolution=", restart_after: 10")
 
 
 def test_the_cache_never_evaluates_one_function_twice(store):

@@ -48,12 +48,20 @@ def evaluated_count(path: Path) -> int:
         return 0
 
 
-def test_sigkill_then_resume_gives_the_uninterrupted_candidates(tmp_path):
+# regularized evolution that restarts from the best after 8 members without improvement:
+# where the stall count stands is part of the state a resumed campaign continues from
+RESTARTING = CONFIG.replace("strategy: nsga2", "strategy: regularized, restart_after: 8")
+
+
+@pytest.mark.parametrize("config", [CONFIG, RESTARTING], ids=["nsga2", "restarting"])
+def test_sigkill_then_resume_gives_the_uninterrupted_candidates(tmp_path, config):
     config_file = tmp_path / "c.yaml"
-    config_file.write_text(CONFIG)
+    config_file.write_text(config)
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
     with Store.open(reference_url) as store:
-        CampaignController.create(parse_config(CONFIG), store, "c").run()
+        summary = CampaignController.create(parse_config(config), store, "c").run()
+    if config is RESTARTING:
+        assert summary.restarts >= 2
     expected = sequence(reference_url, "c")
 
     crashed = tmp_path / "crashed.db"

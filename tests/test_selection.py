@@ -222,6 +222,22 @@ def test_regularized_objective_index():
     assert s.state()["objective_index"] == 1
 
 
+def test_regularized_restart_keeps_only_the_given_member_until_children_refill_it():
+    s = RegularizedEvolution(population_size=3, tournament_size=2)
+    for number, value in [(1, 0.5), (2, 0.1), (3, 0.9)]:
+        s.add(mk(number, value))
+    evicted_best = mk(0, 0.05)  # the best need not still be in the (aging) population
+    s.restart(evicted_best)
+    assert [mb.number for mb in s.members()] == [0] and len(s) == 1
+    rng = np.random.default_rng(0)
+    assert all(s.select_parent(rng).number == 0 for _ in range(20))
+    for number in (4, 5, 6):  # children refill it, and the restart point ages out first
+        s.add(mk(number, 1.0))
+    assert [mb.number for mb in s.members()] == [4, 5, 6]
+    s.add(mk(1, 0.3))  # numbers evicted by the restart may not block anything
+    assert 1 in {mb.number for mb in s.members()}
+
+
 def test_pareto_tournament_only_returns_sample_front_members():
     # A dominates B and C; D is mutually non-dominated with A; E is dominated by everybody
     objs = {1: (0.0, 2.0), 2: (1.0, 3.0), 3: (0.5, 2.5), 4: (2.0, 0.0), 5: (5.0, 5.0)}

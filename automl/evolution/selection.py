@@ -137,6 +137,14 @@ class _AgingStrategy(SelectionStrategy):
     def members(self) -> list[Member]:
         return list(self._pop)
 
+    def restart(self, member: Member) -> None:
+        """Empty the population down to `member` alone (in it or not): every tournament picks
+        it until its children refill the population (the Lion search's restart from the best
+        program when the search stalls)."""
+        self._pop.clear()
+        self._numbers.clear()
+        self.add(member)
+
 
 class RegularizedEvolution(_AgingStrategy):
     """Aging evolution (Real et al. 2019) on one objective.
