@@ -2,8 +2,9 @@
 
 Takes the best candidate (lowest `score`) of a stored optimizer campaign, or a DSL file, and
 trains it and AdamW on the meta-validation tasks (never seen by the search) over the same grid:
-the campaign's learning rates x decoupled weight decays (`--weight-decays`, default 0 0.01
-0.03 0.1 0.3 1; `lr * wd * w` added to the update, as optax.adamw does). AdamW is the seed
+the campaign's learning rates (under its schedule, or `--lr-schedule`) x decoupled weight
+decays (`--weight-decays`, default 0 0.01 0.03 0.1 0.3 1; `lr * wd * w` added to the update,
+as optax.adamw does). AdamW is the seed
 program without its own decay, so at decay wd it is exactly AdamW with weight decay wd.
 Prints one JSON line per task and three counts of held-out tasks won:
 
@@ -57,7 +58,8 @@ def best_program(database: str, campaign: str) -> tuple[str, dict]:
     return candidates[best.candidate_number].program, {
         "campaign": record.name, "candidate": best.candidate_number,
         "proxy_score": best.objectives["score"], "evaluations": len(evaluations),
-        "learning_rates": record.config["space"]["settings"]["learning_rates"]}
+        "learning_rates": record.config["space"]["settings"]["learning_rates"],
+        "lr_schedule": record.config["space"]["settings"].get("lr_schedule", "constant")}
 
 
 def compare(space: OptimizersSpace, task: str, candidate, adamw) -> dict:
@@ -84,6 +86,9 @@ def main() -> None:
     parser.add_argument("--init-seeds", type=int, nargs="+", default=[0],
                         help="initializations each task is trained from (geometric mean)")
     parser.add_argument("--tasks", nargs="+", default=META_TASKS, choices=META_TASKS)
+    parser.add_argument("--lr-schedule", choices=["constant", "cosine"],
+                        help="the learning-rate schedule both train under (default: the "
+                        "campaign's, or constant)")
     arguments = parser.parse_args()
     if arguments.program:
         text, origin = arguments.program.read_text(), {"file": str(arguments.program)}
@@ -92,11 +97,12 @@ def main() -> None:
     else:
         sys.exit("give --program FILE or --db URL --campaign NAME")
     rates = origin.get("learning_rates") or OptimizersSpace.Settings().learning_rates
+    schedule = arguments.lr_schedule or origin.get("lr_schedule") or "constant"
     decays = sorted({0.0, SEED_DECAY, *arguments.weight_decays})
     seeds = sorted(set(arguments.init_seeds))
     spaces = [OptimizersSpace({"tasks": arguments.tasks, "funnel_tasks": [],
                                "learning_rates": rates, "weight_decays": decays,
-                               "init_seed": seed}) for seed in seeds]
+                               "lr_schedule": schedule, "init_seed": seed}) for seed in seeds]
     candidate = spaces[0].simplify(spaces[0].parse(text, "candidate"))[0]
     adamw = spaces[0].parse(adamw_dsl(0.0), "adamw without weight decay")
     start = time.perf_counter()
@@ -119,6 +125,7 @@ def main() -> None:
             "seeds_won_both_tuned": sum(r["value"] < r["adamw"] for r in per_seed),
             "per_seed": per_seed if len(seeds) > 1 else None}), flush=True)
     summary = {"unit": f"of {len(arguments.tasks)}", "weight_decays": decays,
+               "lr_schedule": schedule,
                "init_seeds": seeds, **origin}
     print(json.dumps({"metric": "meta_validation_tasks_beating_adamw_both_tuned",
                       "value": counts["both_tuned"], "seconds": round(

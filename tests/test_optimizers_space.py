@@ -378,3 +378,42 @@ def test_rewritings_still_hash_alike(space):
     a = space.parse("t1 = lr * w\nupdate = t1 * 0.5\n")
     b = space.parse("t1 = w * 0.5\nupdate = lr * t1\n")
     assert space.fingerprint(a) == space.fingerprint(b)
+
+
+@pytest.mark.parametrize(("text", "optimizer"), [
+    (adamw_dsl(0.0), lambda schedule, wd: optax.adamw(schedule, eps=1e-8, weight_decay=wd)),
+    (LION.replace("update = update + w * 0.01\n", ""),
+     lambda schedule, wd: optax.lion(schedule, b1=0.9, b2=0.99, weight_decay=wd)),
+], ids=["adamw", "lion"])
+def test_a_cosine_schedule_trains_like_optax_with_cosine_decay(text, optimizer):
+    """`lr_schedule: cosine` decays the rate a program reads, and the added decay's, as
+    optax.cosine_decay_schedule does inside optax.adamw / optax.lion."""
+    from search_spaces.optimizers.tasks import get_task
+
+    rate, decay = 3e-2, 0.3
+    task = get_task("logreg_digits")
+    losses = {}
+    for schedule in ("constant", "cosine"):
+        space = OptimizersSpace({"tasks": ["logreg_digits"], "funnel_tasks": [],
+                                 "learning_rates": [rate], "weight_decays": [decay],
+                                 "lr_schedule": schedule})
+        (losses[schedule],), _ = space._train("logreg_digits", [space.parse(text)])
+    reference = optimizer(optax.cosine_decay_schedule(rate, task.steps), decay)
+    params = task.init_params(jax.random.PRNGKey(0))
+    state = reference.init(params)
+    for _ in range(task.steps):
+        updates, state = reference.update(
+            jax.grad(task.loss)(params, task.train_x, task.train_y), state, params)
+        params = optax.apply_updates(params, updates)
+    expected = float(task.validation_loss(params))
+    assert losses["cosine"][0] == pytest.approx(expected, rel=1e-4)
+    assert losses["constant"][0] != pytest.approx(expected, rel=1e-2)  # the schedule matters
+
+
+def test_the_learning_rate_schedule_is_in_the_cache_key_only_when_not_constant():
+    constant = OptimizersSpace({"lr_schedule": "constant"})
+    assert "lr_schedule" not in constant.evaluation_settings()["settings"]
+    assert constant.settings_hash() == OptimizersSpace({}).settings_hash()
+    assert OptimizersSpace({"lr_schedule": "cosine"}).settings_hash() != constant.settings_hash()
+    with pytest.raises(ValueError, match="lr_schedule"):
+        OptimizersSpace({"lr_schedule": "linear"})

@@ -220,18 +220,37 @@ def _setup(task, seed: int):
     return layout.pack(params0), layout, gradient
 
 
-def _train(task, w0, layout, gradient, update_rule, lr, weight_decay=None):
-    """Train from `w0` with `update_rule(w, g, m, v, lr, t) -> (update, m, v)`, plus decoupled
-    weight decay `lr * weight_decay * w` when one is given (as optax.adamw applies it); return
-    the validation loss and metric (non-finite after divergence)."""
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def scheduled_lr(lr, t, steps: int, schedule: str):
+    """The learning rate at step `t` (1-based) of `steps`: `lr` throughout ("constant"), or
+    cosine decay to zero ("cosine": optax.cosine_decay_schedule(lr, steps), which starts at
+    step count 0 = our t 1)."""
+    import jax.numpy as jnp
+
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return lr * 0.5 * (1.0 + jnp.cos(jnp.pi * (t - 1.0) / steps))
+    raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
+
+
+def _train(task, w0, layout, gradient, update_rule, lr, weight_decay=None,
+           lr_schedule: str = "constant"):
+    """Train from `w0` with `update_rule(w, g, m, v, lr_t, t) -> (update, m, v)`, plus
+    decoupled weight decay `lr_t * weight_decay * w` when one is given (as optax.adamw applies
+    it), where lr_t is `lr` under `lr_schedule` at step t; return the validation loss and
+    metric (non-finite after divergence)."""
     import jax.numpy as jnp
     from jax import lax
 
     def step(state, t):
         w, m, v = state
-        update, m, v = update_rule(w, gradient(w), m, v, lr, t)
+        lr_t = scheduled_lr(lr, t, task.steps, lr_schedule)
+        update, m, v = update_rule(w, gradient(w), m, v, lr_t, t)
         if weight_decay is not None:
-            update = update + (lr * weight_decay) * w
+            update = update + (lr_t * weight_decay) * w
         return (w - update, m, v), None
 
     zeros = jnp.zeros_like(w0)
@@ -250,7 +269,7 @@ def hyperparameter_grid(learning_rates: Sequence[float], weight_decays: Sequence
 
 def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
                  learning_rates: Sequence[float], seed: int = 0, batching: str = "map",
-                 weight_decays: Sequence[float] | None = None):
+                 weight_decays: Sequence[float] | None = None, lr_schedule: str = "constant"):
     """Compile a function: EncodedPrograms of `batch_size` -> (validation losses, metrics),
     each of shape (batch_size, grid size) over `hyperparameter_grid(learning_rates,
     weight_decays)`. Non-finite values mean divergence.
@@ -276,7 +295,7 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
             return interpret(opcodes, args, constants, outputs, length, (w, g, m, v, lr, t),
                              segments, layout.num_segments, every_statement)
 
-        return _train(task, w0, layout, gradient, update_rule, lr, weight_decay)
+        return _train(task, w0, layout, gradient, update_rule, lr, weight_decay, lr_schedule)
 
     def train_program(program):
         return jax.vmap(train_one, in_axes=(None, 0, None if decays is None else 0))(
@@ -320,7 +339,7 @@ def unrolled_update(program: Program):
 
 
 def make_unrolled_trainer(task, program: Program, learning_rates: Sequence[float],
-                          seed: int = 0):
+                          seed: int = 0, lr_schedule: str = "constant"):
     """Per-candidate compilation, the baseline the interpreter is measured against: a fresh
     `jax.jit` of the training loop with this one program inlined. Returns a function of no
     arguments -> (validation losses, metrics) over the learning rates."""
@@ -334,6 +353,7 @@ def make_unrolled_trainer(task, program: Program, learning_rates: Sequence[float
     def update_rule(w, g, m, v, lr, t):
         return rule(w, g, m, v, lr, t, segments, layout.num_segments)
 
-    compiled = jax.jit(jax.vmap(lambda lr: _train(task, w0, layout, gradient, update_rule, lr)))
+    compiled = jax.jit(jax.vmap(lambda lr: _train(task, w0, layout, gradient, update_rule, lr,
+                                                  lr_schedule=lr_schedule)))
     lrs = jnp.asarray(learning_rates, jnp.float32)
     return lambda: tuple(np.asarray(x) for x in compiled(lrs))
