@@ -18,7 +18,7 @@ Runs a regularized-evolution search with the cache (local executor) and prints J
   three seeds); `--skip-uncached` leaves it out, and with it half of the time.
 
     python scripts/bench_fec.py --space optimizers|autonumerics|evonorm [--candidates 10000]
-        [--population 100] [--seeds 3] [--skip-uncached]
+        [--population 100] [--seeds 3] [--skip-uncached] [--restart-after 500]
         [--settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"]
 """
 
@@ -50,12 +50,14 @@ OBJECTIVE = {"optimizers": "score", "autonumerics": "max_relative_error",
 
 
 def run(space: str, cache: bool, candidates: int, population: int, tournament: int,
-        seed: int, batch_size: int, settings: str, agreement_sample: int = 0) -> dict:
+        seed: int, batch_size: int, settings: str, restart_after: int | None = None,
+        agreement_sample: int = 0) -> dict:
     config = parse_config(f"""
 seed: {seed}
 space: {{name: {space}, settings: {settings}}}
 evolution: {{strategy: regularized, objective: {OBJECTIVE[space]}, population_size: {population},
-            tournament_size: {tournament}, max_mutation_tries: 1000}}
+            tournament_size: {tournament}, max_mutation_tries: 1000,
+            restart_after: {"null" if restart_after is None else restart_after}}}
 budget: {{max_evaluations: {candidates}, max_candidates: {candidates}}}
 cache: {{enabled: {str(cache).lower()}}}
 executor: {{kind: local, batch_size: {batch_size}}}
@@ -88,7 +90,7 @@ executor: {{kind: local, batch_size: {batch_size}}}
         curve.append((spent, generated, best))
     result = {"seconds": seconds, "hit_rate": summary.cache_hit_rate,
               "evaluations": summary.evaluations, "candidates": summary.candidates,
-              "best": best, "sign": sign, "curve": curve}
+              "best": best, "sign": sign, "curve": curve, "restarts": summary.restarts}
     if agreement_sample:
         result["agreement"] = reevaluate_hits(controller.space, candidates_rows, evaluations,
                                               agreement_sample, seed)
@@ -147,6 +149,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--settings", help="space settings as a YAML flow mapping (default: "
                                            "the space's entry in SPACE_SETTINGS)")
+    parser.add_argument("--restart-after", type=int,
+                        help="restart from the best after this many members without a better "
+                             "one (evolution.restart_after; the Lion search restarted)")
     parser.add_argument("--skip-uncached", action="store_true",
                         help="no second search with the cache off (no unpaired ratio)")
     parser.add_argument("--agreement-sample", type=int, default=200,
@@ -173,18 +178,20 @@ def compare_one_seed(arguments: argparse.Namespace, seed: int) -> list[dict]:
     skipped, the uncached run beside it (unpaired saved ratio, wall-clock ratio)."""
     space_settings = arguments.settings or SPACE_SETTINGS[arguments.space]
     settings = (arguments.candidates, arguments.population, arguments.tournament, seed,
-                arguments.batch_size, space_settings)
+                arguments.batch_size, space_settings, arguments.restart_after)
     cached = run(arguments.space, True, *settings, agreement_sample=arguments.agreement_sample)
     context = {"space": arguments.space, "settings": space_settings,
                "candidates": arguments.candidates,
                "population": arguments.population, "tournament": arguments.tournament,
-               "seed": seed, "cpus": os.cpu_count(), "machine": platform.machine()}
+               "restart_after": arguments.restart_after, "seed": seed,
+               "cpus": os.cpu_count(), "machine": platform.machine()}
     # paired: the cached run's own best, and what reaching it cost with and without the cache
     generated = evaluations_to_reach(cached["curve"], cached["best"], paired=True)
     spent = evaluations_to_reach(cached["curve"], cached["best"])
     lines = [
         {"metric": "fec_hit_rate", "value": round(cached["hit_rate"], 3), "unit": "fraction",
-         "evaluations_cached": cached["evaluations"], **context},
+         "evaluations_cached": cached["evaluations"], "restarts": cached["restarts"],
+         **context},
         {"metric": "fec_evaluations_saved_ratio",
          "value": round(generated / spent, 2) if spent else None, "unit": "x",
          "target_best": cached["sign"] * cached["best"],

@@ -86,6 +86,9 @@ def main() -> None:
     parser.add_argument("--init-seeds", type=int, nargs="+", default=[0],
                         help="initializations each task is trained from (geometric mean)")
     parser.add_argument("--tasks", nargs="+", default=META_TASKS, choices=META_TASKS)
+    parser.add_argument("--learning-rates", type=float, nargs="+",
+                        help="the rates both are tuned over (default: the campaign's, or the "
+                        "space's default grid)")
     parser.add_argument("--lr-schedule", choices=["constant", "cosine"],
                         help="the learning-rate schedule both train under (default: the "
                         "campaign's, or constant)")
@@ -96,7 +99,8 @@ def main() -> None:
         text, origin = best_program(arguments.db, arguments.campaign)
     else:
         sys.exit("give --program FILE or --db URL --campaign NAME")
-    rates = origin.get("learning_rates") or OptimizersSpace.Settings().learning_rates
+    rates = (arguments.learning_rates or origin.get("learning_rates")
+             or OptimizersSpace.Settings().learning_rates)
     schedule = arguments.lr_schedule or origin.get("lr_schedule") or "constant"
     decays = sorted({0.0, SEED_DECAY, *arguments.weight_decays})
     seeds = sorted(set(arguments.init_seeds))
