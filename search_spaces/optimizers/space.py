@@ -299,7 +299,7 @@ class OptimizersSpace(BatchEvaluatedSpace):
             if weight_decay is not None:
                 metrics["weight_decay"][task] = weight_decay
             metrics["metric"][task] = float(task_metrics[position, best])
-            ratios.append(loss / max(reference[task], 1e-12))
+            ratios.append(loss_ratio(loss, reference[task]))
         objectives["score"] = aggregate_ratios(ratios, self.settings.score)
         return {"objectives": objectives, "metrics": metrics}
 
@@ -324,7 +324,7 @@ class OptimizersSpace(BatchEvaluatedSpace):
             result = results[indexes[p]]
             metrics = result["metrics"]
             metrics["funnel"] = outcome[p]
-            ratios = [outcome[p][t] / max(reference[t], 1e-12) for t in outcome[p]]
+            ratios = [loss_ratio(outcome[p][t], reference[t]) for t in outcome[p]]
             metrics["funnel_passed"] = max(ratios) < 1.0
             if not metrics["funnel_passed"] and self.settings.funnel_gates_score:
                 metrics["proxy_score"] = result["objectives"]["score"]
@@ -402,6 +402,11 @@ def lowest_finite(losses: np.ndarray) -> tuple[float, int | None]:
         return math.inf, None
     index = int(np.argmin(np.where(finite, losses, np.inf)))
     return float(losses[index]), index
+
+
+def loss_ratio(loss: float, reference: float) -> float:
+    """A loss relative to the reference's (below 1: better); a reference of 0 counts as 1e-12."""
+    return loss / max(reference, 1e-12)
 
 
 def aggregate_ratios(ratios: Sequence[float], how: str) -> float:
