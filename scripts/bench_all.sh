@@ -103,6 +103,10 @@ else  # time limits: the slowest seen plus a margin (all together 61 min at wors
     # one beside it, ~16 min per seed)
     run fec_optimizers 600 scripts/bench_fec.py --space optimizers --candidates 10000 --population 100 --batch-size 64 \
         --skip-uncached --settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"
+    # the same with the Lion search's restarts from the best (configs/lion_digits.yaml's)
+    run fec_optimizers_restart 600 scripts/bench_fec.py --space optimizers --candidates 10000 --population 100 \
+        --batch-size 64 --skip-uncached --restart-after 500 \
+        --settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"
     run fec_evonorm 600 scripts/bench_fec.py --space evonorm --candidates 300 --population 32 --seeds 3 --batch-size 16 \
         --agreement-sample 20
     run collisions 120 scripts/bench_collisions.py

@@ -17,6 +17,12 @@ Runs a regularized-evolution search with the cache (local executor) and prints J
   generate different candidates, so this figure is mostly path noise (it ranged 0.25-3.3 over
   three seeds); `--skip-uncached` leaves it out, and with it half of the time.
 
+`--restart-after N` runs the searches with the Lion search's restarts from the best
+(`evolution.restart_after`). A search that stalls early reaches its best before most hits, so
+its paired ratio stays near 1; restarting keeps it improving while the population fills with
+twins of the best (optimizers, 10,000 candidates, 3 seeds, 2026-12-06: paired ratio 1.38 ->
+2.61 and hit rate 0.613 -> 0.645 with `--restart-after 500`, medians).
+
     python scripts/bench_fec.py --space optimizers|autonumerics|evonorm [--candidates 10000]
         [--population 100] [--seeds 3] [--skip-uncached] [--restart-after 500]
         [--settings "{tasks: [logreg_digits], learning_rates: [0.001, 0.01], funnel_tasks: []}"]

@@ -56,3 +56,14 @@ def test_agreement_reevaluates_only_differently_written_hits_and_finds_a_wrong_a
                         rel_tol=1e-9)
     # cost depends on the text, so it never counts as a disagreement
     assert "cost" in right.objectives
+
+
+def test_restart_after_reaches_the_search(bench):
+    settings = "{target: exp2, fit_constants: false, max_statements: 8}"
+    runs = {restart_after: bench.run("autonumerics", True, 300, 20, 2, 0, 4, settings,
+                                     restart_after=restart_after)
+            for restart_after in (None, 20)}
+    assert runs[None]["restarts"] == 0
+    assert runs[20]["restarts"] >= 2
+    # a restart changes which parents are picked, so the candidates differ from there on
+    assert runs[20]["curve"] != runs[None]["curve"]
