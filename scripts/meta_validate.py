@@ -4,8 +4,8 @@ Takes the best candidate (lowest `score`) of a stored optimizer campaign, or a D
 trains it and AdamW on the meta-validation tasks (never seen by the search) over the same grid:
 the campaign's learning rates (under its schedule, or `--lr-schedule`) x decoupled weight
 decays (`--weight-decays`, default 0 0.01 0.03 0.1 0.3 1; `lr * wd * w` added to the update,
-as optax.adamw does). AdamW is the seed
-program without its own decay, so at decay wd it is exactly AdamW with weight decay wd.
+as optax.adamw does). AdamW is the seed program without its own decay, so at decay wd it is
+exactly AdamW with weight decay wd.
 Prints one JSON line per task and three counts of held-out tasks won:
 
 * `meta_validation_tasks_beating_adamw_both_tuned`: each at its best (rate, decay) per task,
@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from automl.store import Store
+from search_spaces.optimizers.interpreter import LR_SCHEDULES
 from search_spaces.optimizers.space import OptimizersSpace, adamw_dsl, aggregate_ratios
 from search_spaces.optimizers.tasks import TASK_NAMES, get_task
 
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--learning-rates", type=float, nargs="+",
                         help="the rates both are tuned over (default: the campaign's, or the "
                         "space's default grid)")
-    parser.add_argument("--lr-schedule", choices=["constant", "cosine"],
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES,
                         help="the learning-rate schedule both train under (default: the "
                         "campaign's, or constant)")
     arguments = parser.parse_args()
@@ -129,13 +130,11 @@ def main() -> None:
             "seeds_won_both_tuned": sum(r["value"] < r["adamw"] for r in per_seed),
             "per_seed": per_seed if len(seeds) > 1 else None}), flush=True)
     summary = {"unit": f"of {len(arguments.tasks)}", "weight_decays": decays,
-               "lr_schedule": schedule,
-               "init_seeds": seeds, **origin}
+               "lr_schedule": schedule, "init_seeds": seeds, **origin}
     print(json.dumps({"metric": "meta_validation_tasks_beating_adamw_both_tuned",
-                      "value": counts["both_tuned"], "seconds": round(
-                          time.perf_counter() - start, 1), "program": spaces[0].format(
-                          candidate),
-                      **summary}), flush=True)
+                      "value": counts["both_tuned"],
+                      "seconds": round(time.perf_counter() - start, 1),
+                      "program": spaces[0].format(candidate), **summary}), flush=True)
     print(json.dumps({"metric": "meta_validation_tasks_beating_adamw_tuned_decay",
                       "value": counts["tuned_decay"], **summary}), flush=True)
     print(json.dumps({"metric": "meta_validation_tasks_beating_adamw",
