@@ -1,0 +1,54 @@
+"""A database written by the previous release opens, upgrades and resumes: what it restores
+(population, counters, cache, restart state, in-flight candidates and their inherited fit
+starts, the front) is what that release restored, and the campaigns then run to their budget.
+The data and how it was made: tests/data/README.md."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from automl.controller import CampaignController
+from automl.store import Store
+
+DATA = Path(__file__).resolve().parent / "data"
+RESTORED = json.loads((DATA / "release-0.1.0-restored.json").read_text())
+
+
+@pytest.fixture
+def old_database(tmp_path) -> str:
+    path = tmp_path / "old.db"
+    shutil.copy(DATA / "release-0.1.0.db", path)
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("name", sorted(RESTORED))
+def test_the_previous_release_database_resumes_as_that_release_restored_it(old_database, name):
+    expected = RESTORED[name]
+    with Store.open(old_database) as store:
+        controller = CampaignController.resume(store, name)
+        progress = controller.progress()
+        assert [[m.number, m.objectives.tolist()] for m in controller.population.members()] \
+            == expected["population"]
+        assert progress.candidates == expected["next_number"]
+        assert progress.evaluations == expected["evaluations"]
+        assert progress.failed == expected["failed"]
+        assert progress.best == expected["best"]
+        assert controller.cache.statistics.hits == expected["cache_hits"]
+        assert controller.cache.statistics.misses == expected["cache_misses"]
+        assert [[t.candidate_number, t.program.parameter_values]
+                for t in controller._redispatch] == expected["redispatch"]
+        if expected["restart"] is not None:
+            assert {"best": controller._best_member.number, "stalled": controller._stalled,
+                    "restarts": controller.restarts} == expected["restart"]
+        assert [[m.number, m.objectives] for m in controller.front()] == expected["front"]
+        summary = controller.run()
+        campaign_id = controller.campaign.id
+        rows = store.load_candidates(campaign_id)
+        assert store.load_in_flight(campaign_id) == []
+    assert summary.campaign.status == "finished"
+    assert [row.number for row in rows] == list(range(len(rows)))
+    assert sum(row.status != "duplicate" for row in rows) == summary.evaluations == 90
