@@ -9,12 +9,12 @@ Errors name the file, the line, the field and what is allowed, e.g.::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pydantic
 import yaml
 
-from search_spaces.base import UnknownSpaceError, space_class
+from automl.plugins import EXECUTORS, STRATEGIES, PluginGroup, UnknownSpaceError, space_class
 
 DEFAULT_DATABASE = "sqlite:///results/automl.db"
 
@@ -32,8 +32,17 @@ class SpaceConfig(_Strict):
     settings: dict[str, Any] = {}
 
 
+def _registered(group: PluginGroup, value: str) -> str:
+    """`value` must name a plug-in of `group` (checked by name: nothing is imported)."""
+    if value not in group:  # the message gets "(got VALUE)" appended (`_describe`)
+        raise ValueError(f"unknown {group.kind}; allowed: {', '.join(group.names())}")
+    return value
+
+
 class EvolutionConfig(_Strict):
-    strategy: Literal["regularized", "pareto_tournament", "nsga2"] = "nsga2"
+    # a selection strategy registered under automl.strategies (built in: regularized,
+    # pareto_tournament, nsga2)
+    strategy: str = "nsga2"
     population_size: int = pydantic.Field(100, ge=2)
     tournament_size: int = pydantic.Field(2, ge=1)
     # single-objective strategies (regularized) select on this objective; default: the first
@@ -46,6 +55,11 @@ class EvolutionConfig(_Strict):
     # best member alone (the Lion search's restart from the best program when stalled); None:
     # never
     restart_after: int | None = pydantic.Field(None, ge=1)
+
+    @pydantic.field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        return _registered(STRATEGIES, value)
 
     @pydantic.model_validator(mode="after")
     def _restart_needs_one_objective(self) -> EvolutionConfig:
@@ -71,7 +85,8 @@ class CacheConfig(_Strict):
 
 
 class ExecutorConfig(_Strict):
-    kind: Literal["local", "ray"] = "local"
+    # an executor registered under automl.executors (built in: local, and ray from workers/)
+    kind: str = "local"
     workers: int = pydantic.Field(2, ge=1)
     batch_size: int = pydantic.Field(16, ge=1)
     num_cpus_per_worker: float = pydantic.Field(1.0, ge=0)
@@ -82,6 +97,11 @@ class ExecutorConfig(_Strict):
     # a candidate whose evaluation runs longer is stopped and recorded as failed (Ray
     # executor: its worker is killed and restarted); None: no limit
     evaluation_timeout_s: float | None = pydantic.Field(None, gt=0)
+
+    @pydantic.field_validator("kind")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        return _registered(EXECUTORS, value)
 
     @pydantic.model_validator(mode="after")
     def _timeout_needs_ray(self) -> ExecutorConfig:

@@ -30,8 +30,11 @@ from automl.config import CampaignConfig
 from automl.evolution.mutations import MutationFailed, mutate_until_changed
 from automl.evolution.pareto import hypervolume, non_dominated_mask
 from automl.evolution.selection import Member, RegularizedEvolution, make_strategy
+from automl.executor import EvaluationResult, EvaluationTask, Executor, make_executor
 from automl.ir import Program
 from automl.metrics import CampaignMetrics
+from automl.plugins import get_space
+from automl.space import SearchSpace, best_values
 from automl.store import (
     CacheEntryRow,
     CampaignRecord,
@@ -40,8 +43,6 @@ from automl.store import (
     Store,
     safe_url,
 )
-from search_spaces.base import SearchSpace, best_values, get_space
-from workers.executor import EvaluationResult, EvaluationTask, Executor, LocalExecutor
 
 # Without a candidate cap, a search stuck on cache hits would never reach its evaluation budget.
 DEFAULT_CANDIDATES_PER_EVALUATION = 50
@@ -92,22 +93,6 @@ class CampaignSummary:
     front: list[FrontMember] = field(default_factory=list)
     hypervolume: float | None = None
     restarts: int = 0  # evolution.restart_after: times the population restarted from the best
-
-
-def make_executor(config: CampaignConfig, space: SearchSpace) -> Executor:
-    settings = config.space.settings
-    if config.executor.kind == "local":
-        return LocalExecutor(config.space.name, settings, config.executor.batch_size, space=space)
-    from workers.ray_executor import RayExecutor  # Ray is imported only when used
-
-    return RayExecutor(
-        config.space.name, settings, workers=config.executor.workers,
-        batch_size=config.executor.batch_size, num_cpus=config.executor.num_cpus_per_worker,
-        num_gpus=config.executor.num_gpus_per_worker,
-        resources=config.executor.resources_per_worker, address=config.executor.address,
-        dashboard=config.executor.dashboard,
-        evaluation_timeout_s=config.executor.evaluation_timeout_s,
-    )
 
 
 class CampaignController:

@@ -28,8 +28,8 @@ from matplotlib.figure import Figure
 
 from automl.evolution.pareto import hypervolume, non_dominated_mask
 from automl.results import CandidateInfo, Results
+from automl.space import Objective
 from automl.store import EvaluationRow
-from search_spaces.base import Objective
 
 CHECKPOINTS = 200  # points on the progress curves, whatever the campaign's size
 MAX_SCATTER = 50_000  # evaluated candidates drawn behind the front (subsampled beyond)

@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass, field
 
 from automl import environment
+from automl.plugins import get_space
 from automl.results import Results, parse_ref
 from automl.zoo import ZooEntry
-from search_spaces.base import get_space
 
 
 @dataclass(frozen=True)

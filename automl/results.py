@@ -17,8 +17,9 @@ from typing import Any, Self
 import numpy as np
 
 from automl.evolution.pareto import hypervolume, non_dominated_mask
+from automl.plugins import get_space
+from automl.space import Objective, SearchSpace
 from automl.store import CampaignRecord, CandidateRow, EvaluationRow, Store, StoreError
-from search_spaces.base import Objective, SearchSpace, get_space
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """The zoo: programs the project discovered, shipped as DSL files with a header.
 
-``search_spaces/<space>/discovered/NAME.dsl`` starts with comment lines ``# key: value``::
+Each space ships its own, in the folder its `SearchSpace.zoo_directory` names (by default
+``discovered/`` beside the module that defines it: ``search_spaces/<space>/discovered/``), so a
+third-party space's discoveries are listed as the built-in ones are. A file ``NAME.dsl`` starts
+with comment lines ``# key: value``::
 
     # space: autonumerics
     # settings: {target: exp2, fit_constants: true}
@@ -31,6 +34,7 @@ that follows the fit ends elsewhere when the fit starts from its own result (0.8
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +42,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent / "search_spaces"
+from automl.plugins import SPACES
+
 REQUIRED = ("space", "objectives")
 
 
@@ -76,12 +81,13 @@ class ZooEntry:
                 metrics[key] = {str(k): float(v) for k, v in values.items()}
         return metrics
 
-    @property
-    def relative_path(self) -> str:
-        try:
-            return str(self.path.resolve().relative_to(ROOT.parent))
-        except ValueError:
-            return str(self.path)
+    # how `automl zoo` names the file: relative to the folder its space's package is in
+    # (``search_spaces/autonumerics/discovered/exp2_cost4.dsl``), or absolute
+    relative_path: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.relative_path:
+            object.__setattr__(self, "relative_path", str(self.path))
 
 
 def entry_text(space: str, settings: dict[str, Any], objectives: dict[str, float],
@@ -150,6 +156,20 @@ def _mapping(path: Path, header: dict[str, str], key: str) -> dict[str, Any]:
     return value
 
 
-def entries(root: Path = ROOT) -> list[ZooEntry]:
-    """Every shipped zoo file, by space then name."""
-    return [read_entry(path) for path in sorted(root.glob("*/discovered/*.dsl"))]
+def entries() -> list[ZooEntry]:
+    """Every zoo file of every registered space, by space then name."""
+    found = []
+    for name in SPACES.names():
+        space = SPACES.load(name)
+        folder = space.zoo_directory()
+        if folder is None:
+            continue
+        anchor = space.package_root()
+        for path in sorted(folder.glob("*.dsl")):
+            entry = read_entry(path)
+            try:
+                shown = str(path.resolve().relative_to(anchor))
+            except ValueError:
+                shown = str(path)
+            found.append(dataclasses.replace(entry, relative_path=shown))
+    return found

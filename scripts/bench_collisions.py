@@ -74,7 +74,8 @@ from automl.config import CampaignConfig
 from automl.evolution.mutations import MutationFailed, mutate_until_changed
 from automl.hashing import program_function, quantize
 from automl.ir import Program, parameter_sort_key, run_numpy
-from search_spaces.base import Evaluation, SearchSpace, get_space
+from automl.plugins import get_space
+from automl.space import Evaluation, SearchSpace
 
 DEFAULT_SETTINGS = {
     "autonumerics": {"target": "exp2", "fit_constants": True},

@@ -107,8 +107,8 @@ from automl.evolution import pareto
 from automl.evolution.mutations import MutationSettings
 from automl.evolution.selection import NSGA2, Member
 from automl.ir import Program, Signature, run_numpy
+from automl.space import Objective, SearchSpace
 from search_spaces.autonumerics import polynomials, targets
-from search_spaces.base import Objective, SearchSpace
 
 DEGREE = 3
 NUM_CONSTANTS = DEGREE + 1

@@ -40,7 +40,7 @@ def run_once(executor: str, candidates: int, seed: int, batch_size: int) -> dict
         store = Store.open(f"sqlite:///{directory}/bench.db")
         controller = CampaignController.create(config, store, f"bench-{executor}-{seed}")
         if executor == "ray":  # start Ray and the actors before the clock starts
-            from automl.controller import make_executor
+            from automl.executor import make_executor
 
             controller.executor = make_executor(config, controller.space)
         start = time.perf_counter()

@@ -17,7 +17,7 @@
 # Each space: a batch of candidates (64 mutants of AdamW for the optimizer space; 8 random
 # EvoNorm layers trained 100 steps, as the CPU trains layers one after another) evaluated with
 # `space.evaluate` on JAX's default device (must be a GPU; programs then run all at once, see
-# search_spaces.base.resolve_program_batching) and in another process with JAX_PLATFORMS=cpu;
+# automl.batching.resolve_program_batching) and in another process with JAX_PLATFORMS=cpu;
 # after compiling, the median of up to 3 timed calls (fewer once they pass 40 s). Then the
 # GPU/CPU ratio, and (GPU_CHECK_BENCHES=1, the default) the compile-once
 # benchmarks on the GPU: scripts/bench_optimizer_eval.py and scripts/bench_evonorm.py --part
@@ -86,7 +86,7 @@ fetch_wheels() {
 # does this python already run the project with its spaces registered?
 ready() {
     timeout 120 "$PYTHON" -c "
-from search_spaces.base import available_spaces
+from automl.plugins import available_spaces
 import jax, pydantic, moocore, xxhash, scipy, sklearn
 assert 'optimizers' in available_spaces()" >/dev/null 2>&1
 }
@@ -126,7 +126,7 @@ import json, os, platform, statistics, sys, time
 import jax
 import numpy as np
 
-from search_spaces.base import available_spaces, get_space
+from automl.plugins import available_spaces, get_space
 
 half, batch, repeats, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 evonorm_batch = int(sys.argv[5])

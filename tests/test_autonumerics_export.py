@@ -19,9 +19,9 @@ from automl.ir import (
     parameter_sort_key,
     run_numpy,
 )
+from automl.plugins import get_space
 from search_spaces.autonumerics import targets
 from search_spaces.autonumerics.space import constant_probe_value
-from search_spaces.base import get_space
 from tests.standalone import imported_packages, load_standalone
 
 ALL_OPS = ["add", "sub", "mul", "div", "fma", "sqrt"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search_spaces.base import get_space
+from automl.plugins import get_space
 from tests.standalone import script_module
 
 SETTINGS = {"target": "exp2", "fit_constants": True}

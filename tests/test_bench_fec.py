@@ -7,8 +7,8 @@ import math
 
 import pytest
 
+from automl.plugins import get_space
 from automl.store.records import CandidateRow, EvaluationRow
-from search_spaces.base import get_space
 from tests.standalone import script_module
 
 

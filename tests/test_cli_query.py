@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from automl.cli import app
 from automl.ir import run_numpy
+from automl.plugins import get_space
 from automl.zoo import read_entry
-from search_spaces.base import get_space
 from tests.standalone import load_standalone
 
 runner = CliRunner()

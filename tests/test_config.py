@@ -26,8 +26,8 @@ def test_defaults_and_normalized_space_settings():
     ("text", "expected"),
     [
         ("space:\n  name: autonumerics\nevolution:\n  strategy: tournament\n",
-         "bad.yaml:4: evolution.strategy: Input should be 'regularized', 'pareto_tournament' "
-         "or 'nsga2' (got 'tournament')"),
+         "bad.yaml:4: evolution.strategy: unknown selection strategy; allowed: nsga2, "
+         "pareto_tournament, regularized (got 'tournament')"),
         ("space:\n  name: autonumerics\nbudget:\n  max_evaluations: -3\n",
          "bad.yaml:4: budget.max_evaluations: Input should be greater than or equal to 1"),
         ("space:\n  name: nowhere\n", "bad.yaml:2: space.name: unknown search space 'nowhere'"),

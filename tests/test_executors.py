@@ -11,9 +11,9 @@ import pytest
 
 from automl.config import parse_config
 from automl.controller import CampaignController
+from automl.executor import EvaluationTask, LocalExecutor
+from automl.plugins import get_space
 from automl.store import Store
-from search_spaces.base import get_space
-from workers.executor import EvaluationTask, LocalExecutor
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray

@@ -18,8 +18,8 @@ from automl import metrics as metrics_module
 from automl.config import parse_config
 from automl.controller import CampaignController
 from automl.metrics import CampaignMetrics
+from automl.space import best_values
 from automl.store import Store
-from search_spaces.base import best_values
 
 ray = pytest.importorskip("ray")
 ray_metrics = pytest.importorskip("ray.util.metrics")

@@ -12,8 +12,8 @@ import pytest
 
 from automl.config import parse_config
 from automl.controller import CampaignController
+from automl.plugins import get_space
 from automl.store import Store
-from search_spaces.base import get_space
 from tests.conftest import _empty_pg_schema
 
 pytestmark = pytest.mark.postgres

@@ -21,8 +21,8 @@ from automl.report import (
     parallel_coordinates,
     write_report,
 )
+from automl.space import Objective
 from automl.store import EvaluationRow, Store
-from search_spaces.base import Objective
 
 NAME = "demo<b>"  # markup in the name: the page must escape it
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

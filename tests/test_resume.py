@@ -17,8 +17,8 @@ import pytest
 
 from automl.config import parse_config
 from automl.controller import CampaignController
+from automl.executor import EvaluationResult, EvaluationTask, Executor, LocalExecutor
 from automl.store import Store
-from workers.executor import EvaluationResult, EvaluationTask, Executor, LocalExecutor
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 BUDGET = 120

@@ -12,7 +12,8 @@ import pytest
 from program_fixtures import EVONORM_TRAINING
 
 from automl.ir import validate
-from search_spaces.base import Evaluation, SearchSpace, available_spaces, get_space
+from automl.plugins import available_spaces, get_space
+from automl.space import Evaluation, SearchSpace
 
 SPACES = sorted(available_spaces())
 

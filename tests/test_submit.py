@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from automl import cli_cluster
 from automl.cli import app
+from workers import cli as cli_cluster
 
 BIN = Path(sys.executable).parent  # the venv's bin: ray, automl
 runner = CliRunner()

@@ -9,7 +9,10 @@ after a crash, writing to the same database (which must be reachable from the cl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from automl.config import CampaignConfig
 
 NAMESPACE = "automl"
 
@@ -53,6 +56,15 @@ def start_detached(database: str, campaign: str) -> Any:
     ).remote(database, campaign)
     actor.run.remote()
     return actor
+
+
+def launch_detached(config: CampaignConfig, database: str, campaign: str) -> None:
+    """``automl run --detach`` with ``executor.kind: ray`` (entry point ``automl.launchers``):
+    continue the created campaign `campaign` on the config's cluster, and return."""
+    from workers.ray_executor import ensure_ray
+
+    ensure_ray(config.executor.address, dashboard=config.executor.dashboard)
+    start_detached(database, campaign)
 
 
 def stop_detached(campaign: str) -> bool:

@@ -1,83 +1,13 @@
-"""The one interface through which the controller runs evaluations, and its in-process version.
+"""Old import path of the executor interface, which now lives in the core (`automl.executor`)."""
 
-The controller submits batches of `EvaluationTask`s and polls for `EvaluationResult`s; it never
-knows whether they ran in its own process or on a Ray actor across the cluster.
-"""
+from automl.executor import (
+    EvaluationResult,
+    EvaluationTask,
+    Executor,
+    LocalExecutor,
+    evaluate_batch,
+    make_executor,
+)
 
-from __future__ import annotations
-
-import os
-import socket
-from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
-
-from automl.ir import Program
-from search_spaces.base import Evaluation, SearchSpace, get_space
-
-
-@dataclass(frozen=True)
-class EvaluationTask:
-    candidate_number: int
-    program: Program
-
-
-@dataclass(frozen=True)
-class EvaluationResult:
-    candidate_number: int
-    evaluation: Evaluation
-    worker: str
-
-
-class Executor(ABC):
-    """Runs evaluation batches. `capacity` is how many candidates may be in flight at once:
-    the controller keeps at most that many outstanding (back-pressure)."""
-
-    capacity: int
-    batch_size: int
-
-    @abstractmethod
-    def submit(self, tasks: Sequence[EvaluationTask]) -> None: ...
-
-    @abstractmethod
-    def poll(self, timeout: float | None) -> list[EvaluationResult]:
-        """Results finished so far; waits up to `timeout` seconds for at least one when
-        work is outstanding."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        pass
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def evaluate_batch(space: SearchSpace, tasks: Sequence[EvaluationTask], worker: str
-                   ) -> list[EvaluationResult]:
-    """Worker-side: one call of the space's batch evaluator for a whole batch."""
-    evaluations = space.evaluate([task.program for task in tasks])
-    return [EvaluationResult(task.candidate_number, evaluation, worker)
-            for task, evaluation in zip(tasks, evaluations, strict=True)]
-
-
-class LocalExecutor(Executor):
-    """Evaluates in the controller's process, synchronously, in submission order (exactly
-    reproducible: the same seed gives the same candidates)."""
-
-    def __init__(self, space_name: str, space_settings: Mapping[str, Any] | None = None,
-                 batch_size: int = 16, space: SearchSpace | None = None):
-        self.space = space if space is not None else get_space(space_name, space_settings)
-        self.batch_size = batch_size
-        self.capacity = batch_size
-        self.worker = f"local:{socket.gethostname()}:{os.getpid()}"
-        self._done: list[EvaluationResult] = []
-
-    def submit(self, tasks: Sequence[EvaluationTask]) -> None:
-        self._done.extend(evaluate_batch(self.space, tasks, self.worker))
-
-    def poll(self, timeout: float | None) -> list[EvaluationResult]:
-        done, self._done = self._done, []
-        return done
+__all__ = ["EvaluationResult", "EvaluationTask", "Executor", "LocalExecutor", "evaluate_batch",
+           "make_executor"]

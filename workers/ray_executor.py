@@ -21,13 +21,17 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 from ray.exceptions import RayActorError, RayError
 
-from search_spaces.base import Evaluation, get_space
-from workers.executor import EvaluationResult, EvaluationTask, Executor, evaluate_batch
+from automl.executor import EvaluationResult, EvaluationTask, Executor, evaluate_batch
+from automl.plugins import get_space
+from automl.space import Evaluation, SearchSpace
+
+if TYPE_CHECKING:
+    from automl.config import CampaignConfig
 
 
 class EvaluationWorker:
@@ -94,6 +98,17 @@ class RayExecutor(Executor):
         self._healthy = [True] * workers
         self._pings: dict[ray.ObjectRef, int] = {}  # liveness checks of restarting workers
         self._waiting: list[tuple[list[EvaluationTask], int]] = []  # no live worker yet
+
+    @classmethod
+    def from_config(cls, config: CampaignConfig, space: SearchSpace) -> RayExecutor:
+        """``executor.kind: ray``: workers build their own instance of the space."""
+        executor = config.executor
+        return cls(config.space.name, config.space.settings, workers=executor.workers,
+                   batch_size=executor.batch_size, num_cpus=executor.num_cpus_per_worker,
+                   num_gpus=executor.num_gpus_per_worker,
+                   resources=executor.resources_per_worker, address=executor.address,
+                   dashboard=executor.dashboard,
+                   evaluation_timeout_s=executor.evaluation_timeout_s)
 
     # -- dispatch ----------------------------------------------------------------------------
     def submit(self, tasks: Sequence[EvaluationTask]) -> None:

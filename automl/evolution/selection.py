@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from automl import plugins
 from automl.evolution.pareto import (
     crowding_distance,
     dominates,
@@ -361,6 +362,8 @@ class NSGA2(SelectionStrategy):
         return {**super().state(), "fronts": fronts}
 
 
+# the built-in strategies; pyproject.toml registers each under automl.strategies, where a
+# third-party package registers its own
 STRATEGIES: dict[str, type[SelectionStrategy]] = {
     RegularizedEvolution.name: RegularizedEvolution,
     ParetoTournament.name: ParetoTournament,
@@ -369,10 +372,9 @@ STRATEGIES: dict[str, type[SelectionStrategy]] = {
 
 
 def make_strategy(name: str, **kwargs: Any) -> SelectionStrategy:
-    """Build a strategy by registry name (``STRATEGIES``) with constructor kwargs."""
-    try:
-        cls = STRATEGIES[name]
-    except (KeyError, TypeError):
-        allowed = ", ".join(sorted(STRATEGIES))
-        raise ValueError(f"unknown selection strategy {name!r}; allowed: {allowed}") from None
-    return cls(**kwargs)
+    """Build a registered strategy (`automl.plugins.STRATEGIES`) by name with constructor
+    kwargs."""
+    if not isinstance(name, str) or name not in plugins.STRATEGIES:
+        allowed = ", ".join(plugins.STRATEGIES.names())
+        raise ValueError(f"unknown selection strategy {name!r}; allowed: {allowed}")
+    return plugins.STRATEGIES.load(name)(**kwargs)

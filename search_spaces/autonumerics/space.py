@@ -29,8 +29,8 @@ from automl.ir import (
     register_values,
     run_numpy,
 )
+from automl.space import Objective, SearchSpace, SpaceSettings
 from search_spaces.autonumerics import fitting, float32, polynomials, targets
-from search_spaces.base import Objective, SearchSpace, SpaceSettings
 
 ALLOWED_OPS = ("add", "sub", "mul", "div", "fma", "sqrt")
 PARAMETER_STEM = "c"

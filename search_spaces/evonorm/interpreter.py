@@ -26,7 +26,7 @@ variance 1. Instance and group aggregates always use the statistics of the input
 A batch of programs: ``jax.lax.map(lambda p: apply(p, ...), encoded)`` keeps each op code a
 scalar, so the switch runs only the op a statement names (best on a CPU); ``vmap`` over
 programs turns the switch into a select that runs every op, but as one wide computation, which
-is what a GPU wants (``program_batching``, `search_spaces.base.resolve_program_batching`).
+is what a GPU wants (``program_batching``, `automl.batching.resolve_program_batching`).
 """
 
 from __future__ import annotations

@@ -35,17 +35,11 @@ import numpy as np
 import pydantic
 
 from automl import dsl
+from automl.batching import ProgramBatching, resolve_program_batching
 from automl.evolution.mutations import MutationSettings
 from automl.hashing import functional_hash
 from automl.ir import OPS, Instruction, Program, ProgramError, Signature, canonical_names, validate
-from search_spaces.base import (
-    BatchEvaluatedSpace,
-    Evaluation,
-    Objective,
-    ProgramBatching,
-    SpaceSettings,
-    resolve_program_batching,
-)
+from automl.space import BatchEvaluatedSpace, Evaluation, Objective, SpaceSettings
 from search_spaces.evonorm import interpreter
 from search_spaces.evonorm.ops import DEFAULT_GROUPS, EVONORM_OPS, TEXT_OPS, run_layer_numpy
 
@@ -109,7 +103,7 @@ class EvoNormSettings(SpaceSettings):
     # gradient norm above 1e8 under adversarial weight perturbation (training.py)
     quality_check: bool = False
     stability_check: bool = False
-    program_batching: ProgramBatching = "auto"  # see search_spaces.base
+    program_batching: ProgramBatching = "auto"  # see automl.batching
 
     @pydantic.field_validator("architectures")
     @classmethod

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from search_spaces.base import over_programs
+from automl.batching import over_programs
 from search_spaces.evonorm.models import (
     HELDOUT_ARCHITECTURE,
     PROXY_ARCHITECTURES,
@@ -243,7 +243,7 @@ def make_trainer(arch: str, layer: Layer, batch_size: int = PROXY_BATCH_SIZE,
     accuracy is measured on the whole validation split with the layer in inference mode.
     Programs for which `is_padding(program)` holds are skipped (their rows are zeros).
     `batching`: "map" (programs one after another) or "vmap" (all at once; see
-    `search_spaces.base.resolve_program_batching`)."""
+    `automl.batching.resolve_program_batching`)."""
     data = digits() if data is None else data
     model = get_architecture(arch)
     params0, state0 = model.init(layer, data.input_shape, data.classes, seed)

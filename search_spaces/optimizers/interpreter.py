@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from automl.batching import over_programs
 from automl.ir import OPS, Program
-from search_spaces.base import over_programs
 from search_spaces.optimizers.ops import OPTIMIZER_OPS
 
 INPUTS = ("w", "g", "m", "v", "lr", "t")
@@ -275,7 +275,7 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
     weight_decays)`. Non-finite values mean divergence.
     `batching`: "map" (programs one after another, each op switch running one op) or
     "vmap" (all programs at once, every padded statement run; see
-    `search_spaces.base.resolve_program_batching`)."""
+    `automl.batching.resolve_program_batching`)."""
     if batching not in ("map", "vmap"):
         raise ValueError(f"batching must be 'map' or 'vmap', got {batching!r}")
     every_statement = batching == "vmap"

@@ -22,17 +22,11 @@ from typing import Any, Literal
 import numpy as np
 import pydantic
 
+from automl.batching import ProgramBatching, resolve_program_batching
 from automl.evolution.mutations import MutationSettings
 from automl.hashing import functional_hash
 from automl.ir import Program, Signature, run_numpy
-from search_spaces.base import (
-    BatchEvaluatedSpace,
-    Evaluation,
-    Objective,
-    ProgramBatching,
-    SpaceSettings,
-    resolve_program_batching,
-)
+from automl.space import BatchEvaluatedSpace, Evaluation, Objective, SpaceSettings
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS
 
@@ -104,7 +98,7 @@ class OptimizersSettings(SpaceSettings):
     # "worst_task": the largest ratio; "geometric_mean": their geometric mean, under which one
     # task's large gain (spirals' tiny losses) could outweigh losing on the others
     score: Literal["worst_task", "geometric_mean"] = "worst_task"
-    program_batching: ProgramBatching = "auto"  # see search_spaces.base
+    program_batching: ProgramBatching = "auto"  # see automl.batching
 
     @pydantic.field_validator("tasks", "funnel_tasks")
     @classmethod

@@ -1,6 +1,6 @@
 """The query verbs of `automl`: top, pareto, show, lineage, export, reproduce, report, compare,
 zoo. They read through `automl.results` (indexes and the maintained front: fast at 10^6
-evaluations). Registered on the `automl.cli` app, which imports this module."""
+evaluations)."""
 
 from __future__ import annotations
 
@@ -13,24 +13,23 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from automl.cli import (
+from automl.cli.common import (
+    CampaignArgument,
     DatabaseOption,
     JsonOption,
     SettingsOption,
-    _format_value,
-    _one_line,
-    _parse_settings,
-    _print_json,
-    app,
     console,
     database_url,
     error_console,
+    format_value,
+    one_line,
+    parse_settings,
+    print_json,
     user_errors,
 )
 from automl.results import CandidateInfo, Results
 from automl.results import open as open_results
 
-CampaignArgument = Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign name or id.")]
 CandidateArgument = Annotated[str, typer.Argument(
     metavar="CANDIDATE", help="CAMPAIGN:NUMBER, e.g. lion-digits:42.")]
 
@@ -59,13 +58,12 @@ def _candidates_table(results: Results, campaign: str, title: str,
         values = candidate.objectives or {}
         table.add_row(str(candidate.number),
                       *([escape(candidate.mutation or "seed")] if made_by else []),
-                      *[_format_value(values[o.name]) if o.name in values else "-"
+                      *[format_value(values[o.name]) if o.name in values else "-"
                         for o in objectives],
-                      escape(_one_line(candidate.program)))
+                      escape(one_line(candidate.program)))
     return table
 
 
-@app.command()
 def top(
     campaign: CampaignArgument,
     k: Annotated[int, typer.Option("-k", min=1, help="How many.")] = 10,
@@ -78,12 +76,11 @@ def top(
         best = results.top(campaign, k, objective)
         name = objective or results.objectives(campaign)[0].name
         if as_json:
-            _print_json([_candidate_json(c) for c in best])
+            print_json([_candidate_json(c) for c in best])
             return
         console.print(_candidates_table(results, campaign, f"top {k} by {name}", best))
 
 
-@app.command()
 def pareto(
     campaign: CampaignArgument,
     plot: Annotated[Path | None, typer.Option(help="Also draw the front to this PNG.")] = None,
@@ -98,28 +95,27 @@ def pareto(
 
             plot.write_bytes(plot_front(results, campaign))
         if as_json:
-            _print_json([_candidate_json(c) for c in front])
+            print_json([_candidate_json(c) for c in front])
             return
         console.print(_candidates_table(results, campaign, "Pareto front", front))
         if plot is not None:
             console.print(f"plot: {escape(str(plot))}")
 
 
-@app.command()
 def show(candidate: CandidateArgument, db: DatabaseOption = None,
          as_json: JsonOption = False) -> None:
     """One candidate: its program, objectives, and how it was made."""
     with user_errors(), open_results(database_url(db)) as results:
         info = results.candidate(candidate)
     if as_json:
-        _print_json(_candidate_json(info))
+        print_json(_candidate_json(info))
         return
     console.print(f"[bold]{escape(info.ref)}[/] ({info.status}), hash {info.functional_hash}")
     console.print(Syntax(info.program.rstrip("\n"), "python", theme="ansi_dark",
                          background_color="default"))
     table = Table(show_header=False)
     for name, value in (info.objectives or {}).items():
-        table.add_row(name, _format_value(value))
+        table.add_row(name, format_value(value))
     made = f"{info.mutation or 'seed'}" + (
         f" of {', '.join(map(str, info.parents))}" if info.parents else "")
     table.add_row("made by", escape(made))
@@ -134,20 +130,18 @@ def show(candidate: CandidateArgument, db: DatabaseOption = None,
     console.print(table)
 
 
-@app.command()
 def lineage(candidate: CandidateArgument, db: DatabaseOption = None,
             as_json: JsonOption = False) -> None:
     """The chain of ancestors back to the seed, with mutation and objectives at each step."""
     with user_errors(), open_results(database_url(db)) as results:
         chain = results.lineage(candidate)
         if as_json:
-            _print_json([_candidate_json(c) for c in chain])
+            print_json([_candidate_json(c) for c in chain])
             return
         console.print(_candidates_table(results, chain[0].campaign, f"lineage of {candidate}",
                                         chain, made_by=True))
 
 
-@app.command()
 def export(
     target: Annotated[str, typer.Argument(
         metavar="CANDIDATE|FILE", help="CAMPAIGN:NUMBER, or a DSL file (with --space).")],
@@ -160,8 +154,8 @@ def export(
     db: DatabaseOption = None,
 ) -> None:
     """A standalone module (numpy or jax only), the DSL text of a program, or a zoo file."""
+    from automl.plugins import get_space
     from automl.zoo import entry_text, read_entry
-    from search_spaces.base import get_space
 
     with user_errors():
         if format not in ("dsl", "python", "jax", "zoo"):
@@ -181,7 +175,7 @@ def export(
             name = space or header_space
             if name is None:
                 raise ValueError(f"{path}: give --space (the file has no zoo header)")
-            search_space = get_space(name, {**header_settings, **_parse_settings(settings or [])})
+            search_space = get_space(name, {**header_settings, **parse_settings(settings or [])})
             program = search_space.parse(text, str(path))
         else:
             with open_results(database_url(db)) as results:
@@ -210,7 +204,6 @@ def export(
             error_console.print(f"wrote {escape(str(output))}")
 
 
-@app.command()
 def reproduce(
     target: Annotated[str, typer.Argument(
         metavar="CANDIDATE|FILE", help="CAMPAIGN:NUMBER, or a zoo file.")],
@@ -231,7 +224,7 @@ def reproduce(
             with open_results(database_url(db)) as results:
                 outcome = reproducing.reproduce_candidate(results, target, rtol)
     if as_json:
-        _print_json({"target": outcome.what, "ok": outcome.ok, "error": outcome.error,
+        print_json({"target": outcome.what, "ok": outcome.ok, "error": outcome.error,
                      "warnings": outcome.warnings, "rtol": rtol,
                      "objectives": [{"name": c.name, "recorded": c.recorded,
                                      "reproduced": c.reproduced, "ok": c.ok,
@@ -255,7 +248,6 @@ def reproduce(
         raise typer.Exit(1)
 
 
-@app.command()
 def report(
     campaign: CampaignArgument,
     out: Annotated[Path, typer.Option("--out", help="Directory for index.html.")],
@@ -271,7 +263,6 @@ def report(
     console.print(f"report: {escape(str(page))}")
 
 
-@app.command()
 def compare(
     campaigns: Annotated[list[str], typer.Argument(metavar="CAMPAIGN...", help="Two or more.")],
     db: DatabaseOption = None,
@@ -286,7 +277,7 @@ def compare(
                          "evaluations": info.evaluations, "best": results.best(campaign),
                          "hypervolume": results.hypervolume(campaign)})
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     names = list(dict.fromkeys(name for row in rows for name in row["best"]))
     table = Table(title="comparison")
@@ -296,14 +287,13 @@ def compare(
     table.add_row("space", *[escape(row["space"]) for row in rows])
     table.add_row("evaluations", *[str(row["evaluations"]) for row in rows])
     for name in names:
-        table.add_row(f"best {name}", *[_format_value(row["best"][name])
+        table.add_row(f"best {name}", *[format_value(row["best"][name])
                                         if name in row["best"] else "-" for row in rows])
     table.add_row("hypervolume", *["-" if row["hypervolume"] is None
                                    else f"{row['hypervolume']:.6g}" for row in rows])
     console.print(table)
 
 
-@app.command()
 def zoo(as_json: JsonOption = False) -> None:
     """The programs this project discovered (search_spaces/*/discovered/*.dsl)."""
     from automl.zoo import entries
@@ -311,7 +301,7 @@ def zoo(as_json: JsonOption = False) -> None:
     with user_errors():
         found = entries()
     if as_json:
-        _print_json([{"name": e.name, "space": e.space, "file": e.relative_path,
+        print_json([{"name": e.name, "space": e.space, "file": e.relative_path,
                       "objectives": e.objectives, "settings": e.settings,
                       "found_by": e.found_by} for e in found])
         return
@@ -320,6 +310,6 @@ def zoo(as_json: JsonOption = False) -> None:
         table.add_column(column)
     for e in found:
         table.add_row(e.space,
-                      ", ".join(f"{k}={_format_value(v)}" for k, v in e.objectives.items()),
+                      ", ".join(f"{k}={format_value(v)}" for k, v in e.objectives.items()),
                       escape(e.relative_path))
     console.print(table)

@@ -1,6 +1,8 @@
 """`automl submit`: run a campaign on a Ray cluster as a Ray Job (Jobs API of the dashboard),
 so that it shows in the dashboard's Jobs view with its logs, and outlives the shell that
-submitted it. Registered on the `automl.cli` app, which imports this module.
+submitted it. With `stop` (of a detached campaign), registered on the `automl` command by the
+entry point ``automl.cli: cluster = workers.cli:register``: command-line code of the Ray layer,
+so the command line reaches Ray only through the plug-in registry.
 
 The job runs ``automl run CONFIG --name NAME --executor ray [--max-evals N] [--seed S]`` on
 the cluster (its nodes have automl-evolution installed, as the docker images do). Only the
@@ -37,7 +39,7 @@ import typer
 import yaml
 from rich.markup import escape
 
-from automl.cli import JsonOption, _print_json, app, console, error_console, user_errors
+from automl.cli.common import JsonOption, console, error_console, print_json, user_errors
 from automl.config import CampaignConfig, load_config
 from automl.store import safe_url
 
@@ -47,7 +49,6 @@ RAY_LOGGERS = ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job
                "ray._private.runtime_env.packaging")
 
 
-@app.command()
 def submit(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="Campaign YAML file.")],
     address: Annotated[str, typer.Option(
@@ -114,13 +115,13 @@ def submit(
         _print_submitted(payload, fallback_database=safe_url(config.database))
     if not wait:
         if as_json:
-            _print_json(payload)
+            print_json(payload)
         return
 
     final, message = _follow(client, job_id, sys.stderr if as_json else sys.stdout)
     payload["status"] = final
     if as_json:
-        _print_json(payload | {"message": message})
+        print_json(payload | {"message": message})
     if final != "SUCCEEDED":
         error_console.print(f"[bold red]error:[/] job {escape(job_id)} {final}"
                             + (f": {escape(_one_line(message))}" if message else ""),
@@ -316,3 +317,26 @@ def _print_submitted(payload: dict[str, Any], fallback_database: str) -> None:
 def _one_line(error: Any) -> str:
     text = " ".join(str(error).split())
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def stop(
+    campaign: Annotated[str, typer.Argument(help="Campaign name.")],
+    address: Annotated[str, typer.Option(help="Its Ray cluster (auto, ray://HOST:10001).")
+                       ] = "auto",
+) -> None:
+    """Ask a detached campaign to stop at a safe point (what is in flight is stored)."""
+    from workers.campaign_actor import stop_detached
+    from workers.ray_executor import ensure_ray
+
+    with user_errors():
+        ensure_ray(address)
+        if not stop_detached(campaign):
+            raise ValueError(f"no detached campaign {campaign!r} runs on the cluster at "
+                             f"{address}")
+    console.print(f"campaign {escape(campaign)}: stop requested")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `submit` and `stop` to the `automl` command."""
+    app.command()(submit)
+    app.command()(stop)

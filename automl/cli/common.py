@@ -1,0 +1,107 @@
+"""What every `automl` command shares: consoles, the one-line user-error convention, the common
+options, and how a database URL and a program file are found.
+
+User errors (bad config, program text, database URL, unknown space) print one line,
+``error: ...``, and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from automl.config import DEFAULT_DATABASE, ConfigError
+from automl.ir import ProgramError
+from automl.plugins import UnknownPluginError, get_space
+from automl.space import SearchSpace
+from automl.store import Store, StoreError
+
+console = Console()
+error_console = Console(stderr=True, soft_wrap=True)  # errors stay on one line
+
+USER_ERRORS = (ConfigError, StoreError, ProgramError, UnknownPluginError, ValueError, OSError)
+
+DatabaseOption = Annotated[str | None, typer.Option(
+    "--db", help=f"Database URL (default: $AUTOML_DB or {DEFAULT_DATABASE}).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+SpaceOption = Annotated[str, typer.Option("--space", help="Search space name.")]
+SettingsOption = Annotated[list[str], typer.Option(
+    "--set", help="Space setting KEY=VALUE (repeatable).")]
+FileArgument = Annotated[Path, typer.Argument(metavar="FILE", help="DSL program file.")]
+CampaignArgument = Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign name or id.")]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except USER_ERRORS as error:
+        error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def database_url(option: str | None, from_config: str | None = None) -> str:
+    """--db, then $AUTOML_DB, then the config's `database`, then the default."""
+    return option or os.environ.get("AUTOML_DB") or from_config or DEFAULT_DATABASE
+
+
+def open_store(url: str, create: bool = False) -> Store:
+    """The store at `url`. Only commands that write a campaign (or `db upgrade`) `create` a
+    missing SQLite file (and its directory); the others say it is missing."""
+    if create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return Store.open(url, create=create)
+
+
+def campaign_key(campaign: str) -> int | str:
+    """A campaign argument as the store looks it up: an id when it is all digits."""
+    return int(campaign) if campaign.isdigit() else campaign
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return str(value)
+
+
+def format_value(value: float) -> str:
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:.3e}"
+
+
+def one_line(program: str) -> str:
+    return "; ".join(line for line in program.strip().splitlines())
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs as a mapping (values read as YAML scalars)."""
+    import yaml
+
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator:
+            raise ValueError(f"--set expects KEY=VALUE, got {pair!r}")
+        settings[key.strip()] = yaml.safe_load(value)
+    return settings
+
+
+def load_program(space_name: str, file: Path, settings: list[str]) -> tuple[SearchSpace, Any]:
+    space = get_space(space_name, parse_settings(settings))
+    text = file.read_text()
+    return space, space.parse(text, str(file))

@@ -1,0 +1,292 @@
+"""The contract every search space implements: `SearchSpace`, its `Objective`s, the
+`Evaluation` it returns and its `SpaceSettings`.
+
+A space owns its program signature (inputs, outputs, op table), mutation settings, probe inputs
+for hashing, evaluation (a batch at a time, so workers can compile once) and hand-written
+baselines. Spaces are found through the entry-point group ``automl.search_spaces``
+(`automl.plugins.SPACES`), so a third-party package adds one by declaring an entry point; the
+contract tests in ``tests/test_space_contract.py`` run against every registered space.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pydantic
+
+from automl import dsl
+from automl.evolution.mutations import MutationSettings, mutate
+from automl.hashing import DEFAULT_MANTISSA_BITS, hash_program, settings_hash
+from automl.ir import Program, Signature, validate
+from automl.simplify import simplify
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    direction: Literal["minimize", "maximize"]
+    # compare on log10 (errors spanning 1e-3..1e-15): selection and hypervolume use this scale
+    log_scale: bool = False
+    # hypervolume reference point on the minimization scale (None: no hypervolume)
+    reference: float | None = None
+    # a wall-clock measurement (float32 AutoNumerics' time beside jnp.exp2): it varies from
+    # run to run and machine to machine, so `automl reproduce` shows it but does not fail on it
+    measured: bool = False
+
+    def better(self, value: float, than: float | None) -> bool:
+        if than is None:
+            return True
+        return value < than if self.direction == "minimize" else value > than
+
+    def to_minimization(self, value: float) -> float:
+        if self.log_scale:
+            value = math.log10(max(value, 1e-300))
+        return value if self.direction == "minimize" else -value
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What evaluating one candidate produced. `error` is set (and `objectives` None) when the
+    candidate failed or was rejected; a failure is a result, never a crash of the campaign."""
+
+    objectives: dict[str, float] | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+    rejected: bool = False
+    # the failure came from the infrastructure (a worker died), not from the program: the
+    # cache must not remember it
+    transient: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class SpaceSettings(pydantic.BaseModel):
+    """Base of each space's evaluation settings (validated from the campaign config)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    mantissa_bits: int = pydantic.Field(DEFAULT_MANTISSA_BITS, ge=1, le=52)
+
+
+class SearchSpace(ABC):
+    name: ClassVar[str]
+    Settings: ClassVar[type[SpaceSettings]] = SpaceSettings
+    # bump when evaluation code changes meaning: it is part of the cache key
+    evaluator_version: ClassVar[int] = 1
+
+    def __init__(self, settings: SpaceSettings | Mapping[str, Any] | None = None):
+        if settings is None:
+            settings = {}
+        if isinstance(settings, Mapping):
+            try:
+                settings = self.Settings.model_validate(dict(settings))
+            except pydantic.ValidationError as error:
+                first = error.errors()[0]
+                field = ".".join(str(part) for part in first["loc"]) or "settings"
+                message = first["msg"].removeprefix("Value error, ")
+                raise ValueError(f"{self.name} settings: {field}: {message}") from None
+        self.settings = settings
+
+    # -- what programs look like ----------------------------------------------------------
+    @property
+    @abstractmethod
+    def signature(self) -> Signature: ...
+
+    @property
+    @abstractmethod
+    def objectives(self) -> tuple[Objective, ...]: ...
+
+    @property
+    @abstractmethod
+    def mutation_settings(self) -> MutationSettings: ...
+
+    def parse(self, text: str, source: str = "<program>") -> Program:
+        program = dsl.parse(text, self.signature, source)
+        validate(program, self.signature.registry, self.signature.ops)
+        return program
+
+    def format(self, program: Program) -> str:
+        return dsl.print_program(program, self.signature)
+
+    # -- evolution ------------------------------------------------------------------------
+    @abstractmethod
+    def random(self, rng: np.random.Generator) -> Program: ...
+
+    def initial_population(self, rng: np.random.Generator, size: int) -> list[Program]:
+        return [self.random(rng) for _ in range(size)]
+
+    def mutate(self, program: Program, rng: np.random.Generator, canonical: bool = True
+               ) -> tuple[Program, str]:
+        """A mutated child and the mutation's name. With `canonical=False` the child's
+        register names may not print yet (the caller simplifies it, which fixes them)."""
+        return mutate(program, self.mutation_settings, self.signature, rng,
+                      canonical=canonical)
+
+    def simplify(self, program: Program) -> tuple[Program, int]:
+        result = simplify(program, self.signature.registry)
+        return result.program, result.removed
+
+    # -- hashing --------------------------------------------------------------------------
+    @abstractmethod
+    def probe(self) -> list[dict[str, np.ndarray]]:
+        """Fixed, seeded inputs (fitted constants included) on which programs are hashed."""
+
+    @cached_property
+    def _probes(self) -> list[dict[str, np.ndarray]]:
+        return self.probe()
+
+    def probes_for(self, program: Program) -> list[dict[str, np.ndarray]]:
+        """The probe inputs for one program; spaces whose programs read a variable number of
+        fitted constants add a value per constant here."""
+        return self._probes
+
+    def fingerprint(self, program: Program) -> str:
+        return hash_program(program, self.probes_for(program), self.settings.mantissa_bits,
+                            self.signature.registry)
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        """Everything that changes an evaluation's result (the cache key's second half)."""
+        return {"space": self.name, "evaluator_version": self.evaluator_version,
+                "settings": self.settings.model_dump(mode="json")}
+
+    def settings_hash(self) -> str:
+        return settings_hash(self.evaluation_settings())
+
+    def structural_objectives(self, program: Program) -> dict[str, float]:
+        """Objectives that depend on how a program is written, not on what it computes (e.g.
+        an op count): programs with one functional hash can differ in them, so a cache hit
+        takes its twin's other objectives and these from its own text. Default: none."""
+        return {}
+
+    def passed_on(self, program: Program, metrics: Mapping[str, Any]) -> Program:
+        """`program` as a parent hands it to its children after its evaluation gave `metrics`
+        (e.g. carrying its fitted constants as where its children's fits start). The
+        controller calls this on every evaluated candidate. Default: nothing is passed on."""
+        return program
+
+    def as_evaluated(self, program: Program, metrics: Mapping[str, Any]) -> Program:
+        """`program` with what its stored evaluation (`metrics`) says it was evaluated from
+        beyond its text (e.g. where its constants' fit started), so that re-evaluating it
+        reproduces that evaluation. Default: the text is everything."""
+        return program
+
+    # -- evaluation -----------------------------------------------------------------------
+    def reject(self, program: Program) -> str | None:
+        """A reason to reject without full evaluation (cheap early rejection), or None."""
+        return None
+
+    @abstractmethod
+    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
+        """Objectives and extra metrics of one program. May raise: that is a failure."""
+
+    def evaluate(self, programs: Sequence[Program]) -> list[Evaluation]:
+        """Evaluate a batch; never raises. Spaces override `evaluate_batch`, not this."""
+        try:
+            evaluations = self.evaluate_batch(programs)
+        except Exception as error:  # the whole batch failed: each candidate records why
+            reason = f"batch evaluation raised {type(error).__name__}: {error}"
+            return [Evaluation(None, {}, reason) for _ in programs]
+        if len(evaluations) != len(programs):
+            reason = f"evaluator returned {len(evaluations)} results for {len(programs)}"
+            return [Evaluation(None, {}, reason) for _ in programs]
+        return evaluations
+
+    def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
+        """One evaluation per program. The default evaluates one at a time through
+        `evaluate_one`; spaces with a compiled batched evaluator override this."""
+        return [self._evaluate_guarded(program) for program in programs]
+
+    def _evaluate_guarded(self, program: Program) -> Evaluation:
+        start = time.perf_counter()
+        reason = self.reject(program)
+        if reason is not None:
+            return Evaluation(None, {}, reason, time.perf_counter() - start, rejected=True)
+        try:
+            with np.errstate(all="ignore"):
+                objectives, metrics = self.evaluate_one(program)
+        except Exception as error:  # a candidate's failure is data, not a crash
+            return Evaluation(None, {}, f"{type(error).__name__}: {error}",
+                              time.perf_counter() - start)
+        return checked_evaluation(objectives, metrics, time.perf_counter() - start,
+                                  self.objectives)
+
+    @abstractmethod
+    def baselines(self) -> dict[str, str]:
+        """Hand-written reference programs: name -> DSL text."""
+
+    @classmethod
+    def zoo_directory(cls) -> Path | None:
+        """Where the space ships the programs it discovered (`automl zoo` lists them), or None.
+        Default: the ``discovered`` folder beside the module that defines the space."""
+        folder = Path(inspect.getfile(cls)).resolve().parent / "discovered"
+        return folder if folder.is_dir() else None
+
+    @classmethod
+    def package_root(cls) -> Path:
+        """The folder that holds the space's top-level package (zoo paths are shown from it)."""
+        top = sys.modules[cls.__module__.split(".")[0]]
+        return Path(inspect.getfile(top)).resolve().parent.parent
+
+    def export(self, program: Program, flavor: str,
+               metrics: Mapping[str, Any] | None = None) -> str:
+        """A standalone module (`flavor` "python" for numpy, or "jax") that imports nothing
+        from this platform. `metrics` are the stored evaluation's (e.g. fitted constants)."""
+        raise ValueError(f"the {self.name} space cannot export programs as {flavor!r} yet")
+
+
+class BatchEvaluatedSpace(SearchSpace):
+    """A space whose evaluator is batched (it overrides `evaluate_batch`): one program is
+    evaluated as a batch of one. A ``program_batching`` setting (`resolve_program_batching`)
+    changes how fast a batch runs, not its results, so it is not part of the cache key."""
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        settings = super().evaluation_settings()
+        settings["settings"].pop("program_batching", None)
+        return settings
+
+    def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
+        (evaluation,) = self.evaluate([program])
+        if evaluation.error:
+            raise RuntimeError(evaluation.error)
+        return dict(evaluation.objectives or {}), evaluation.metrics
+
+
+def checked_evaluation(objectives: Mapping[str, float], metrics: dict[str, Any],
+                       duration_s: float, expected: Sequence[Objective]) -> Evaluation:
+    """Turn raw objectives into an Evaluation, failing it on a missing or non-finite value."""
+    values: dict[str, float] = {}
+    for objective in expected:
+        if objective.name not in objectives:
+            return Evaluation(None, metrics, f"objective {objective.name!r} missing", duration_s)
+        value = float(objectives[objective.name])
+        if not math.isfinite(value):
+            return Evaluation(None, metrics, f"objective {objective.name!r} is {value}",
+                              duration_s)
+        values[objective.name] = value
+    return Evaluation(values, metrics, None, duration_s)
+
+
+def best_values(objectives: Sequence[Objective],
+                results: Iterable[Mapping[str, float] | None]) -> dict[str, float]:
+    """Best value of each objective over evaluation results (None results are skipped)."""
+    best: dict[str, float] = {}
+    for result in results:
+        if result is None:
+            continue
+        for objective in objectives:
+            value = result[objective.name]
+            if objective.better(value, best.get(objective.name)):
+                best[objective.name] = value
+    return best
