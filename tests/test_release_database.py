@@ -5,12 +5,14 @@ The data and how it was made: tests/data/README.md."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from automl.config import parse_config
 from automl.controller import CampaignController
 from automl.store import Store
 
@@ -52,3 +54,21 @@ def test_the_previous_release_database_resumes_as_that_release_restored_it(old_d
     assert summary.campaign.status == "finished"
     assert [row.number for row in rows] == list(range(len(rows)))
     assert sum(row.status != "duplicate" for row in rows) == summary.evaluations == 90
+
+
+SEQUENCES = json.loads(gzip.decompress((DATA / "release-0.1.0-sequences.json.gz").read_bytes()))
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_a_campaign_makes_the_candidates_the_previous_release_made(name):
+    """Without constant fitting a campaign is computed bit for bit alike in every process, so
+    the whole candidate sequence of the previous release must come out again."""
+    recorded = SEQUENCES[name]
+    with Store.open("sqlite:///:memory:") as store:
+        summary = CampaignController.create(parse_config(recorded["config"]), store, name).run()
+        rows = store.load_candidates(summary.campaign.id)
+    candidates = [[r.number, r.program, r.functional_hash, r.status, list(r.parents), r.mutation,
+                   r.duplicate_of] for r in rows]
+    assert candidates == recorded["candidates"]
+    assert [summary.candidates, summary.evaluations, summary.failed, summary.duplicates,
+            summary.restarts] == recorded["summary"]
