@@ -15,10 +15,18 @@ later twins point inside this campaign.
 
 The cache holds no randomness of its own: the caller passes the draw for the forgetful policy,
 so that a campaign's candidate sequence derives from its seed alone.
+
+*Bounded* (`capacity`): at most that many entries stay in memory, least recently used first
+out; an entry changed since the last `take_changed` (not yet stored) is never dropped. Once one
+has been dropped, or `load` was given only part of the stored entries, a lookup that misses in
+memory asks `backing` (the store) before it calls the candidate new, so answers do not depend on
+what is in memory: the campaign makes the candidates an unbounded cache would, with memory that
+does not grow with its length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -77,18 +85,57 @@ class FunctionalCache:
     _waiters: dict[str, list[int]] = field(default_factory=dict)
     _changed: set[str] = field(default_factory=set)
     _foreign: dict[str, tuple[CacheEntry, int]] = field(default_factory=dict)  # + campaign id
+    capacity: int | None = None  # entries kept in memory; None: all
+    # the stored entry of a hash (None when there is none), for entries not in memory
+    backing: Callable[[str], CacheEntry | None] | None = None
+    _complete: bool = True  # every entry is in memory: no need to ask `backing`
 
     def __post_init__(self) -> None:
         if self.evaluations_per_entry < 1:
             raise ValueError("evaluations_per_entry must be >= 1")
         if not 0.0 <= self.forget_probability <= 1.0:
             raise ValueError("forget_probability must be in [0, 1]")
+        if self.capacity is not None and self.capacity < 1:
+            raise ValueError("capacity must be >= 1 (or None)")
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, functional_hash: str) -> CacheEntry | None:
-        return self._entries.get(functional_hash)
+        """The entry of a hash, from memory or else from `backing` (then kept in memory)."""
+        entry = self._entries.get(functional_hash)
+        if entry is not None:
+            if self.capacity is not None:  # most recently used last
+                del self._entries[functional_hash]
+                self._entries[functional_hash] = entry
+            return entry
+        if (self._complete or self.backing is None or functional_hash in self._forgotten):
+            return None
+        entry = self.backing(functional_hash)
+        if entry is not None:
+            self._keep(entry)
+        return entry
+
+    def _keep(self, entry: CacheEntry) -> None:
+        """Put `entry` in memory, dropping the least recently used unchanged entries beyond
+        `capacity`."""
+        self._entries[entry.functional_hash] = entry
+        self._trim(keep=entry.functional_hash)
+
+    def _trim(self, keep: str | None = None) -> None:
+        excess = len(self._entries) - (self.capacity or len(self._entries))
+        if excess <= 0:
+            return
+        dropped = []
+        for functional_hash in self._entries:
+            if functional_hash not in self._changed and functional_hash != keep:
+                dropped.append(functional_hash)
+                if len(dropped) == excess:
+                    break
+        for functional_hash in dropped:
+            del self._entries[functional_hash]
+        if dropped:
+            self._complete = False
 
     def lookup(self, functional_hash: str, candidate_number: int, forget_draw: float = 1.0
                ) -> Lookup:
@@ -99,7 +146,7 @@ class FunctionalCache:
         if not self.enabled:
             self.statistics.misses += 1
             return Lookup(LookupKind.MISS)
-        entry = self._entries.get(functional_hash)
+        entry = self.get(functional_hash)
         pending = self._pending.get(functional_hash, [])
         if entry is not None and (entry.objectives is None
                                   or entry.evaluation_count >= self.evaluations_per_entry):
@@ -141,11 +188,12 @@ class FunctionalCache:
             pending.remove(candidate_number)
         if not pending:
             self._pending.pop(functional_hash, None)
-        entry = self._entries.get(functional_hash)
+        entry = self.get(functional_hash)
         if objectives is not None:
             if entry is None or entry.objectives is None:
                 entry = CacheEntry(functional_hash, candidate_number, dict(objectives))
-                self._entries[functional_hash] = entry
+                self._changed.add(functional_hash)
+                self._keep(entry)
             else:
                 n = entry.evaluation_count
                 entry.objectives = {name: (entry.objectives[name] * n + objectives[name]) / (n + 1)
@@ -154,8 +202,8 @@ class FunctionalCache:
             self._changed.add(functional_hash)
         elif entry is None and cacheable:
             entry = CacheEntry(functional_hash, candidate_number, None, error)
-            self._entries[functional_hash] = entry
             self._changed.add(functional_hash)
+            self._keep(entry)
         if pending:
             return entry, []
         waiters = self._waiters.pop(functional_hash, [])
@@ -174,8 +222,8 @@ class FunctionalCache:
         entry = CacheEntry(source.functional_hash, candidate_number,
                            None if source.objectives is None else dict(source.objectives),
                            source.error, source.evaluation_count)
-        self._entries[entry.functional_hash] = entry
         self._changed.add(entry.functional_hash)
+        self._keep(entry)
         del self._foreign[entry.functional_hash]
         self.statistics.hits += 1
         return Lookup(LookupKind.HIT, entry=entry, original=None,
@@ -184,10 +232,12 @@ class FunctionalCache:
     def in_flight(self) -> dict[str, list[int]]:
         return {h: list(numbers) for h, numbers in self._pending.items()}
 
-    def load(self, entries: list[CacheEntry]) -> None:
-        """Restore persisted entries (a resumed campaign keeps its cache)."""
+    def load(self, entries: list[CacheEntry], complete: bool = True) -> None:
+        """Restore persisted entries (a resumed campaign keeps its cache); `complete`: they
+        are all there are (else `backing` answers for the others)."""
         for entry in entries:
-            self._entries[entry.functional_hash] = entry
+            self._keep(entry)
+        self._complete = self._complete and complete
 
     def take_changed(self) -> tuple[list[CacheEntry], list[str]]:
         """Entries changed since the last call, and hashes forgotten since then (to persist
@@ -196,4 +246,5 @@ class FunctionalCache:
         changed = [self._entries[h] for h in sorted(self._changed) if h in self._entries]
         self._changed.clear()
         self._forgotten.clear()
+        self._trim()  # what was held back for the store may leave memory now
         return changed, forgotten

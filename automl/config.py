@@ -82,6 +82,9 @@ class CacheConfig(_Strict):
     # reuse results of other campaigns in the same database with the same evaluation
     # settings (space, settings, evaluator version), e.g. campaigns running side by side
     shared: bool = False
+    # entries kept in the controller's memory (least recently used out first; the store
+    # answers for the others), so that memory does not grow with the campaign; None: all
+    memory_entries: int | None = pydantic.Field(100_000, ge=1)
 
 
 class ExecutorConfig(_Strict):

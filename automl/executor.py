@@ -45,10 +45,11 @@ class Executor(ABC):
     batch_size: int
 
     @classmethod
-    @abstractmethod
     def from_config(cls, config: CampaignConfig, space: SearchSpace) -> Executor:
         """The executor a campaign config asks for (its ``executor`` section), for `space`
-        (the controller's instance; an executor in this process may share it)."""
+        (the controller's instance; an executor in this process may share it). A registered
+        executor must define it; one handed to the controller directly need not."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from a campaign config")
 
     @abstractmethod
     def submit(self, tasks: Sequence[EvaluationTask]) -> None: ...

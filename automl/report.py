@@ -26,7 +26,7 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from automl.evolution.pareto import hypervolume, non_dominated_mask
+from automl.evolution.front import Front, FrontMember
 from automl.results import CandidateInfo, Results
 from automl.space import Objective
 from automl.store import EvaluationRow
@@ -95,23 +95,19 @@ def hypervolume_over_evaluations(evaluations: Sequence[EvaluationRow],
                                  checkpoints: int = CHECKPOINTS) -> tuple[np.ndarray, np.ndarray]:
     """(evaluation counts, hypervolume of the non-dominated set after that many evaluations).
 
-    Keeps only the running non-dominated set and merges each chunk of evaluations into it, so
+    Keeps only the running front (`Front`) and merges each chunk of evaluations into it, so
     the cost is one dominance filter per checkpoint on (front + chunk) points rather than on
     everything so far: seconds at 100k evaluations. Every objective needs a reference."""
-    reference = [o.reference for o in objectives]
-    if any(r is None for r in reference):
+    if any(o.reference is None for o in objectives):
         raise ValueError("hypervolume needs a reference for every objective")
     counts = _checkpoints(len(evaluations), checkpoints)
-    positions, points = _minimization_points(evaluations, objectives)
-    ends = np.searchsorted(positions, counts)  # points evaluated within the first `count`
-    front = points[:0]
+    front = Front(objectives)
     volumes, start = [], 0
-    for end in ends:
-        if end > start:
-            merged = np.concatenate([front, points[start:end]])
-            front = merged[non_dominated_mask(merged)]
-            start = end
-        volumes.append(hypervolume(front, reference))
+    for count in counts:
+        front.add(FrontMember(row.candidate_number, row.objectives)
+                  for row in evaluations[start:count] if row.objectives)
+        start = count
+        volumes.append(front.hypervolume())
     return counts, np.asarray(volumes, dtype=float)
 
 

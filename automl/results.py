@@ -16,7 +16,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from automl.evolution.pareto import hypervolume, non_dominated_mask
+from automl.evolution.front import Front, FrontMember, sign_only
 from automl.plugins import get_space
 from automl.space import Objective, SearchSpace
 from automl.store import CampaignRecord, CandidateRow, EvaluationRow, Store, StoreError
@@ -196,20 +196,14 @@ class Results:
         space's reference point; None when some objective has no reference."""
         objectives = self.objectives(campaign)
         if any(o.reference is None for o in objectives):
-            return None
-        points = [[o.to_minimization(c.objectives[o.name]) for o in objectives]
-                  for c in self.pareto(campaign) if c.objectives]
-        reference = [o.reference for o in objectives]
-        return hypervolume(np.asarray(points).reshape(-1, len(objectives)), reference)
+            return None  # before reading the front
+        return Front(objectives, (FrontMember(c.number, c.objectives)
+                                  for c in self.pareto(campaign))).hypervolume()
 
     def best(self, campaign: str | int) -> dict[str, float]:
         """Best value of every objective (each over all evaluations)."""
-        best = {}
-        for objective in self.objectives(campaign):
-            top = self.store.top(self.record(campaign).id, objective.name, 1, objective.direction)
-            if top:
-                best[objective.name] = top[0][1]
-        return best
+        return self.store.best_values(self.record(campaign).id, [
+            (o.name, o.direction) for o in self.objectives(campaign)])
 
     def records(self, campaign: str | int) -> list[dict[str, Any]]:
         """One flat dict per candidate: number, status, parents, mutation, program, hash, and
@@ -259,18 +253,13 @@ class Results:
 
     def _computed_front(self, record: CampaignRecord, objectives: Sequence[Objective]
                         ) -> list[tuple[int, dict[str, float]]]:
-        names = [o.name for o in objectives]
-        points, members = [], []
-        for evaluation in self.store.load_evaluations(record.id):
-            values = evaluation.objectives
-            if values and all(np.isfinite(values.get(n, np.nan)) for n in names):
-                members.append((evaluation.candidate_number, values))
-                points.append([values[n] if o.direction == "minimize" else -values[n]
-                               for n, o in zip(names, objectives, strict=True)])
-        if not points:
-            return []
-        keep = non_dominated_mask(np.asarray(points))
-        return [member for member, kept in zip(members, keep, strict=True) if kept]
+        """The front of every evaluation, compared as the store compares the fronts it keeps
+        (on the directions' signs), so an old campaign's front is the one a store would have
+        maintained for it."""
+        front = Front(sign_only((o.name, o.direction) for o in objectives), (
+            FrontMember(e.candidate_number, e.objectives)
+            for e in self.store.load_evaluations(record.id)))
+        return [(member.number, dict(member.objectives)) for member in front.members()]
 
 
 def _candidate_info(campaign: str, row: CandidateRow, evaluations: list[EvaluationRow]

@@ -1,10 +1,18 @@
 """Candidates/s through the whole campaign loop (select, mutate, simplify, hash, cache,
-evaluate, store) on the AutoNumerics space with constant fitting off.
+evaluate, store) on the AutoNumerics space with constant fitting off, and the fraction of a
+real campaign's time the platform itself takes.
 
-Prints one JSON line per figure: the local executor (one process) and the Ray executor with
-2 workers, side by side in one run, each the median over --repeats runs.
+Prints one JSON line per figure, each the median over --repeats runs:
+
+* `pipeline_local_candidates_per_s`, `pipeline_ray_candidates_per_s`: the local executor (one
+  process) and the Ray executor with 2 workers, side by side in one run, fitting off;
+* `pipeline_overhead_fraction`: on the real AutoNumerics workload (the demo config's settings:
+  constant fitting on, local executor, one process), the fraction of wall time spent outside
+  the space's evaluation (select, mutate, simplify, hash, cache, store, bookkeeping). Both
+  times come from the same run, so machine drift cancels out.
 
     python scripts/bench_pipeline.py [--candidates 20000] [--repeats 3] [--skip-ray]
+        [--overhead-candidates 3000] [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -54,11 +62,49 @@ def run_once(executor: str, candidates: int, seed: int, batch_size: int) -> dict
             "evaluations": summary.evaluations, "hit_rate": summary.cache_hit_rate}
 
 
+OVERHEAD_CONFIG = """
+seed: {seed}
+space:
+  name: autonumerics
+  settings: {{target: exp2, ops: [add, sub, mul, div], fit_constants: true, max_statements: 16}}
+evolution: {{strategy: nsga2, population_size: 64, tournament_size: 2}}
+budget: {{max_evaluations: {candidates}, max_candidates: {candidates}}}
+executor: {{kind: local, batch_size: 8}}
+"""
+
+
+def overhead_once(candidates: int, seed: int) -> dict:
+    """One campaign of the demo's settings; the space's evaluation is timed from inside."""
+    config = parse_config(OVERHEAD_CONFIG.format(seed=seed, candidates=candidates))
+    with tempfile.TemporaryDirectory() as directory:
+        store = Store.open(f"sqlite:///{directory}/bench.db")
+        controller = CampaignController.create(config, store, f"overhead-{seed}")
+        space, evaluating = controller.space, [0.0]
+        evaluate = space.evaluate
+
+        def timed(programs):  # the local executor calls this, in this process
+            start = time.perf_counter()
+            try:
+                return evaluate(programs)
+            finally:
+                evaluating[0] += time.perf_counter() - start
+
+        space.evaluate = timed
+        start = time.perf_counter()
+        summary = controller.run()
+        seconds = time.perf_counter() - start
+        store.close()
+    return {"seconds": seconds, "evaluating": evaluating[0], "candidates": summary.candidates,
+            "evaluations": summary.evaluations, "hit_rate": summary.cache_hit_rate}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--candidates", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--overhead-candidates", type=int, default=3000)
+    parser.add_argument("--skip-overhead", action="store_true")
     arguments = parser.parse_args()
     machine = {"machine": platform.machine(), "cpus": os.cpu_count(),
                "python": platform.python_version()}
@@ -84,6 +130,22 @@ def main() -> None:
         import ray
 
         ray.shutdown()
+    if not arguments.skip_overhead:
+        runs = [overhead_once(arguments.overhead_candidates, seed)
+                for seed in range(arguments.repeats)]
+        fractions = [1.0 - r["evaluating"] / r["seconds"] for r in runs]
+        print(json.dumps({
+            "metric": "pipeline_overhead_fraction", "value": round(statistics.median(fractions), 4),
+            "unit": "of wall time", "runs": [round(f, 4) for f in fractions],
+            "candidates": arguments.overhead_candidates,
+            "evaluations": [r["evaluations"] for r in runs],
+            "platform_ms_per_candidate": round(statistics.median(
+                1000 * (r["seconds"] - r["evaluating"]) / r["candidates"] for r in runs), 4),
+            "evaluation_ms": round(statistics.median(
+                1000 * r["evaluating"] / r["evaluations"] for r in runs), 3),
+            "cache_hit_rate": round(statistics.median(r["hit_rate"] for r in runs), 3),
+            "config": "configs/autonumerics_exp2.yaml settings, local executor", **machine,
+        }), flush=True)
 
 
 if __name__ == "__main__":

@@ -125,3 +125,72 @@ def test_invalid_policy_values_raise():
         FunctionalCache("s", evaluations_per_entry=0)
     with pytest.raises(ValueError):
         FunctionalCache("s", forget_probability=1.5)
+
+
+def _drive(cache: FunctionalCache, store: dict, seed: int) -> list[tuple]:
+    """A random workload (lookups of 40 hashes, completions in random order, flushes into
+    `store`, which stands for the database), and what the cache answered."""
+    import copy
+    import random
+
+    rng = random.Random(seed)
+    pending: list[tuple[str, int]] = []
+    answers = []
+    for number in range(600):
+        functional_hash = f"h{min(int(rng.expovariate(0.08)), 39)}"
+        lookup = cache.lookup(functional_hash, number, forget_draw=rng.random())
+        answers.append((number, lookup.kind, lookup.original,
+                        None if lookup.entry is None else lookup.entry.objectives))
+        if lookup.kind is LookupKind.MISS:
+            pending.append((functional_hash, number))
+        while pending and rng.random() < 0.6:
+            done_hash, done = pending.pop(rng.randrange(len(pending)))
+            failed = rng.random() < 0.1
+            entry, waiters = cache.complete(done_hash, done, None if failed else
+                                            {"loss": float(number % 7)}, "boom" if failed else None)
+            answers.append(("done", done, waiters, None if entry is None else entry.objectives))
+        if rng.random() < 0.2:  # a flush: what changed reaches the store
+            changed, forgotten = cache.take_changed()
+            store.update({e.functional_hash: copy.deepcopy(e) for e in changed})
+            for functional_hash in forgotten:
+                store.pop(functional_hash, None)
+        if cache.capacity is not None:
+            assert len(cache) <= cache.capacity + len(cache._changed) + 1
+    return answers
+
+
+@pytest.mark.parametrize("policy", [{}, {"evaluations_per_entry": 2},
+                                    {"forget_probability": 0.3}])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_bounded_cache_answers_as_an_unbounded_one(policy, seed):
+    """With 5 of ~40 entries in memory and the store answering for the rest, every lookup
+    and completion comes out as with everything in memory."""
+    import copy
+
+    unbounded = FunctionalCache("settings", **policy)
+    store: dict = {}
+    asked = []
+
+    def backing(functional_hash):
+        asked.append(functional_hash)
+        entry = store.get(functional_hash)
+        return None if entry is None else copy.deepcopy(entry)
+
+    bounded = FunctionalCache("settings", capacity=5, backing=backing, **policy)
+    assert _drive(bounded, store, seed) == _drive(unbounded, {}, seed)
+    assert asked  # the store was consulted: memory alone could not have answered
+    assert bounded.statistics == unbounded.statistics
+
+
+def test_a_bounded_cache_never_asks_the_store_while_everything_fits():
+    asked = []
+    cache = FunctionalCache("settings", capacity=100, backing=lambda h: asked.append(h))
+    for number in range(50):
+        cache.lookup(f"h{number}", number)
+        cache.complete(f"h{number}", number, {"loss": 1.0})
+    assert cache.lookup("h3", 99).kind is LookupKind.HIT
+    assert cache.lookup("new", 100).kind is LookupKind.MISS
+    assert asked == []  # nothing was ever dropped: a miss in memory is a miss
+    cache.load([], complete=False)  # a resume that loaded only part of the stored entries
+    cache.lookup("other", 101)
+    assert asked == ["other"]

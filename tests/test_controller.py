@@ -78,7 +78,7 @@ def test_a_stalled_regularized_search_restarts_from_the_best_so_far(store):
     config = make_config(evaluations=150, strategy="regularized",
                          evolution=", objective: max_relative_error, restart_after: 15")
     controller = CampaignController.create(config, store, "restarts")
-    population = controller.population
+    population = controller.population.inner  # the regularized strategy the wrapper restarts
     index = population.objective_index
     joined: list[float] = []  # the selected objective of every member, in the order it joined
     numbers: list[int] = []  # and its candidate number

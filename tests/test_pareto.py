@@ -1,4 +1,5 @@
-"""Tests for automl.evolution.pareto against brute-force references and hand computations."""
+"""Tests for automl.evolution.pareto against brute-force references and hand computations, and
+for the incremental `Front` built on it (automl.evolution.front)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pareto_reference import bf_crowding, bf_dominates, bf_ranks
 
+from automl.evolution.front import Front, FrontMember, sign_only
 from automl.evolution.pareto import (
     crowding_distance,
     dominates,
@@ -21,6 +23,7 @@ from automl.evolution.pareto import (
     non_dominated_sort,
     pareto_front,
 )
+from automl.space import Objective
 
 INF = math.inf
 
@@ -341,3 +344,106 @@ def test_sort_larger_sets_many_objectives(seed, n, m):
         dominators = ranks[dom[:, i]]
         expected = 0 if dominators.size == 0 else int(dominators.max()) + 1
         assert ranks[i] == expected
+
+
+# --------------------------------------------------------------------------- Front (incremental)
+
+MIN2 = (Objective("a", "minimize"), Objective("b", "minimize"))
+
+
+def members_of(points: list[list[float]], names: tuple[str, ...]) -> list[FrontMember]:
+    return [FrontMember(i, dict(zip(names, p, strict=True))) for i, p in enumerate(points)]
+
+
+@settings(deadline=None)
+@given(point_sets(values=FINITE_VALUES, dims=(1, 2, 3), max_n=30), st.data())
+def test_front_incremental_adds_equal_one_mask_over_everything(data, choices):
+    points, m = data
+    names = ("a", "b", "c")[:m]
+    objectives = [Objective(name, "minimize") for name in names]
+    members = members_of(points, names)
+    front = Front(objectives)
+    cuts = sorted(choices.draw(st.lists(st.integers(0, len(members)), max_size=4)))
+    for start, end in zip([0, *cuts], [*cuts, len(members)], strict=True):
+        before = {mb.number for mb in front.members()}
+        joined, dropped = front.add(members[start:end])
+        after = {mb.number for mb in front.members()}
+        assert {mb.number for mb in joined} == after - before
+        assert {mb.number for mb in dropped} == before - after
+    expected = np.flatnonzero(non_dominated_mask(as_array(points, m))).tolist()
+    assert [mb.number for mb in front.members()] == expected  # in the order they were added
+    assert len(front) == len(expected)
+    assert front.points().tolist() == [points[i] for i in expected]
+
+
+def test_front_keeps_ties_and_twins():
+    front = Front(MIN2, members_of([[1.0, 2.0], [2.0, 1.0]], ("a", "b")))
+    joined, dropped = front.add([FrontMember(7, {"a": 1.0, "b": 2.0}),  # a twin of 0
+                                 FrontMember(8, {"a": 1.5, "b": 1.5})])
+    assert [m.number for m in joined] == [7, 8] and dropped == []
+    assert [m.number for m in front.members()] == [0, 1, 7, 8]
+    joined, dropped = front.add([FrontMember(9, {"a": 1.0, "b": 1.0})])  # dominates them all
+    assert [m.number for m in joined] == [9]
+    assert [m.number for m in dropped] == [0, 1, 7, 8]
+    assert [m.number for m in front.members()] == [9]
+
+
+def test_front_refuses_missing_and_non_finite_objectives():
+    front = Front(MIN2)
+    bad = [FrontMember(0, {"a": 0.0}), FrontMember(1, {"a": math.nan, "b": 0.0}),
+           FrontMember(2, {"a": -INF, "b": 0.0}), FrontMember(3, {"a": 0.0, "b": INF}),
+           FrontMember(4, {"a": 0.0, "b": "nan"}),  # a stored, encoded non-finite value
+           FrontMember(5, None)]  # type: ignore[arg-type]  # a failed candidate
+    assert front.add(bad) == ([], [])
+    assert len(front) == 0 and front.points().shape == (0, 2)
+    joined, _ = front.add([*bad, FrontMember(6, {"a": 5.0, "b": 5.0, "extra": math.nan})])
+    assert [m.number for m in joined] == [6]  # objectives it does not compare do not matter
+    assert front.point({"a": 1.0, "b": math.nan}) is None
+    assert front.point({"a": 1, "b": np.float32(2.0)}) == [1.0, 2.0]
+
+
+def test_front_on_maximized_and_log_scaled_objectives():
+    objectives = (Objective("error", "minimize", log_scale=True),
+                  Objective("accuracy", "maximize"))
+    front = Front(objectives)
+    assert front.point({"error": 1e-3, "accuracy": 0.5}) == [-3.0, -0.5]
+    front.add([FrontMember(0, {"error": 1e-3, "accuracy": 0.5}),
+               FrontMember(1, {"error": 1e-6, "accuracy": 0.4}),
+               FrontMember(2, {"error": 1e-2, "accuracy": 0.3}),  # dominated by 0
+               FrontMember(3, {"error": 1e-3, "accuracy": 0.9})])  # dominates 0
+    assert [m.number for m in front.members()] == [1, 3]
+    assert front.points().tolist() == [[-6.0, -0.4], [-3.0, -0.9]]
+    assert front.members()[1].objectives == {"error": 1e-3, "accuracy": 0.9}  # as evaluated
+
+
+def test_front_hypervolume_needs_every_reference():
+    assert Front(MIN2, members_of([[1.0, 1.0]], ("a", "b"))).hypervolume() is None
+    half = (Objective("a", "minimize", reference=4.0), Objective("b", "minimize"))
+    assert Front(half, members_of([[1.0, 1.0]], ("a", "b"))).hypervolume() is None
+    objectives = (Objective("a", "minimize", reference=4.0),
+                  Objective("b", "maximize", reference=0.0))
+    assert Front(objectives).hypervolume() == 0.0
+    # b = 3 is -3 on the minimization scale: the box from (1, -3) to (4, 0)
+    front = Front(objectives, [FrontMember(0, {"a": 1.0, "b": 3.0}),
+                               FrontMember(1, {"a": 2.0, "b": 1.0})])  # dominated
+    assert front.hypervolume() == pytest.approx(9.0)
+    assert front.hypervolume() == hypervolume(front.points(), [4.0, 0.0])
+
+
+def test_front_on_directions_alone_is_the_stores_comparison():
+    objectives = sign_only([("error", "minimize"), ("accuracy", "maximize")])
+    assert objectives == (Objective("error", "minimize"), Objective("accuracy", "maximize"))
+    assert Front(objectives).point({"error": 1e-3, "accuracy": 0.5}) == [1e-3, -0.5]
+
+
+def test_front_restored_from_saved_members_filters_them_at_the_next_add():
+    saved = [FrontMember(0, {"a": 1.0, "b": 2.0}, payload="row 10"),
+             FrontMember(1, {"a": 2.0, "b": 1.0}, payload="row 11"),
+             FrontMember(2, {"a": 1.0}, payload="row 12")]  # could never have joined
+    front = Front.restore(MIN2, saved)
+    assert [m.payload for m in front.members()] == ["row 10", "row 11"]
+    joined, dropped = front.add([FrontMember(3, {"a": 1.0, "b": 1.5})])
+    assert [m.number for m in joined] == [3]
+    assert [m.payload for m in dropped] == ["row 10"]
+    assert [m.number for m in front.members()] == [1, 3]
+    assert Front.restore(MIN2, []).points().shape == (0, 2)

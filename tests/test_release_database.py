@@ -44,8 +44,9 @@ def test_the_previous_release_database_resumes_as_that_release_restored_it(old_d
         assert [[t.candidate_number, t.program.parameter_values]
                 for t in controller._redispatch] == expected["redispatch"]
         if expected["restart"] is not None:
-            assert {"best": controller._best_member.number, "stalled": controller._stalled,
-                    "restarts": controller.restarts} == expected["restart"]
+            state = controller.population.state()
+            assert {"best": state.best[0], "stalled": state.stalled,
+                    "restarts": state.restarts} == expected["restart"]
         assert [[m.number, m.objectives] for m in controller.front()] == expected["front"]
         summary = controller.run()
         campaign_id = controller.campaign.id

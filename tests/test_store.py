@@ -33,7 +33,7 @@ from automl.store import (
     migrate,
 )
 from automl.store.models import Base
-from automl.store.repository import CANDIDATES
+from automl.store.tables import CANDIDATES
 
 NAN, INF = float("nan"), float("inf")
 
@@ -457,6 +457,127 @@ def test_large_evaluation_batch(store: Store, campaign_id: int) -> None:
     loaded = store.load_evaluations(campaign_id)
     assert len(loaded) == n
     assert loaded[0] == rows[0] and loaded[-1] == rows[-1]
+
+
+# -- queries that keep the controller's memory bounded -------------------------------------
+
+
+def test_load_cache_entry_by_its_key(store: Store, campaign_id: int) -> None:
+    other = store.create_campaign("other", "space", 1, {}, "settings", "v").id
+    store.write_batch(campaign_id, cache_entries=[
+        cache_entry("a" * 32, candidate_number=1),
+        cache_entry("a" * 32, settings_hash="other", candidate_number=2, objectives=None,
+                    error="timeout"),
+        cache_entry("c" * 32, objectives={"error": NAN}),
+    ])
+    store.write_batch(other, cache_entries=[cache_entry("b" * 32)])
+    assert store.load_cache_entry(campaign_id, "settings", "a" * 32) == cache_entry(
+        "a" * 32, candidate_number=1)
+    assert store.load_cache_entry(campaign_id, "other", "a" * 32) == cache_entry(
+        "a" * 32, settings_hash="other", candidate_number=2, objectives=None, error="timeout")
+    entry = store.load_cache_entry(campaign_id, "settings", "c" * 32)
+    assert entry is not None and math.isnan(entry.objectives["error"])  # type: ignore[index]
+    assert store.load_cache_entry(campaign_id, "settings", "b" * 32) is None  # other campaign's
+    assert store.load_cache_entry(campaign_id, "unknown", "a" * 32) is None
+    store.write_batch(campaign_id, forgotten_cache_entries=[("settings", "a" * 32)])
+    assert store.load_cache_entry(campaign_id, "settings", "a" * 32) is None
+    # one query per lookup (the controller's hot path): an unknown campaign has no entries
+    assert store.load_cache_entry(42, "settings", "a" * 32) is None
+
+
+def test_load_cache_with_a_limit_keeps_the_latest_writes(store: Store, campaign_id: int) -> None:
+    store.write_batch(campaign_id, cache_entries=[cache_entry(h * 32) for h in "abc"])
+    store.write_batch(campaign_id, cache_entries=[cache_entry(h * 32) for h in "de"])
+    # rewriting an entry (a hit counted, an evaluation joined the mean) makes it recent
+    store.write_batch(campaign_id, cache_entries=[cache_entry("b" * 32, hit_count=3)])
+    store.write_batch(campaign_id, cache_entries=[cache_entry("f" * 32, settings_hash="other")])
+    everything = store.load_cache(campaign_id, "settings")
+    assert [e.functional_hash[0] for e in everything] == list("abcde")
+
+    def latest(limit: int | None) -> str:
+        return "".join(e.functional_hash[0]
+                       for e in store.load_cache(campaign_id, "settings", limit=limit))
+
+    # the last writes, in first-insertion order (ties within one batch: the later row first)
+    assert [latest(n) for n in range(7)] == ["", "b", "be", "bde", "bcde", "abcde", "abcde"]
+    assert latest(None) == "abcde"
+    assert store.load_cache(campaign_id, "settings", limit=2)[0] == cache_entry(
+        "b" * 32, hit_count=3)
+    assert store.load_cache(campaign_id, "other", limit=5) == [
+        cache_entry("f" * 32, settings_hash="other")]
+    with pytest.raises(StoreError, match="negative"):
+        store.load_cache(campaign_id, "settings", limit=-1)
+
+
+def test_counts_and_best_values(store: Store, campaign_id: int) -> None:
+    assert store.counts(campaign_id) == dict.fromkeys(CANDIDATE_STATUSES, 0)
+    assert store.best_values(campaign_id, [("error", "minimize")]) == {}
+    statuses = ["evaluated", "evaluated", "duplicate", "failed"]
+    store.write_batch(
+        campaign_id, candidates=[candidate(n, s) for n, s in enumerate(statuses)],
+        evaluations=[evaluation(0, objectives={"error": 0.5, "cost": 3.0}),
+                     evaluation(1, objectives={"error": 0.25, "cost": INF}),
+                     evaluation(2, objectives={"error": 0.75, "cost": 2.0}),
+                     evaluation(3, objectives=None, error="diverged")],
+        dispatched=[candidate(4)])  # in flight: not a candidate row yet
+    assert store.counts(campaign_id) == store.status_counts(campaign_id) == {
+        "evaluated": 2, "duplicate": 1, "failed": 1, "rejected": 0}
+    assert store.best_values(campaign_id, [("error", "minimize"), ("cost", "maximize"),
+                                           ("speed", "minimize")]) == {"error": 0.25, "cost": 3.0}
+    assert store.best_values(campaign_id, [("error", "maximize")]) == {"error": 0.75}
+    with pytest.raises(StoreError, match="direction 'up'"):
+        store.best_values(campaign_id, [("error", "up")])
+
+
+def test_next_candidate_number_counts_candidates_in_flight(store: Store, campaign_id: int
+                                                           ) -> None:
+    assert store.next_candidate_number(campaign_id) == 0
+    store.write_batch(campaign_id, candidates=[candidate(0), candidate(1)])
+    assert store.next_candidate_number(campaign_id) == 2
+    store.write_batch(campaign_id, dispatched=[candidate(2), candidate(3)])
+    assert store.max_candidate_number(campaign_id) == 1  # stored candidates only
+    assert store.next_candidate_number(campaign_id) == 4
+    store.write_batch(campaign_id, candidates=[candidate(3)], landed=[3])
+    assert store.next_candidate_number(campaign_id) == 4
+    store.write_batch(campaign_id, candidates=[candidate(2)], landed=[2])
+    assert store.next_candidate_number(campaign_id) == 4
+    other = store.create_campaign("other", "space", 1, {}, "settings", "v").id
+    store.write_batch(other, dispatched=[candidate(5)])
+    assert (store.next_candidate_number(other), store.max_candidate_number(other)) == (6, None)
+    with pytest.raises(StoreError, match="no campaign 42"):
+        store.next_candidate_number(42)
+
+
+def test_a_0002_cache_upgrades_to_the_write_order_and_back(store: Store) -> None:
+    """Revision 0003 numbers cache writes: entries written before it count as the oldest (in
+    id order), and a downgrade to 0002 keeps the entries."""
+    migrate.downgrade(store.engine, "0002")
+    assert store.schema_revision() == "0002"
+    with store.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO campaigns (id, name, space, seed, status, config, settings_hash, "
+            "code_version, created_at, updated_at) VALUES (1, 'old', 'autonumerics', 0, "
+            "'running', '{}', 'settings', 'v', 0, 0)"))
+        for h in "abc":
+            conn.execute(text(
+                "INSERT INTO cache_entries (campaign_id, settings_hash, functional_hash, "
+                "candidate_number, objectives, evaluation_count, hit_count) VALUES (1, "
+                "'settings', :h, 0, '{\"error\": 0.5}', 1, 0)"), {"h": h * 32})
+    store.upgrade()
+    assert store.schema_revision() == migrate.head_revision() == "0003"
+    old = [cache_entry(h * 32) for h in "abc"]
+    assert store.load_cache(1, "settings") == old
+    assert store.load_cache(1, "settings", limit=2) == old[1:]
+    store.write_batch(1, cache_entries=[cache_entry("a" * 32, hit_count=1), cache_entry("d" * 32)])
+    assert [e.functional_hash[0] for e in store.load_cache(1, "settings", limit=3)] == list("acd")
+    migrate.downgrade(store.engine, "0002")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM cache_entries")).scalar_one() == 4
+    store.upgrade()
+    assert [e.functional_hash[0] for e in store.load_cache(1, "settings")] == list("abcd")
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
 
 
 # -- the NaN/inf encoding ------------------------------------------------------------------

@@ -132,7 +132,7 @@ def _print_summary(summary: Any, space: SearchSpace, url: str, as_json: bool) ->
             "duplicates": summary.duplicates, "cache_hit_rate": summary.cache_hit_rate,
             "seconds": summary.seconds, "hypervolume": summary.hypervolume,
             "restarts": summary.restarts,
-            "front": [{"candidate": m.number, "objectives": m.objectives, "program": m.program}
+            "front": [{"candidate": m.number, "objectives": m.objectives, "program": m.payload}
                       for m in summary.front],
         })
     else:
@@ -159,7 +159,7 @@ def _front_table(space: SearchSpace, front: list) -> None:
     for member in front:
         table.add_row(str(member.number),
                       *[format_value(member.objectives[o.name]) for o in space.objectives],
-                      escape(one_line(member.program)))
+                      escape(one_line(member.payload)))
     console.print(table)
 
 

@@ -7,12 +7,20 @@ picks.
 
 "Oldest" always means "added to the population earliest" (the order of ``add`` calls),
 which is what ``members()`` returns first.
+
+A strategy saves what it needs to continue exactly as a typed value (`state`, a
+`PopulationState`; wrappers such as `automl.evolution.restarts.WithRestarts` add their own), which
+is what the campaign state stores (`automl.campaign_state`), and `restore` continues from it.
+Strategies are plug-ins: the built-in ones below are registered under the entry-point group
+``automl.strategies`` like a third party's, and each builds itself from a campaign's
+``evolution`` config (`from_config`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,6 +39,7 @@ __all__ = [
     "NSGA2",
     "STRATEGIES",
     "Member",
+    "PopulationState",
     "ParetoTournament",
     "RegularizedEvolution",
     "SelectionStrategy",
@@ -56,6 +65,30 @@ class Member:
             raise ValueError(f"member {self.number}: objectives contain NaN: {obj}")
         obj.setflags(write=False)  # strategies cache derived data; keep it immutable
         object.__setattr__(self, "objectives", obj)
+
+
+@dataclass(frozen=True)
+class PopulationState:
+    """A strategy's population as resume needs it: its members, oldest first, as (candidate
+    number, minimization vector). Re-adding them in this order rebuilds the population."""
+
+    members: tuple[tuple[int, tuple[float, ...]], ...]
+
+    def numbers(self) -> set[int]:
+        """The candidates `restore` needs."""
+        return {number for number, _ in self.members}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "population", "members": [[n, list(v)] for n, v in self.members]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PopulationState:
+        if data.get("kind") != "population":
+            raise ValueError(f"not a population state: kind {data.get('kind')!r}")
+        return cls(tuple((int(n), tuple(float(x) for x in v)) for n, v in data["members"]))
+
+
+MemberFactory = Callable[[int, Sequence[float]], Member]  # (number, vector) -> Member
 
 
 def _positive_int(value: Any, what: str) -> int:
@@ -90,14 +123,33 @@ class SelectionStrategy(ABC):
     def __len__(self) -> int:
         return len(self._numbers)
 
-    def state(self) -> dict:
-        """JSON-able snapshot (member numbers only, oldest first)."""
-        return {
-            "strategy": self.name,
-            "population_size": self.population_size,
-            "tournament_size": self.tournament_size,
-            "members": [mb.number for mb in self.members()],
-        }
+    @classmethod
+    def from_config(cls, evolution: Any, objectives: Sequence[str]) -> SelectionStrategy:
+        """The strategy a campaign's ``evolution`` config asks for, over `objectives` (the
+        space's objective names, in order)."""
+        return cls(population_size=evolution.population_size,
+                   tournament_size=evolution.tournament_size)
+
+    def state(self) -> PopulationState:
+        """What `restore` needs to continue exactly (JSON via `to_json`)."""
+        return PopulationState(tuple((m.number, tuple(m.objectives.tolist()))
+                                     for m in self.members()))
+
+    def parse_state(self, data: Mapping[str, Any]) -> PopulationState:
+        """`state().to_json()` read back."""
+        return PopulationState.from_json(data)
+
+    def state_from_version_1(self, snapshot: Mapping[str, Any]) -> PopulationState:
+        """The state in the untyped snapshot of campaigns stored before the state had a
+        version (``{"population": [[number, vector], ...], ...}``)."""
+        return PopulationState(tuple((int(n), tuple(float(x) for x in v))
+                                     for n, v in snapshot["population"]))
+
+    def restore(self, state: PopulationState, member: MemberFactory) -> None:
+        """Continue from `state` (on an empty strategy); `member` rebuilds each member, with
+        its payload, from its number and vector."""
+        for number, vector in state.members:
+            self.add(member(number, vector))
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -180,8 +232,16 @@ class RegularizedEvolution(_AgingStrategy):
         j = self.objective_index
         return min((pop[i] for i in idx.tolist()), key=lambda mb: (mb.objectives[j], mb.number))
 
-    def state(self) -> dict:
-        return {**super().state(), "objective_index": self.objective_index}
+    @classmethod
+    def from_config(cls, evolution: Any, objectives: Sequence[str]) -> RegularizedEvolution:
+        """Selects on ``evolution.objective`` (default: the first objective)."""
+        objective = evolution.objective or objectives[0]
+        if objective not in objectives:
+            raise ValueError(f"evolution.objective {objective!r} is not one of "
+                             f"{list(objectives)}")
+        return cls(population_size=evolution.population_size,
+                   tournament_size=evolution.tournament_size,
+                   objective_index=list(objectives).index(objective))
 
 
 class ParetoTournament(_AgingStrategy):
@@ -349,17 +409,6 @@ class NSGA2(SelectionStrategy):
         self._ensure_cache()
         assert self._crowding is not None
         return self._crowding.copy()
-
-    def state(self) -> dict:
-        self._settle()
-        self._ensure_cache()
-        assert self._ranks is not None
-        fronts: list[list[int]] = []
-        for mb, r in zip(self._pop, self._rank_list, strict=True):
-            while len(fronts) <= r:
-                fronts.append([])
-            fronts[r].append(mb.number)
-        return {**super().state(), "fronts": fronts}
 
 
 # the built-in strategies; pyproject.toml registers each under automl.strategies, where a

@@ -114,6 +114,9 @@ class CacheEntry(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "settings_hash", "functional_hash"),
         Index("ix_cache_entries_settings_hash_id", "settings_hash", "id"),  # shared cache
+        # the entries written last (`Store.load_cache` with a limit) and the next write number
+        Index("ix_cache_entries_campaign_settings_written", "campaign_id", "settings_hash",
+              "written"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -125,6 +128,10 @@ class CacheEntry(Base):
     evaluation_count: Mapped[int] = mapped_column(Integer, nullable=False)
     hit_count: Mapped[int] = mapped_column(Integer, nullable=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the write that stored the entry last, numbered per (campaign, settings hash): an upsert
+    # keeps the row id of the first insertion, so the id alone cannot say which entries a
+    # campaign wrote most recently. 0 for entries written before revision 0003
+    written: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class InFlightCandidate(_CandidateColumns, Base):

@@ -1,0 +1,146 @@
+"""Campaign rows: creating one, reading it back as a `CampaignRecord` with its counts, and
+stamping it on every write.
+
+Stamping matters beyond `updated_at`: the UPDATE of the campaign row is the first statement of
+every write batch, so on PostgreSQL it row-locks the campaign and serializes concurrent writers
+of one campaign (the maintained front and the cache's write counter rely on that), and it is
+how a write to a campaign that does not exist fails with "no campaign".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy.engine import Connection
+
+from . import codec
+from .errors import StoreError
+from .records import CampaignRecord
+from .tables import CAMPAIGNS, CANDIDATES, EVALUATIONS, check_direction
+
+Directions = tuple[tuple[str, str], ...]  # (objective name, "minimize" | "maximize")
+
+
+def campaign_values(name: str, space: str, seed: int, config: dict[str, Any],
+                    settings_hash: str, code_version: str, objectives: Directions | None,
+                    environment: dict[str, Any] | None) -> dict[str, Any]:
+    """The new campaign's row (validated and encoded: errors come before any transaction)."""
+    if not name:
+        raise StoreError("a campaign needs a non-empty name")
+    for objective, direction in objectives or ():
+        check_direction(direction, f"objective {objective!r}: direction")
+    now = time.time()
+    return {
+        "name": name,
+        "space": space,
+        "seed": seed,
+        "status": "running",
+        "config": codec.encode_json(config, "campaign config"),
+        "settings_hash": settings_hash,
+        "code_version": code_version,
+        "created_at": now,
+        "updated_at": now,
+        "objectives": None if objectives is None else [
+            {"name": n, "direction": d} for n, d in objectives],
+        "environment": None if environment is None else codec.encode_json(
+            environment, "campaign environment"),
+    }
+
+
+def registered(objectives: Sequence[tuple[str, str]] | None) -> Directions | None:
+    """The (name, direction) pairs a campaign registers, as plain strings."""
+    return None if objectives is None else tuple((str(n), str(d)) for n, d in objectives)
+
+
+def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
+    return conn.execute(insert(CAMPAIGNS), values).inserted_primary_key[0]
+
+
+def read_objectives(conn: Connection, campaign_id: int) -> Directions | None:
+    raw = conn.execute(select(CAMPAIGNS.c.objectives)
+                       .where(CAMPAIGNS.c.id == campaign_id)).scalar_one_or_none()
+    return objective_pairs(raw)
+
+
+def read_state(conn: Connection, campaign_id: int) -> dict[str, Any] | None:
+    """The controller state written with the campaign's last batch (None before the first)."""
+    raw = conn.execute(select(CAMPAIGNS.c.state).where(CAMPAIGNS.c.id == campaign_id)
+                       ).scalar_one_or_none()
+    return None if raw is None else codec.decode_json(raw)
+
+
+def objective_pairs(raw: Any) -> Directions | None:
+    if raw is None:
+        return None
+    return tuple((item["name"], item["direction"]) for item in raw)
+
+
+def touch(conn: Connection, campaign_id: int, **values: Any) -> None:
+    """Set `updated_at` (and `values`) of the campaign; `StoreError` if it does not exist."""
+    stmt = (
+        update(CAMPAIGNS)
+        .where(CAMPAIGNS.c.id == campaign_id)
+        .values(updated_at=time.time(), **values)
+    )
+    if conn.execute(stmt).rowcount == 0:
+        raise StoreError(f"no campaign {campaign_id!r}")
+
+
+def exists(conn: Connection, campaign_id: int) -> bool:
+    return conn.execute(select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.id == campaign_id)
+                        ).first() is not None
+
+
+def find(conn: Connection, id_or_name: int | str, counts: bool = True) -> CampaignRecord | None:
+    """By id (int) or name (str); with ``counts=False`` the counts (a scan each) are 0."""
+    key = CAMPAIGNS.c.name if isinstance(id_or_name, str) else CAMPAIGNS.c.id
+    query = with_counts() if counts else select(
+        CAMPAIGNS, literal(0).label("candidate_count"), literal(0).label("evaluation_count"))
+    row = conn.execute(query.where(key == id_or_name)).first()
+    return None if row is None else campaign_record(row)
+
+
+def list_all(conn: Connection) -> list[CampaignRecord]:
+    """All campaigns by id, with their counts (one query)."""
+    return [campaign_record(row) for row in conn.execute(with_counts())]
+
+
+def with_counts() -> Any:
+    def count(table: Any, *conditions: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(table)
+            .where(table.c.campaign_id == CAMPAIGNS.c.id, *conditions)
+            .scalar_subquery()
+        )
+
+    # evaluations run, not result rows: a cache hit can have a row too (an imported result,
+    # or a twin's result under its own cost), written by the worker "cache"
+    run = or_(EVALUATIONS.c.worker.is_(None), EVALUATIONS.c.worker != "cache")
+    return select(
+        CAMPAIGNS,
+        count(CANDIDATES).label("candidate_count"),
+        count(EVALUATIONS, run).label("evaluation_count"),
+    ).order_by(CAMPAIGNS.c.id)
+
+
+def campaign_record(row: Any) -> CampaignRecord:
+    return CampaignRecord(
+        id=row.id,
+        name=row.name,
+        space=row.space,
+        seed=row.seed,
+        status=row.status,
+        config=codec.decode_json(row.config),
+        settings_hash=row.settings_hash,
+        code_version=row.code_version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        candidate_count=row.candidate_count,
+        evaluation_count=row.evaluation_count,
+        objectives=objective_pairs(row.objectives),
+        environment=None if row.environment is None else codec.decode_json(row.environment),
+    )

@@ -1,0 +1,138 @@
+"""The hot path: one write batch, encoded up front and written in one transaction of
+executemany statements, so a batch is stored whole or not at all and a crash leaves the
+campaign as its previous batch left it.
+
+Encoding (`Batch.encode`) happens before the transaction, so a value the database cannot hold
+fails without opening one. The transaction (`BatchWriter.write`) stamps the campaign first
+(`campaigns.touch`: its row lock serializes writers of one campaign on PostgreSQL), then
+writes the rows and keeps the derived tables (`derived`) and the cache's write order in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
+
+from . import campaigns, codec, derived
+from .errors import StoreError
+from .models import CACHE_KEY
+from .records import CacheEntryRow, CandidateRow, EvaluationRow
+from .tables import CACHE_ENTRIES, CANDIDATES, EVALUATIONS, IN_FLIGHT
+
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A write batch as statement parameters (see `Store.write_batch` for its meaning)."""
+
+    campaign_id: int
+    candidates: list[dict[str, Any]]
+    evaluations: list[dict[str, Any]]
+    cache_entries: list[dict[str, Any]]  # one per key, the batch's last entry for it
+    forgotten: list[dict[str, Any]]
+    dispatched: list[dict[str, Any]]
+    landed: list[dict[str, Any]]
+    state: dict[str, Any] | None = None  # the encoded controller state; None: keep it
+
+    @classmethod
+    def encode(cls, campaign_id: int, candidates: Iterable[CandidateRow],
+               evaluations: Iterable[EvaluationRow], cache_entries: Iterable[CacheEntryRow],
+               forgotten_cache_entries: Iterable[tuple[str, str]],
+               dispatched: Iterable[CandidateRow], landed: Iterable[int],
+               state: dict[str, Any] | None) -> Batch:
+        return cls(
+            campaign_id=campaign_id,
+            candidates=[codec.candidate_params(campaign_id, row) for row in candidates],
+            evaluations=[codec.evaluation_params(campaign_id, row) for row in evaluations],
+            cache_entries=list({
+                (row.settings_hash, row.functional_hash): codec.cache_params(campaign_id, row)
+                for row in cache_entries
+            }.values()),
+            forgotten=[{"campaign": campaign_id, "settings": settings, "hash": functional}
+                       for settings, functional in forgotten_cache_entries],
+            dispatched=[codec.in_flight_params(campaign_id, row) for row in dispatched],
+            landed=[{"campaign": campaign_id, "number": number} for number in landed],
+            state=None if state is None else codec.encode_json(state, "campaign state"),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.candidates or self.evaluations or self.cache_entries or self.forgotten
+                    or self.dispatched or self.landed or self.state is not None)
+
+
+class BatchWriter:
+    """Writes `Batch`es on one database dialect (the cache upsert is dialect-specific)."""
+
+    def __init__(self, dialect_name: str) -> None:
+        self._cache_upsert = cache_upsert(dialect_name)
+
+    def write(self, conn: Connection, batch: Batch,
+              directions: Callable[[Connection, int], Any]) -> None:
+        """Write `batch` inside the caller's transaction. `directions(conn, campaign_id)` gives
+        the campaign's registered objectives (None: it keeps no front); it is asked only when
+        the batch has evaluations."""
+        campaign_id = batch.campaign_id
+        if batch.state is None:
+            campaigns.touch(conn, campaign_id)
+        else:
+            campaigns.touch(conn, campaign_id, state=batch.state)
+        if batch.landed:
+            conn.execute(delete(IN_FLIGHT).where(
+                IN_FLIGHT.c.campaign_id == bindparam("campaign"),
+                IN_FLIGHT.c.number == bindparam("number")), batch.landed)
+        if batch.dispatched:
+            conn.execute(insert(IN_FLIGHT), batch.dispatched)
+        if batch.candidates:
+            conn.execute(insert(CANDIDATES), batch.candidates)
+        if batch.evaluations:
+            conn.execute(insert(EVALUATIONS), batch.evaluations)
+            derived.insert_objective_values(conn, campaign_id, batch.evaluations)
+            registered = directions(conn, campaign_id)
+            if registered:
+                derived.update_front(conn, campaign_id, registered, batch.evaluations)
+        if batch.forgotten:
+            columns = CACHE_ENTRIES.c
+            conn.execute(delete(CACHE_ENTRIES).where(
+                columns.campaign_id == bindparam("campaign"),
+                columns.settings_hash == bindparam("settings"),
+                columns.functional_hash == bindparam("hash"),
+            ), batch.forgotten)
+        if batch.cache_entries:
+            conn.execute(self._cache_upsert, _stamped(conn, campaign_id, batch.cache_entries))
+
+
+def _stamped(conn: Connection, campaign_id: int, cache_params: list[dict[str, Any]]
+             ) -> list[dict[str, Any]]:
+    """The cache entries with their write number: one more than the last one stored for their
+    (campaign, settings hash), the same for the whole batch. An upsert keeps an entry's row id
+    (its first insertion) but takes the new number, so `written` orders the latest writes
+    (`queries.load_cache` with a limit). Consistent under concurrent writers of one campaign:
+    the campaign stamp that opens the batch serializes them."""
+    columns = CACHE_ENTRIES.c
+    numbers = {}
+    for settings_hash in {p["settings_hash"] for p in cache_params}:
+        last = conn.execute(select(func.max(columns.written)).where(
+            columns.campaign_id == campaign_id, columns.settings_hash == settings_hash)
+        ).scalar_one()
+        numbers[settings_hash] = (last or 0) + 1
+    return [{**p, "written": numbers[p["settings_hash"]]} for p in cache_params]
+
+
+def cache_upsert(dialect_name: str) -> Insert:
+    """INSERT of cache entries that replaces the stored entry with the same key (all its
+    columns but the key and the row id)."""
+    if dialect_name not in _DIALECT_INSERT:
+        raise StoreError(f"no upsert support for dialect {dialect_name!r}")
+    stmt = _DIALECT_INSERT[dialect_name](CACHE_ENTRIES)
+    replaced = [c.name for c in CACHE_ENTRIES.columns if c.name not in (*CACHE_KEY, "id")]
+    return stmt.on_conflict_do_update(
+        index_elements=[CACHE_ENTRIES.c[name] for name in CACHE_KEY],
+        set_={name: stmt.excluded[name] for name in replaced},
+    )
