@@ -33,6 +33,7 @@ from automl.ledger import CampaignLedger
 from automl.metrics import CampaignMetrics
 from automl.plugins import get_space
 from automl.progress import CampaignSummary, Progress
+from automl.resume import Campaign, restore
 from automl.row_buffer import RowBuffer
 from automl.space import SearchSpace
 from automl.store import CampaignRecord, Store, safe_url
@@ -94,8 +95,6 @@ class CampaignController:
     @classmethod
     def resume(cls, store: Store, campaign: int | str, **kwargs: Any) -> CampaignController:
         """Continue a stored campaign from the database alone: population, cache, counters."""
-        from automl.resume import restore
-
         record = store.get_campaign(campaign)
         config = CampaignConfig.model_validate(record.config)
         controller = cls(config, store, record, **kwargs)
@@ -104,7 +103,8 @@ class CampaignController:
                 f"campaign {record.name!r}: evaluation settings changed since it started "
                 f"(space settings or evaluator version); its stored results would not be "
                 f"comparable, so it cannot be resumed with this code")
-        restore(controller)
+        controller.next_number, controller._redispatch = restore(Campaign(
+            store, record, controller.factory, controller.ledger, controller.buffer))
         return controller
 
     def run(self) -> CampaignSummary:

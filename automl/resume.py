@@ -13,102 +13,114 @@ re-adding every result in candidate order: that path reads every row.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
 from automl.cache import CacheEntry
 from automl.campaign_state import CampaignState
-from automl.candidates import Candidate
+from automl.candidates import Candidate, CandidateFactory
 from automl.evolution.front import FrontMember
 from automl.evolution.selection import Member
 from automl.executor import EvaluationTask
+from automl.ledger import CampaignLedger
+from automl.row_buffer import RowBuffer
+from automl.store import CampaignRecord, Store
 
-if TYPE_CHECKING:
-    from automl.controller import CampaignController
+
+@dataclass(frozen=True)
+class Campaign:
+    """The parts of a controller that resume fills in."""
+
+    store: Store
+    record: CampaignRecord
+    factory: CandidateFactory
+    ledger: CampaignLedger
+    buffer: RowBuffer
 
 
-def restore(controller: CampaignController) -> None:
-    """Counters, cache, best values, front, population, and the in-flight candidates to
-    dispatch again (`controller._redispatch`)."""
-    store, campaign, ledger = controller.store, controller.campaign, controller.ledger
-    _restore_counters(controller)
-    capacity = controller.cache.capacity
-    rows = store.load_cache(campaign.id, campaign.settings_hash, limit=capacity)
-    controller.cache.load([CacheEntry(e.functional_hash, e.candidate_number, e.objectives,
-                                      e.error, e.evaluation_count, e.hit_count) for e in rows],
-                          complete=capacity is None or len(rows) < capacity)
-    snapshot = store.load_state(campaign.id)
+def restore(campaign: Campaign) -> tuple[int, list[EvaluationTask]]:
+    """Fill in counters, cache, best values, front and population; returns the next candidate
+    number and the in-flight candidates to dispatch again."""
+    store, record, ledger = campaign.store, campaign.record, campaign.ledger
+    _restore_counters(campaign)
+    cache = ledger.cache
+    rows = store.load_cache(record.id, record.settings_hash, limit=cache.capacity)
+    cache.load([CacheEntry(e.functional_hash, e.candidate_number, e.objectives, e.error,
+                           e.evaluation_count, e.hit_count) for e in rows],
+               complete=cache.capacity is None or len(rows) < cache.capacity)
+    snapshot = store.load_state(record.id)
     if snapshot is None:
-        _rebuild_population(controller)
+        _rebuild_population(campaign)
         starts = {}
     else:
-        state = CampaignState.from_json(snapshot, controller.population)
-        members = _members(controller, state.strategy.numbers())
-        controller.population.restore(state.strategy, lambda number, vector: Member(
+        state = CampaignState.from_json(snapshot, ledger.population)
+        members = _members(campaign, state.strategy.numbers())
+        ledger.population.restore(state.strategy, lambda number, vector: Member(
             number, np.asarray(vector, dtype=float), members[number],
             identity=members[number].functional_hash))
         starts = state.starts
-    in_flight = store.load_in_flight(campaign.id)
-    controller.next_number = store.next_candidate_number(campaign.id)
-    controller.buffer.in_flight_stored = {row.number for row in in_flight}
+    in_flight = store.load_in_flight(record.id)
+    campaign.buffer.in_flight_stored = {row.number for row in in_flight}
+    redispatch = []
     for row in in_flight:  # the same lookups as when they were made: one dispatch each
-        candidate = controller.factory.from_row(row).with_start(starts.get(row.number))
+        candidate = campaign.factory.from_row(row).with_start(starts.get(row.number))
         if ledger.record_lookup(candidate):
-            controller._redispatch.append(EvaluationTask(candidate.number, candidate.program))
+            redispatch.append(EvaluationTask(candidate.number, candidate.program))
+    return store.next_candidate_number(record.id), redispatch
 
 
-def _restore_counters(controller: CampaignController) -> None:
-    store, campaign, ledger = controller.store, controller.campaign, controller.ledger
-    counts = store.status_counts(campaign.id)
+def _restore_counters(campaign: Campaign) -> None:
+    store, record, ledger = campaign.store, campaign.record, campaign.ledger
+    counts = store.status_counts(record.id)
     ledger.duplicates = counts.get("duplicate", 0)
     ledger.evaluations = sum(counts.values()) - ledger.duplicates
     ledger.failed = counts.get("failed", 0) + counts.get("rejected", 0)
-    statistics = controller.cache.statistics
+    statistics = ledger.cache.statistics
     statistics.hits, statistics.misses = ledger.duplicates, ledger.evaluations
-    ledger.best.update(store.best_values(campaign.id, [(o.name, o.direction)
-                                                       for o in controller.objectives]))
-    front = store.front(campaign.id)
+    ledger.best.update(store.best_values(record.id, [(o.name, o.direction)
+                                                     for o in ledger.objectives]))
+    front = store.front(record.id)
     if front is None:  # stored before the store kept a front: every evaluation counts
-        front = [(e.candidate_number, e.objectives) for e in store.load_evaluations(campaign.id)
+        front = [(e.candidate_number, e.objectives) for e in store.load_evaluations(record.id)
                  if e.objectives is not None]
-    texts = store.get_candidates(campaign.id, [number for number, _ in front])
+    texts = store.get_candidates(record.id, [number for number, _ in front])
     ledger.front.add(FrontMember(number, objectives, texts[number].program)
                      for number, objectives in front if number in texts)
 
 
-def _members(controller: CampaignController, numbers: set[int]) -> dict[int, Candidate]:
+def _members(campaign: Campaign, numbers: set[int]) -> dict[int, Candidate]:
     """The population's candidates, as their parents handed them on (an evaluated member
     carries what its evaluation passes to its children, e.g. its fitted constants)."""
-    store, campaign = controller.store, controller.campaign
-    rows = store.get_candidates(campaign.id, numbers)
-    evaluations = store.get_evaluations(campaign.id, [n for n, r in rows.items()
-                                                      if r.status == "evaluated"])
+    store, record, space = campaign.store, campaign.record, campaign.ledger.space
+    rows = store.get_candidates(record.id, numbers)
+    evaluations = store.get_evaluations(record.id, [n for n, r in rows.items()
+                                                    if r.status == "evaluated"])
     members = {}
     for number, row in rows.items():
-        candidate = controller.factory.from_row(row)
+        candidate = campaign.factory.from_row(row)
         stored = evaluations.get(number)
         if stored and stored[-1].objectives is not None:
-            candidate.program = controller.space.passed_on(candidate.program, stored[-1].metrics)
+            candidate.program = space.passed_on(candidate.program, stored[-1].metrics)
         members[number] = candidate
     return members
 
 
-def _rebuild_population(controller: CampaignController) -> None:
+def _rebuild_population(campaign: Campaign) -> None:
     """No snapshot (stored before there was one): every result joins again, by number."""
-    store, campaign, ledger = controller.store, controller.campaign, controller.ledger
-    evaluations = {e.candidate_number: e for e in store.load_evaluations(campaign.id)}
-    for row in store.load_candidates(campaign.id):
-        candidate = controller.factory.from_row(row)
-        entry = controller.cache.get(row.functional_hash)
+    store, record, ledger = campaign.store, campaign.record, campaign.ledger
+    evaluations = {e.candidate_number: e for e in store.load_evaluations(record.id)}
+    for row in store.load_candidates(record.id):
+        candidate = campaign.factory.from_row(row)
+        entry = ledger.cache.get(row.functional_hash)
         objectives = None
         if row.status == "duplicate":
             objectives = ledger.answer(candidate, entry.objectives if entry else None)
         elif row.status == "evaluated":
             evaluation = evaluations.get(row.number)
             if evaluation is not None and evaluation.objectives is not None:
-                candidate.program = controller.space.passed_on(candidate.program,
-                                                               evaluation.metrics)
+                candidate.program = ledger.space.passed_on(candidate.program,
+                                                           evaluation.metrics)
                 objectives = evaluation.objectives
                 if entry is not None and entry.objectives is not None:
                     objectives = entry.objectives
