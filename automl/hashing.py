@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from automl.ir import OPS, OpRegistry, Program, run_numpy
+from automl.ir import Program, run_numpy
+from automl.ops import CORE_OPS, OpTable
 
 DEFAULT_MANTISSA_BITS = 24
 _FLOAT64_MANTISSA_BITS = 52
@@ -83,7 +84,7 @@ def functional_hash(
     return digest.hexdigest()
 
 
-def program_function(program: Program, registry: OpRegistry = OPS) -> Callable[..., tuple]:
+def program_function(program: Program, registry: OpTable = CORE_OPS) -> Callable[..., tuple]:
     """The program as a callable of keyword arrays returning its outputs in order.
 
     Extra keyword arguments (probe values for constants the program does not use) are ignored.
@@ -98,7 +99,7 @@ def program_function(program: Program, registry: OpRegistry = OPS) -> Callable[.
 
 
 def hash_program(program: Program, probes: Probe | Sequence[Probe],
-                 mantissa_bits: int = DEFAULT_MANTISSA_BITS, registry: OpRegistry = OPS) -> str:
+                 mantissa_bits: int = DEFAULT_MANTISSA_BITS, registry: OpTable = CORE_OPS) -> str:
     return functional_hash(program_function(program, registry), probes, mantissa_bits)
 
 

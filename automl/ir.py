@@ -1,4 +1,4 @@
-"""Program IR: an SSA instruction list (= a DAG) and the one registry where ops are defined.
+"""Program IR: an SSA instruction list (= a DAG), run and checked with an op table (`automl.ops`).
 
 A `Program` reads named inputs (e.g. ``x``) and named *parameters* (constants a space fits per
 candidate, e.g. ``c0``), runs instructions ``register = op(arg, ...)`` in order, and names its
@@ -12,97 +12,19 @@ the parser gives the new value the register ``m'1``; the printer turns that back
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+# Op, OpTable and ProgramError live in automl.ops; imported from here too, as they always were
+from automl.ops import CORE_OPS, IDENTIFIER, Op, OpTable, ProgramError  # noqa: F401
 
 Argument = str | float
 VERSION_MARK = "'"
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-class ProgramError(ValueError):
-    """A program is malformed: unknown op, wrong arity, undefined name, missing output."""
-
-
-@dataclass(frozen=True)
-class Op:
-    """One operation. `cost` is what the cost objectives count; `commutative` lets simplify
-    and hashing treat ``add(a, b)`` and ``add(b, a)`` as the same statement. `source` is the
-    op as a Python expression template over ``xp`` (numpy or jax.numpy) and ``{0}, {1}, ...``
-    (names or literals), for exporting programs as standalone code; empty: not exportable."""
-
-    name: str
-    arity: int
-    numpy_impl: Callable[..., Any]
-    jax_impl: Callable[..., Any] | None = None
-    cost: float = 1.0
-    commutative: bool = False
-    doc: str = ""
-    source: str = ""
-
-
-class OpRegistry:
-    """The one place where ops are defined. Spaces pick their op set from it by name."""
-
-    def __init__(self) -> None:
-        self._ops: dict[str, Op] = {}
-
-    def register(self, op: Op) -> Op:
-        existing = self._ops.get(op.name)
-        if existing is not None and existing != op:
-            raise ValueError(f"op {op.name!r} is already registered with another definition")
-        if not IDENTIFIER.match(op.name):
-            raise ValueError(f"op name {op.name!r} is not an identifier")
-        self._ops[op.name] = op
-        return op
-
-    def get(self, name: str) -> Op:
-        try:
-            return self._ops[name]
-        except KeyError:
-            raise ProgramError(f"unknown op {name!r}") from None
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._ops
-
-    def names(self) -> list[str]:
-        return sorted(self._ops)
-
-
-OPS = OpRegistry()
-
-
-def _jnp() -> Any:
-    import jax.numpy as jnp  # imported lazily: most numpy-only paths never need jax
-
-    return jnp
-
-
-def _register_arithmetic() -> None:
-    # jax implementations are the same expressions; jax arrays support the operators.
-    OPS.register(Op("add", 2, np.add, lambda a, b: a + b, commutative=True, doc="a + b",
-                    source="{0} + {1}"))
-    OPS.register(Op("sub", 2, np.subtract, lambda a, b: a - b, doc="a - b", source="{0} - {1}"))
-    OPS.register(Op("mul", 2, np.multiply, lambda a, b: a * b, commutative=True, doc="a * b",
-                    source="{0} * {1}"))
-    OPS.register(Op("div", 2, np.divide, lambda a, b: a / b, doc="a / b (IEEE, no epsilon)",
-                    source="{0} / {1}"))
-    OPS.register(Op("neg", 1, np.negative, lambda a: -a, doc="-a", source="-{0}"))
-    OPS.register(Op("fma", 3, lambda a, b, c: a * b + c, lambda a, b, c: a * b + c,
-                    doc="a * b + c", source="{0} * {1} + {2}"))
-    # safe, as in the Lion search's function set: no NaN from a negative argument
-    OPS.register(Op("sqrt", 1, lambda a: np.sqrt(np.abs(a)), lambda a: _jnp().sqrt(_jnp().abs(a)),
-                    doc="square root of |a|", source="xp.sqrt(xp.abs({0}))"))
-    OPS.register(Op("max", 2, np.maximum, lambda a, b: _jnp().maximum(a, b), commutative=True,
-                    doc="max", source="xp.maximum({0}, {1})"))
-    OPS.register(Op("min", 2, np.minimum, lambda a, b: _jnp().minimum(a, b), commutative=True,
-                    doc="min", source="xp.minimum({0}, {1})"))
-
-
-_register_arithmetic()
+OpRegistry = OpTable  # the old name, for old imports
+OPS = CORE_OPS  # the core's table: the default wherever no space's table is given
 
 
 @dataclass(frozen=True)
@@ -170,7 +92,7 @@ def base_name(register: str) -> str:
     return register.split(VERSION_MARK, 1)[0]
 
 
-def validate(program: Program, registry: OpRegistry = OPS, allowed_ops: Iterable[str] | None = None
+def validate(program: Program, registry: OpTable = OPS, allowed_ops: Iterable[str] | None = None
              ) -> None:
     """Raise `ProgramError` naming the first problem found."""
     allowed = None if allowed_ops is None else set(allowed_ops)
@@ -294,14 +216,14 @@ def fresh_name(base: str, taken: set[str]) -> str:
     return f"{stem}{counter}"
 
 
-def run_numpy(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS
+def run_numpy(program: Program, values: Mapping[str, Any], registry: OpTable = OPS
               ) -> dict[str, Any]:
     """Execute with the numpy implementations. `values` holds inputs and parameters."""
     env = register_values(program, values, registry)
     return {name: env[register] for name, register in program.outputs}
 
 
-def register_values(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS
+def register_values(program: Program, values: Mapping[str, Any], registry: OpTable = OPS
                     ) -> dict[str, Any]:
     """Every value the program computes (numpy), by register, with `values` (inputs and
     parameters): for checks on intermediate values, e.g. a denominator's sign."""
@@ -312,7 +234,7 @@ def register_values(program: Program, values: Mapping[str, Any], registry: OpReg
     return env
 
 
-def run_jax(program: Program, values: Mapping[str, Any], registry: OpRegistry = OPS
+def run_jax(program: Program, values: Mapping[str, Any], registry: OpTable = OPS
             ) -> dict[str, Any]:
     """Execute with the jax implementations, straight-line (jit-able: the program is static).
     Literals stay Python floats, so they take the dtype of the arrays they meet (float32
@@ -327,7 +249,7 @@ def run_jax(program: Program, values: Mapping[str, Any], registry: OpRegistry = 
     return {name: env[register] for name, register in program.outputs}
 
 
-def cost(program: Program, depends_on: Iterable[str], registry: OpRegistry = OPS) -> float:
+def cost(program: Program, depends_on: Iterable[str], registry: OpTable = OPS) -> float:
     """Sum of op costs over instructions whose value depends on any of `depends_on`.
 
     Instructions over constants only cost nothing: they fold into a constant at export time.
@@ -358,7 +280,7 @@ class Signature:
     infix: tuple[tuple[str, str], ...] = (("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "div"))
     negate: str = "neg"
     named_constants: tuple[tuple[str, float], ...] = ()
-    registry: OpRegistry = field(default=OPS, compare=False, repr=False)
+    registry: OpTable = field(default=OPS, compare=False, repr=False)
 
     def is_parameter(self, name: str) -> bool:
         return self.parameter_pattern is not None and re.fullmatch(

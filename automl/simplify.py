@@ -14,14 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from automl.ir import (
-    OPS,
     Argument,
     Instruction,
-    OpRegistry,
     Program,
     canonical_names,
     parameter_sort_key,
 )
+from automl.ops import CORE_OPS, OpTable
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class SimplifyResult:
     removed: int  # statements removed by folding and dead-code elimination
 
 
-def simplify(program: Program, registry: OpRegistry = OPS) -> SimplifyResult:
+def simplify(program: Program, registry: OpTable = CORE_OPS) -> SimplifyResult:
     folded = fold_constants(program, registry)
     shared = eliminate_common_subexpressions(folded, registry)
     live = remove_dead_code(shared)
@@ -40,7 +39,7 @@ def simplify(program: Program, registry: OpRegistry = OPS) -> SimplifyResult:
     return SimplifyResult(canonical_names(renumbered), len(program) - len(renumbered))
 
 
-def fold_constants(program: Program, registry: OpRegistry = OPS) -> Program:
+def fold_constants(program: Program, registry: OpTable = CORE_OPS) -> Program:
     """Replace instructions whose arguments are all literals by their (finite) value."""
     literal_of: dict[str, float] = {}
     outputs = set(program.output_registers)
@@ -90,7 +89,7 @@ def _operand_order(program: Program):
     return key
 
 
-def order_commutative_operands(program: Program, registry: OpRegistry = OPS) -> Program:
+def order_commutative_operands(program: Program, registry: OpTable = CORE_OPS) -> Program:
     """Sort the arguments of commutative ops, so ``x*c0`` and ``c0*x`` print alike."""
     key = _operand_order(program)
     instructions = []
@@ -101,7 +100,7 @@ def order_commutative_operands(program: Program, registry: OpRegistry = OPS) -> 
     return program.replace(instructions=tuple(instructions))
 
 
-def eliminate_common_subexpressions(program: Program, registry: OpRegistry = OPS) -> Program:
+def eliminate_common_subexpressions(program: Program, registry: OpTable = CORE_OPS) -> Program:
     """Compute each distinct ``op(args)`` once (ops are pure), ordering commutative operands
     first so ``c1*t`` and ``t*c1`` are recognised as one value. A statement computed twice is
     also paid twice by cost objectives, so this keeps costs honest."""

@@ -29,6 +29,7 @@ from automl.evolution.mutations import MutationSettings, mutate
 from automl.hashing import DEFAULT_MANTISSA_BITS, hash_program, settings_hash
 from automl.ir import Program, Signature, validate
 from automl.simplify import simplify
+from automl.workflows import Candidates, RowSink, WorkflowOptions, WorkflowReport
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,78 @@ class Evaluation:
         return self.error is None
 
 
+# -- settings and the cache key -------------------------------------------------------------
+# Every settings field says whether it belongs to the cache key (`SearchSpace.
+# evaluation_settings`), in its pydantic metadata: a new setting cannot change the key, or fail
+# to, by being forgotten in a hand-written list. The contract tests refuse an undeclared field.
+
+CACHE_KEY_METADATA = "cache_key"  # the json_schema_extra entry that holds a declaration
+UNLESS_DEFAULT = "unless_default"
+
+
+def key_setting(default: Any, **options: Any) -> Any:
+    """A setting that can change what an evaluation returns: part of the cache key, so results
+    evaluated under another value are never reused. `options` go to `pydantic.Field`."""
+    return _setting(True, default, options)
+
+
+def other_setting(default: Any, **options: Any) -> Any:
+    """A setting that cannot change what an evaluation returns (how programs are hashed,
+    generated or mutated, how fast a batch runs): not part of the cache key, so changing it
+    keeps every cached result. `options` go to `pydantic.Field`."""
+    return _setting(False, default, options)
+
+
+def key_setting_unless_default(default: Any, **options: Any) -> Any:
+    """Part of the cache key only when not at `default`: for a setting added after results were
+    cached, whose default evaluates as they were evaluated; leaving it out at its default keeps
+    their cache keys valid. `options` go to `pydantic.Field`."""
+    return _setting(UNLESS_DEFAULT, default, options)
+
+
+def _setting(role: bool | str, default: Any, options: dict[str, Any]) -> Any:
+    extra = options.pop("json_schema_extra", None) or {}
+    return pydantic.Field(default, json_schema_extra={**extra, CACHE_KEY_METADATA: role}, **options)
+
+
+def cache_key_role(info: Any) -> bool | str | None:
+    """How a settings field (its pydantic `FieldInfo`) enters the cache key: True, False,
+    `UNLESS_DEFAULT`, or None when it declares nothing."""
+    extra = info.json_schema_extra
+    return extra.get(CACHE_KEY_METADATA) if isinstance(extra, dict) else None
+
+
+def undeclared_settings(model: type[pydantic.BaseModel]) -> list[str]:
+    """The fields of a settings model that do not say whether they belong to the cache key."""
+    return [name for name, info in model.model_fields.items()
+            if cache_key_role(info) not in (True, False, UNLESS_DEFAULT)]
+
+
+def cache_key_settings(settings: pydantic.BaseModel) -> dict[str, Any]:
+    """The settings that belong to the cache key, as JSON values. A field that declares nothing
+    is included: a needless cache miss costs an evaluation, a wrong hit a wrong result."""
+    dumped = settings.model_dump(mode="json")
+    key = {}
+    for name, info in type(settings).model_fields.items():
+        role = cache_key_role(info)
+        if role is False:
+            continue
+        if role == UNLESS_DEFAULT and \
+                getattr(settings, name) == info.get_default(call_default_factory=True):
+            continue
+        key[name] = dumped[name]
+    return key
+
+
 class SpaceSettings(pydantic.BaseModel):
-    """Base of each space's evaluation settings (validated from the campaign config)."""
+    """Base of each space's evaluation settings (validated from the campaign config). Each
+    field is declared with `key_setting`, `other_setting` or `key_setting_unless_default`."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
-    mantissa_bits: int = pydantic.Field(DEFAULT_MANTISSA_BITS, ge=1, le=52)
+    # the rounding of probe outputs before hashing, so which programs count as one function:
+    # in the key here (as the optimizers' key always had it); AutoNumerics and EvoNorm
+    # re-declare it as an `other_setting`, as theirs never had it
+    mantissa_bits: int = key_setting(DEFAULT_MANTISSA_BITS, ge=1, le=52)
 
 
 class SearchSpace(ABC):
@@ -157,9 +225,11 @@ class SearchSpace(ABC):
                             self.signature.registry)
 
     def evaluation_settings(self) -> dict[str, Any]:
-        """Everything that changes an evaluation's result (the cache key's second half)."""
+        """Everything that changes an evaluation's result (the cache key's second half): the
+        space, its evaluator version and the settings their declarations put in the key
+        (`cache_key_settings`)."""
         return {"space": self.name, "evaluator_version": self.evaluator_version,
-                "settings": self.settings.model_dump(mode="json")}
+                "settings": cache_key_settings(self.settings)}
 
     def settings_hash(self) -> str:
         return settings_hash(self.evaluation_settings())
@@ -245,16 +315,45 @@ class SearchSpace(ABC):
         from this platform. `metrics` are the stored evaluation's (e.g. fitted constants)."""
         raise ValueError(f"the {self.name} space cannot export programs as {flavor!r} yet")
 
+    # -- research workflows beyond search (automl.workflows; `automl validate`, `automl front`)
+    # each workflow's options, validated by `automl.workflows.read_options`: a space that
+    # defines a workflow declares its options here
+    ValidationOptions: ClassVar[type[WorkflowOptions]] = WorkflowOptions
+    FrontOptions: ClassVar[type[WorkflowOptions]] = WorkflowOptions
+
+    def validation_candidates(self, results: Any, campaign: str | int,
+                              options: Mapping[str, Any]) -> Candidates:
+        """The programs a stored campaign contributes to `validate` (`results`: an
+        `automl.results.Results`; `options` as `validate` takes them). Default: its best
+        candidate by its first objective."""
+        best = results.top(campaign, 1)
+        if not best:
+            raise ValueError(f"campaign {results.campaign(campaign).name!r} has no evaluated "
+                             f"candidates")
+        return Candidates({best[0].ref: best[0].program},
+                          {"campaign": best[0].campaign, "candidate": best[0].number})
+
+    def validate(self, programs: Mapping[str, str], options: Mapping[str, Any], *,
+                 origin: Mapping[str, Any] | None = None, on_row: RowSink | None = None
+                 ) -> WorkflowReport:
+        """Held-out evaluation: `programs` (name -> DSL text) on what the search never saw,
+        beside the space's references, under `options` (`ValidationOptions`). `origin` says
+        where the programs came from (`validation_candidates`); `on_row` gets each row as it
+        is made. Default: the space defines none."""
+        raise ValueError(f"the {self.name} space defines no held-out validation")
+
+    def front_report(self, results: Any, campaign: str | int, options: Mapping[str, Any], *,
+                     on_row: RowSink | None = None) -> WorkflowReport:
+        """A stored campaign's front (`results`: an `automl.results.Results`) against the
+        space's baselines, under `options` (`FrontOptions`); `on_row` gets each row as it is
+        made. Default: the space defines none."""
+        raise ValueError(f"the {self.name} space defines no front report against baselines")
+
 
 class BatchEvaluatedSpace(SearchSpace):
     """A space whose evaluator is batched (it overrides `evaluate_batch`): one program is
     evaluated as a batch of one. A ``program_batching`` setting (`resolve_program_batching`)
-    changes how fast a batch runs, not its results, so it is not part of the cache key."""
-
-    def evaluation_settings(self) -> dict[str, Any]:
-        settings = super().evaluation_settings()
-        settings["settings"].pop("program_batching", None)
-        return settings
+    changes how fast a batch runs, not its results, so it is an `other_setting`."""
 
     def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
         (evaluation,) = self.evaluate([program])

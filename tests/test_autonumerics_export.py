@@ -192,3 +192,23 @@ def test_a_float32_evaluation_exports_the_constants_its_ulps_were_measured_with(
     stored = zoo.read_entry(path).metrics
     assert exported_constants(stored) == metrics["float32_constants"]
     assert exported_constants(stored, "python") == metrics["constants"]
+
+
+def test_each_statement_is_its_op_template_in_the_space_table(tmp_path):
+    """The module writes each op as the space's op table says, per flavour: a table whose mul
+    is another template exports that template (and the module still computes the program)."""
+    import dataclasses
+
+    space = get_space("autonumerics", {"target": "exp2"})
+    program = space.parse(space.baselines()["taylor_3"])
+    assert "xp.multiply" not in space.export(program, "python")
+    mul = space.signature.registry.get("mul")
+    table = space.signature.registry.extended([dataclasses.replace(
+        mul, source="xp.multiply({0}, {1})", sources={"jax": "xp.multiply({1}, {0})"})])
+    space.__dict__["signature"] = dataclasses.replace(space.signature, registry=table)
+    source = space.export(program, "python")
+    assert "r0 = xp.multiply(x, 0.05550410866482158)" in source
+    assert "r0 = xp.multiply(0.05550410866482158, x)" in space.export(program, "jax")
+    x = np.linspace(0.0, 1.0, 33)
+    module = load_module(source, tmp_path, "multiply", {"numpy"})
+    np.testing.assert_array_equal(module.f(x), run_numpy(program, {"x": x}, table)["f"])

@@ -1,27 +1,25 @@
-"""scripts/autonumerics_front.py: per-cost candidates are validated and ordered, and the float32
-front keeps, at each cost, the checked program with the fewest ULPs."""
+"""search_spaces/autonumerics/front_report.py and `automl front`: per-cost candidates are
+validated and ordered, the table puts the evolved front beside the baselines cost by cost, the
+float32 front keeps, at each cost, the checked program with the fewest ULPs, and `until` keeps
+only what the campaign had found by then."""
 
 from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
+from typer.testing import CliRunner
 
 import automl
+from automl.cli import app
 from automl.config import parse_config
 from automl.controller import CampaignController
 from automl.store import Store
+from search_spaces.autonumerics import front_report as front
 from search_spaces.autonumerics.space import AutoNumericsSpace
-from tests.standalone import SCRIPTS, script_module
 
-
-@pytest.fixture(scope="module")
-def front():
-    with script_module("autonumerics_front") as module:
-        yield module
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +41,11 @@ executor: {kind: local, batch_size: 8}
     return url
 
 
-def test_candidates_per_cost_are_validated_best_first(front, campaign_db):
+def json_rows(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_candidates_per_cost_are_validated_best_first(campaign_db):
     with automl.open(campaign_db) as results:
         space = results.space("front")
         checked = front.evolved_candidates(results, "front", space, 3,
@@ -61,16 +63,89 @@ def test_candidates_per_cost_are_validated_best_first(front, campaign_db):
                 assert error >= 0.5 * candidate["training_error"]
 
 
-def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_db):
+def test_front_table_is_the_best_of_cost_at_most_c_for_evolved_and_baselines():
+    evolved = {3.0: (1e-3, {"candidate": "c:1"}), 5.0: (1e-5, {"candidate": "c:2"}),
+               6.0: (1e-4, {"candidate": "c:3"})}  # worse at 6 than at 5: 5's counts at 6
+    baselines = {"minimax": {4.0: (1e-4, "minimax_2"), 6.0: (1e-6, "minimax_3")}}
+    table = front.front_table(evolved, baselines, "exp2", 6)
+    assert [r["cost"] for r in table] == [1, 2, 3, 4, 5, 6]
+    assert [r["evolved"] for r in table] == [math.inf, math.inf, 1e-3, 1e-3, 1e-5, 1e-5]
+    assert [r["candidate"] for r in table] == [None, None, "c:1", "c:1", "c:2", "c:2"]
+    assert [r["minimax"] for r in table] == [math.inf] * 3 + [1e-4, 1e-4, 1e-6]
+    assert table[5]["minimax_name"] == "minimax_3" and table[0]["taylor"] == math.inf
+    assert table[4]["evolved_vs_minimax"] == pytest.approx(10.0)
+    summary = front.summary_row(table, evolved, "exp2",
+                                front.FrontReportOptions(from_cost=4, max_cost=6,
+                                                         target_cost=5))
+    assert summary["dominates_minimax_polynomial"] is False
+    assert summary["costs_not_dominated"] == [4.0, 6.0]
+    assert summary["best_error_at_target_cost"] == 1e-5
+    assert summary["best_at_target_cost"] == {"candidate": "c:2"}
+    markdown = front.markdown_table(table).splitlines()
+    assert markdown[0].startswith("| cost | evolved | minimax poly |")
+    assert markdown[2 + 4] == "| 5 | 1e-05 | 0.0001 | - | - | - | - | 10x |"
+
+
+def test_automl_front_prints_the_package_report_as_json_lines_and_markdown(campaign_db):
+    result = runner.invoke(app, [
+        "front", "front", "--db", campaign_db, "--json", "--markdown",
+        "--option", "max_cost=6", "--option", "per_cost=3", "--option", "thresholds=[0.1, 1e-3]"])
+    assert result.exit_code == 0, result.output
+    rows = json_rows(result.stdout)
+    with automl.open(campaign_db) as results:
+        space = results.space("front")
+        report = space.front_report(results, "front", {"max_cost": 6, "per_cost": 3,
+                                                       "thresholds": [0.1, 1e-3]})
+        checked = front.evolved_candidates(results, "front", space, 3,
+                                           front.evaluations_until(results, "front"))
+    assert [r["metric"] for r in rows] == (["autonumerics_front"] * 6
+                                           + ["autonumerics_time_to_target"] * 2
+                                           + ["autonumerics_front_summary"])
+    assert rows == json.loads(json.dumps(list(report.rows)))  # the command prints the report
+    for row in rows[:6]:  # the best validated program of cost <= c, beside the baselines
+        best = min((e for cost, entries in checked.items() if cost <= row["cost"]
+                    for e, _ in entries[:1]), default=math.inf)
+        assert row["evolved"] == best and row["target"] == "exp2"
+    for kind in ("evolved", "minimax", "pade", "taylor"):  # more cost never does worse
+        assert [r[kind] for r in rows[:6]] == sorted((r[kind] for r in rows[:6]), reverse=True)
+    assert [r["threshold"] for r in rows[6:8]] == [0.1, 1e-3]
+    summary = rows[-1]
+    assert summary["costs_compared"] == [4, 6]
+    assert summary["dominates_minimax_polynomial"] == all(
+        r["evolved"] < r["minimax"] for r in rows[3:6])
+    assert "| cost | evolved | minimax poly |" in result.stdout  # --markdown, after the rows
+    assert result.stdout.rstrip().splitlines()[-1].startswith("| 6 |")
+
+    table = runner.invoke(app, ["front", "1", "--db", campaign_db, "--option", "max_cost=3",
+                                "--option", "thresholds=0.1"])  # by id; one threshold
+    assert table.exit_code == 0, table.output
+    assert "autonumerics_front" in table.stdout and "dominates_minimax_polynomial" in table.stdout
+    assert "{" not in table.stdout
+
+
+def test_automl_front_says_what_is_wrong_on_one_line(campaign_db):
+    for args, expected in (
+            (["--option", "max_costs=6"], "unknown option 'max_costs'; allowed: max_cost"),
+            (["--option", "per_cost=many"], "option per_cost='many'"),
+            (["--option", "per_cost"], "--option expects KEY=VALUE")):
+        result = runner.invoke(app, ["front", "front", "--db", campaign_db, *args])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: ") and expected in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    missing = runner.invoke(app, ["front", "nope", "--db", campaign_db])
+    assert missing.exit_code == 2 and "nope" in missing.stderr
+
+
+def test_float32_front_keeps_the_fewest_ulps_among_the_checked(campaign_db):
     per_cost, max_cost = 2, 4
-    output = subprocess.run(
-        [sys.executable, str(SCRIPTS / "autonumerics_front.py"), "--db", campaign_db,
-         "--campaign", "front",
-         "--max-cost", str(max_cost), "--float32", "--float32-per-cost", str(per_cost),
-         "--timing-repeats", "3", "--thresholds", "1e-3", "--float32-refine-rounds", "5"],
-        check=True, capture_output=True, text=True).stdout
-    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    float32_rows = [r for r in rows if r["metric"] == "autonumerics_float32_front"]
+    result = runner.invoke(app, [
+        "front", "front", "--db", campaign_db, "--json",
+        "--option", f"max_cost={max_cost}", "--option", "float32=true",
+        "--option", f"float32_per_cost={per_cost}", "--option", "timing_repeats=3",
+        "--option", "thresholds=[1e-3]", "--option", "float32_refine_rounds=5"])
+    assert result.exit_code == 0, result.output
+    float32_rows = [r for r in json_rows(result.stdout)
+                    if r["metric"] == "autonumerics_float32_front"]
     assert float32_rows
     with automl.open(campaign_db) as results:
         space = results.space("front")
@@ -88,7 +163,7 @@ def test_float32_front_keeps_the_fewest_ulps_among_the_checked(front, campaign_d
         assert row["max_ulp_error"] == pytest.approx(min(ulps))
 
 
-def test_until_keeps_only_what_the_campaign_had_found_by_then(front, campaign_db):
+def test_until_keeps_only_what_the_campaign_had_found_by_then(campaign_db):
     with automl.open(campaign_db) as results:
         space = results.space("front")
         everything = front.evolved_candidates(results, "front", space, 1000,
@@ -100,8 +175,15 @@ def test_until_keeps_only_what_the_campaign_had_found_by_then(front, campaign_db
         early = front.evolved_candidates(results, "front", space, 1000, stored_early)
         hits = front.time_to_target(results, "front", space, 16, [1.0, 1e-2, 1e-3],
                                     stored_early)
+        report = space.front_report(results, "front", {"until": until, "per_cost": 1000,
+                                                       "thresholds": [1.0]})
     assert all(hit["seconds"] is None or hit["seconds"] <= until + 0.1 for hit in hits)
     assert hits[0]["seconds"] is not None  # something under 100% error was found by then
     found = [c for entries in early.values() for _, c in entries]
     assert found and all(c["found_after_s"] <= until + 0.1 for c in found)
     assert len(found) < len(times)
+    # the report's front is that early front
+    early_best = {cost: entries[0][0] for cost, entries in early.items()}
+    for row in report.by_metric("autonumerics_front"):
+        assert row["evolved"] == min((e for c, e in early_best.items() if c <= row["cost"]),
+                                     default=math.inf)

@@ -128,3 +128,39 @@ def test_s0_export_is_per_sample(space, tmp_path):
 def test_unknown_flavor_is_refused(space):
     with pytest.raises(ValueError, match="allowed: python, jax"):
         space.export(space.parse(space.baselines()["evonorm_s0"]), "torch")
+
+
+def test_each_statement_is_its_op_template_in_the_space_table(tmp_path):
+    """Statements are the space's op table's templates, per flavour (sigmoid: jax.nn.sigmoid in
+    jax); a table with other templates exports those, batch aggregates naming their moving
+    statistic by template field; a field the exporter does not know is refused."""
+    import dataclasses
+
+    space = EvoNormSpace()
+    layer = space.parse("y = sigmoid(batch_std(x)) * x")
+    assert "s2 = jax.nn.sigmoid(s1)" in space.export(layer, "jax")
+    assert "s2 = 1.0 / (1.0 + xp.exp(-s1))" in space.export(layer, "python")
+    table = space.signature.registry
+    sigmoid, batch_std = table.get("sigmoid"), table.get("batch_std")
+    other = table.extended([
+        dataclasses.replace(sigmoid, source="0.5 + 0.5 * xp.tanh(0.5 * {0})"),
+        dataclasses.replace(batch_std, source="_batch({0}, 'std', params[{var_key!r}], "
+                                              "training, observed, {var_key!r}) * 1.0")])
+    space.__dict__["signature"] = dataclasses.replace(space.signature, registry=other)
+    source = space.export(layer, "python")
+    assert "s2 = 0.5 + 0.5 * xp.tanh(0.5 * s1)" in source
+    assert "s2 = jax.nn.sigmoid(s1)" in space.export(layer, "jax")  # its jax template stays
+    assert ("s1 = _batch(x, 'std', params['s1_moving_var'], training, observed, "
+            "'s1_moving_var') * 1.0") in source
+    module = load_standalone(source, tmp_path, "evonorm_other_templates", {"numpy"})
+    rng = np.random.default_rng(4)
+    params, x = random_params(module, SHAPE[-1], rng), random_x(rng)
+    expected = run_layer_numpy(layer, {"x": x, "zero": np.zeros(SHAPE),
+                                       "v0": np.broadcast_to(params["v0"], SHAPE),
+                                       "v1": np.broadcast_to(params["v1"], SHAPE)})["y"]
+    np.testing.assert_allclose(module.apply(params, x, True),
+                               params["gamma"] * expected + params["beta"], rtol=1e-12)
+    unknown = table.extended([dataclasses.replace(sigmoid, source="sigmoid({0}, {scale})")])
+    space.__dict__["signature"] = dataclasses.replace(space.signature, registry=unknown)
+    with pytest.raises(ValueError, match="unknown template field"):
+        space.export(layer, "python")

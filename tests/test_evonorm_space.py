@@ -14,12 +14,13 @@ import pytest
 from program_fixtures import EVONORM_TRAINING
 
 from automl import dsl
-from automl.ir import OPS, ProgramError, validate
+from automl.ir import ProgramError, validate
 from search_spaces.evonorm import interpreter
 from search_spaces.evonorm.ops import (
     AGGREGATES,
     EPS,
     EVONORM_OPS,
+    EVONORM_TABLE,
     TEXT_OPS,
     group_count,
     jax_functions,
@@ -257,10 +258,10 @@ def test_numpy_ops_equal_jax_ops():
     a, b = op_inputs()
     jax_ops = jax_functions()
     for name in TEXT_OPS:
-        arity = OPS.get(name).arity
+        arity = EVONORM_TABLE.get(name).arity
         args = (a, b)[:arity]
         expected = numpy_function(name)(*args)
-        for implementation in (jax_ops[name], OPS.get(name).jax_impl):
+        for implementation in (jax_ops[name], EVONORM_TABLE.get(name).jax_impl):
             got = np.asarray(implementation(*(jnp.asarray(v, jnp.float32) for v in args)))
             assert got.shape == a.shape, name
             np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-5, err_msg=name)
@@ -276,7 +277,7 @@ def test_ops_are_safe_and_their_gradients_finite():
     assert numpy_function("signed_log")(np.array(-(math.e - 1))) == pytest.approx(-1.0)
     assert numpy_function("signed_sqrt")(np.array(-4.0)) == -2.0
     for name in TEXT_OPS:
-        arity = OPS.get(name).arity
+        arity = EVONORM_TABLE.get(name).arity
         args = tuple(jnp.asarray(v, jnp.float32) for v in (a, b)[:arity])
         gradients = jax.grad(lambda *v, name=name: jnp.sum(jax_ops[name](*v)),
                              argnums=tuple(range(arity)))(*args)

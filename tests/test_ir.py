@@ -1,4 +1,4 @@
-"""Tests for automl.ir: the op registry, validate, canonical_names, run_numpy and cost."""
+"""Tests for automl.ir and automl.ops: op tables, validate, canonical_names, run_numpy and cost."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from automl.ir import (
     uses,
     validate,
 )
+from automl.ops import CORE_OPS, OpTable
 
 
 def program(instructions, outputs=(("f", "f"),), inputs=("x",), parameters=()) -> Program:
@@ -79,6 +80,60 @@ def test_registry_rejects_conflicting_redefinition_and_bad_names():
     with pytest.raises(ValueError, match="not an identifier"):
         reg.register(Op("1st", 1, lambda a: a))
     assert reg.names() == ["twice"]
+
+
+def test_the_old_names_are_the_core_table():
+    assert OpRegistry is OpTable and OPS is CORE_OPS
+    assert "sigmoid" not in OPS and "log" not in OPS  # the spaces' ops stay in their tables
+
+
+def test_derived_tables_each_define_an_op_their_own_way():
+    plain = CORE_OPS.extended([Op("log", 1, np.log, source="xp.log({0})")])
+    safe = CORE_OPS.extended([Op("log", 1, lambda a: np.log(np.abs(a) + 1e-8),
+                                 source="xp.log(xp.abs({0}) + EPS)")])
+    # a later definition replaces the base's in the derived table only
+    one_more = plain.extended([Op("log", 1, np.log1p, source="xp.log1p({0})")])
+    assert "log" not in CORE_OPS
+    assert plain.get("log").numpy_impl is np.log and one_more.get("log").numpy_impl is np.log1p
+    assert one_more.get("add") is CORE_OPS.get("add") and len(one_more) == len(CORE_OPS) + 1
+    x = np.array([-0.5, 0.5, 3.0])
+    results = {}
+    for name, table in (("plain", plain), ("safe", safe), ("one_more", one_more)):
+        signature = Signature(inputs=("x",), outputs=("f",), registry=table)
+        p = parse("f = log(x) * 2", signature)
+        validate(p, table)
+        with np.errstate(invalid="ignore"):
+            results[name] = run_numpy(p, {"x": x}, table)["f"]
+    assert np.isnan(results["plain"][0]) and np.isfinite(results["safe"]).all()
+    np.testing.assert_allclose(results["one_more"], 2 * np.log1p(x))
+    with pytest.raises(ProgramError, match="unknown op 'log'"):
+        validate(p, CORE_OPS)
+
+
+def test_shared_tables_are_frozen_and_one_table_defines_a_name_once():
+    for table in (CORE_OPS, CORE_OPS.extended([])):
+        with pytest.raises(TypeError, match="frozen"):
+            table.register(Op("twice", 1, lambda a: 2 * a))
+    with pytest.raises(ValueError, match="already registered"):
+        CORE_OPS.extended([Op("twice", 1, lambda a: 2 * a), Op("twice", 1, lambda a: a + a)])
+    with pytest.raises(ValueError, match="not an identifier"):
+        OpTable([Op("two words", 1, lambda a: a)])
+    assert OpTable([Op("twice", 1, np.negative)]).names() == ["twice"]
+    assert [op.name for op in CORE_OPS.ops()] == CORE_OPS.names()
+
+
+def test_source_templates_per_flavor_and_named_fields():
+    op = Op("sigmoid", 1, np.tanh, source="1.0 / (1.0 + xp.exp(-{0}))",
+            sources={"jax": "jax.nn.sigmoid({0})"})
+    assert op.code("python", ["x"]) == "1.0 / (1.0 + xp.exp(-x))"
+    assert op.code("jax", ["x"]) == "jax.nn.sigmoid(x)"
+    assert op.placeholders("python") == set()
+    batch = Op("batch_mean", 1, np.mean, source="_batch({0}, params[{key!r}])")
+    assert batch.placeholders("jax") == {"key"}
+    assert batch.code("jax", ["s1"], key="s2_mean") == "_batch(s1, params['s2_mean'])"
+    assert CORE_OPS.get("fma").code("python", ["a", "(-1.5)", "c"]) == "a * (-1.5) + c"
+    with pytest.raises(ValueError, match="'cube' has no source template"):
+        Op("cube", 1, lambda a: a ** 3).code("python", ["x"])
 
 
 def test_test_local_registry_does_not_leak_into_global():

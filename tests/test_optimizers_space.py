@@ -109,7 +109,8 @@ def test_lion_with_weight_decay_keeps_weights_in_the_inf_ball(space):
     m = np.zeros_like(w)
     lr = 0.01
     for t in range(1, 3001):
-        out = run_numpy(program, {"w": w, "g": -direction, "m": m, "v": m, "lr": lr, "t": t})
+        out = run_numpy(program, {"w": w, "g": -direction, "m": m, "v": m, "lr": lr, "t": t},
+                        space.signature.registry)
         w, m = w - out["update"], out["m"]
     bound = 1 / 0.5
     assert np.max(np.abs(w)) <= bound * (1 + lr)
@@ -136,7 +137,7 @@ def test_the_interpreter_computes_what_numpy_computes(space):
         ours = step(encoded.opcodes[0], encoded.args[0], encoded.constants[0],
                     encoded.outputs[0], encoded.lengths[0], (*flat, 0.1, 3.0),
                     layout.segment_ids(), layout.num_segments)
-        reference = run_numpy(program, {**inputs, "lr": 0.1, "t": 3.0})
+        reference = run_numpy(program, {**inputs, "lr": 0.1, "t": 3.0}, space.signature.registry)
         for name, value in zip(("update", "m", "v"), ours, strict=True):
             expected = np.broadcast_to(reference[name], (2, 12)).reshape(-1).astype(np.float64)
             got = np.asarray(value, np.float64)
@@ -417,3 +418,39 @@ def test_the_learning_rate_schedule_is_in_the_cache_key_only_when_not_constant()
     assert OptimizersSpace({"lr_schedule": "cosine"}).settings_hash() != constant.settings_hash()
     with pytest.raises(ValueError, match="lr_schedule"):
         OptimizersSpace({"lr_schedule": "linear"})
+
+
+def test_the_export_writes_each_op_as_its_table_template(space, tmp_path):
+    """Statements are the space's op table's templates (`{tensors0}`: all tensors of an
+    argument, `{global_norm0}`: their norm, computed once); a table with another template for
+    an op exports that one, and a template field the exporter does not know is refused."""
+    import dataclasses
+
+    text = "update = lr * sign(g) + clip_by_global_norm(m, 0.5) + global_norm(v)"
+    program = space.parse(text)
+    source = space.export(program, "python")
+    assert "r0 = [xp.sign(g[i]) for i in n]" in source
+    assert "    _norm = _global_norm(m)\n    r2 = [m[i] * xp.minimum(1.0, xp.abs(0.5) / " \
+           "(_norm + EPS)) for i in n]" in source
+    assert "r4 = [xp.broadcast_to(_global_norm(v), xp.shape(w[i])) for i in n]" in source
+    table = space.signature.registry
+    sign = table.get("sign")
+    other = OptimizersSpace(space.settings)
+    other.__dict__["signature"] = dataclasses.replace(space.signature, registry=table.extended(
+        [dataclasses.replace(sign, sources={"python": "xp.copysign(1.0, {0})"})]))
+    changed = other.export(program, "python")
+    assert "r0 = [xp.copysign(1.0, g[i]) for i in n]" in changed
+    assert "r0 = [xp.sign(g[i]) for i in n]" in other.export(program, "jax")
+    module = load_module(changed, tmp_path, "copysign")
+    rng = np.random.default_rng(0)
+    params = [rng.normal(size=shape) for shape in SHAPES]
+    grads = [rng.normal(size=shape) for shape in SHAPES]
+    updates, _ = module.update(grads, module.init(params), params, 0.1)
+    reference, _ = load_module(source, tmp_path, "sign").update(
+        grads, module.init(params), params, 0.1)
+    for a, b in zip(updates, reference, strict=True):
+        np.testing.assert_array_equal(a, b)
+    other.__dict__["signature"] = dataclasses.replace(space.signature, registry=table.extended(
+        [dataclasses.replace(sign, source="xp.sign({tensors3})")]))
+    with pytest.raises(ValueError, match="unknown template field"):
+        other.export(program, "python")

@@ -8,12 +8,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pydantic
 import pytest
 from program_fixtures import EVONORM_TRAINING
 
 from automl.ir import validate
 from automl.plugins import available_spaces, get_space
-from automl.space import Evaluation, SearchSpace
+from automl.space import Evaluation, SearchSpace, SpaceSettings, key_setting, undeclared_settings
 
 SPACES = sorted(available_spaces())
 
@@ -69,6 +70,22 @@ def test_fingerprint_is_deterministic_across_instances_and_ignores_text(space):
 def test_settings_hash_is_stable_and_tracks_settings(space):
     assert space.settings_hash() == get_space(space.name).settings_hash()
     assert space.evaluation_settings()["evaluator_version"] == space.evaluator_version
+
+
+@pytest.mark.parametrize("name", SPACES)
+def test_every_setting_declares_whether_it_is_in_the_cache_key(name):
+    """Declared with `key_setting`, `other_setting` or `key_setting_unless_default`: a setting
+    that declares neither would enter the cache key by default, unreviewed."""
+    assert undeclared_settings(available_spaces()[name].Settings) == []
+
+
+def test_an_undeclared_setting_is_found():
+    class Settings(SpaceSettings):
+        declared: int = key_setting(1)
+        plain: int = 2
+        constrained: int = pydantic.Field(3, ge=0)
+
+    assert undeclared_settings(Settings) == ["plain", "constrained"]
 
 
 # settings that keep a space's whole baseline table cheap to evaluate (EvoNorm's defaults train

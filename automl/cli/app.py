@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from automl import plugins
-from automl.cli import campaigns, programs, query
+from automl.cli import campaigns, programs, query, workflows
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Evolutionary AutoML search over program spaces.")
@@ -24,6 +24,8 @@ db_app.command("upgrade")(programs.db_upgrade)
 for verb in (query.top, query.pareto, query.show, query.lineage, query.export, query.reproduce,
              query.report, query.compare, query.zoo):
     app.command()(verb)
+app.command()(workflows.validate)
+app.command()(workflows.front)
 for register in plugins.CLI.all().values():
     register(app)
 

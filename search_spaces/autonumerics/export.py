@@ -5,21 +5,20 @@ platform, so a discovered approximation can be copied into any project. Statemen
 only constants are folded into one literal here, in float64 as `run_numpy` computes them (which
 is why the cost objective counts them as free); the rest is straight-line code, one assignment
 per statement in the program's order, so the numpy module computes bit for bit what the
-program computes. Each op's code is its `source` template in the op registry (automl/ir.py).
+program computes. Each op's code is its export template in the space's op table (the core's
+`automl.ops.CORE_OPS`), over ``xp`` and its arguments ``{0}, {1}, ...``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from automl.ir import Program
-
-if TYPE_CHECKING:
-    from search_spaces.autonumerics.space import AutoNumericsSpace
+from automl.ops import OpTable
+from search_spaces.autonumerics.targets import Target
 
 # flavor -> (import line, dtype expression for x, what the docstring says about precision)
 _FLAVORS = {
@@ -30,45 +29,40 @@ _FLAVORS = {
 }
 
 
-def export_module(space: AutoNumericsSpace, program: Program, flavor: str = "jax",
-                  constants: Mapping[str, float] | None = None) -> str:
-    """Source of a module defining ``f(x)`` for `program` (`flavor`: "jax" or "python").
-    `constants`: the fitted values by name; None fits them (what `space.evaluate_one` does)."""
-    if flavor not in _FLAVORS:
-        raise ValueError(f"unknown export format {flavor!r}; allowed: {', '.join(_FLAVORS)}")
-    if constants is None:
-        constants = space.evaluate_one(program)[1]["constants"] if program.parameters else {}
+def export_module(program: Program, text: str, table: OpTable, target: Target,
+                  constants: Mapping[str, float], flavor: str = "jax") -> str:
+    """Source of a module defining ``f(x)`` for `program` (`flavor`: "jax" or "python"):
+    `text` is its DSL form (for the docstring), `table` the space's op table, `target` the
+    function it approximates, `constants` the fitted values by name."""
+    check_flavor(flavor)
     missing = [name for name in program.parameters if name not in constants]
     if missing:
         raise ValueError(f"no value for fitted constant(s) {', '.join(missing)}")
-    registry = space.signature.registry
     known = {name: float(constants[name]) for name in program.parameters}  # register -> value
     names = {name: name for name in program.inputs}  # registers that depend on x -> variable
     body = []
     for ins in program.instructions:
-        op = registry.get(ins.op)
+        op = table.get(ins.op)
         if all(isinstance(a, float) or a in known for a in ins.args):
             with np.errstate(all="ignore"):  # inf/nan constants are exported as they are
                 known[ins.register] = float(op.numpy_impl(
                     *(known[a] if isinstance(a, str) else a for a in ins.args)))
             continue
-        if not op.source:
-            raise ValueError(f"op {ins.op!r} has no source template; cannot export it")
         args = (names[a] if isinstance(a, str) and a in names
                 else _literal(known[a] if isinstance(a, str) else a) for a in ins.args)
+        expression = op.code(flavor, args)
         names[ins.register] = f"r{len(body)}"
-        body.append(f"    {names[ins.register]} = {op.source.format(*args)}")
+        body.append(f"    {names[ins.register]} = {expression}")
     output = dict(program.outputs)["f"]
     # f is elementwise even when it does not depend on x (the space's model broadcasts too)
     result = (names[output] if output in names
               else f"xp.full(xp.shape(x), {_literal(known[output])})")
-    target = space.target
     header = [f"f(x) approximating {target.name}(x) on [{target.lower!r}, {target.upper!r}].",
               "", "Exported by automl-evolution from the autonumerics search space.",
               f"Standalone ({_FLAVORS[flavor][2]}).",
               "f takes a scalar or an array and works elementwise.",
               "", "Program (autonumerics DSL):", "",
-              *(f"    {line}" for line in space.format(program).splitlines())]
+              *(f"    {line}" for line in text.splitlines())]
     if program.parameters:
         header += ["", "Fitted constants (inlined below):", "",
                    *(f"    {name} = {known[name]!r}" for name in program.parameters)]
@@ -76,6 +70,11 @@ def export_module(space: AutoNumericsSpace, program: Program, flavor: str = "jax
     return "\n".join(['"""' + header[0], *header[1:], '"""', "", imports, "", "",
                       "def f(x):", f"    x = xp.asarray(x, dtype={dtype})", *body,
                       f"    return {result}", ""])
+
+
+def check_flavor(flavor: str) -> None:
+    if flavor not in _FLAVORS:
+        raise ValueError(f"unknown export format {flavor!r}; allowed: {', '.join(_FLAVORS)}")
 
 
 def _literal(value: float) -> str:

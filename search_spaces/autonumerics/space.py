@@ -18,8 +18,8 @@ import numpy as np
 import pydantic
 
 from automl.evolution.mutations import MUTATION_KINDS, MutationSettings
+from automl.hashing import DEFAULT_MANTISSA_BITS
 from automl.ir import (
-    OPS,
     Instruction,
     Program,
     Signature,
@@ -29,8 +29,11 @@ from automl.ir import (
     register_values,
     run_numpy,
 )
-from automl.space import Objective, SearchSpace, SpaceSettings
+from automl.ops import CORE_OPS, OpTable
+from automl.space import Objective, SearchSpace, SpaceSettings, key_setting, other_setting
+from automl.workflows import RowSink, WorkflowReport, read_options
 from search_spaces.autonumerics import fitting, float32, polynomials, targets
+from search_spaces.autonumerics.front_report import FrontReportOptions, front_report
 
 ALLOWED_OPS = ("add", "sub", "mul", "div", "fma", "sqrt")
 PARAMETER_STEM = "c"
@@ -47,54 +50,57 @@ COMPLEX_STEP = 1e-30
 
 
 class AutoNumericsSettings(SpaceSettings):
-    target: str = "exp2"
-    grid_points: int = pydantic.Field(1024, ge=8, le=1_000_000)
-    fit_constants: bool = True
-    fit_method: Literal["lsq_minimax", "cma"] = "lsq_minimax"
-    fit_max_evaluations: int = pydantic.Field(2000, ge=10)
+    # in the cache key (`key_setting`): what is evaluated and how; out of it (`other_setting`):
+    # how programs are hashed, generated and mutated
+    mantissa_bits: int = other_setting(DEFAULT_MANTISSA_BITS, ge=1, le=52)
+    target: str = key_setting("exp2")
+    grid_points: int = key_setting(1024, ge=8, le=1_000_000)
+    fit_constants: bool = key_setting(True)
+    fit_method: Literal["lsq_minimax", "cma"] = key_setting("lsq_minimax")
+    fit_max_evaluations: int = key_setting(2000, ge=10)
     # least squares stage of "lsq_minimax": "lm" = MINPACK Levenberg-Marquardt on the exact
     # (complex-step) Jacobian, where the program's ops are complex-analytic (else "trf");
     # "trf" = scipy's trf on 2-point finite differences, what every result before 2026-11-27
     # was fitted with (the zoo's older entries say so, and reproduce with it)
-    fit_solver: Literal["lm", "trf"] = "lm"
+    fit_solver: Literal["lm", "trf"] = key_setting("lm")
     # independent random starts per fit, the best kept (fitting.fit_from_starts)
-    fit_restarts: int = pydantic.Field(1, ge=1, le=64)
-    ops: tuple[str, ...] = ("add", "sub", "mul", "div")
-    max_statements: int = pydantic.Field(20, ge=1, le=200)
-    initial_statements: int = pydantic.Field(2, ge=1)
+    fit_restarts: int = key_setting(1, ge=1, le=64)
+    ops: tuple[str, ...] = key_setting(("add", "sub", "mul", "div"))
+    max_statements: int = other_setting(20, ge=1, le=200)
+    initial_statements: int = other_setting(2, ge=1)
     # chance that a mutation's new argument is a fresh fitted constant rather than an existing
     # value: the best 2^x programs at costs 12-16 of one-CPU-hour searches carried only 5-7
     # constants (a degree-8 polynomial has 9), and refitting them did not help
-    new_constant_probability: float = pydantic.Field(0.2, ge=0.0, le=1.0)
+    new_constant_probability: float = other_setting(0.2, ge=0.0, le=1.0)
     # a parent passes its fitted constants on: its child's first fit starts from them (new
     # constants from their op's identity, `inherited_start`), as symbolic regression keeps
     # constants in the expression. From random starts alone, one fit reaches a rational
     # structure's optimum for a few percent of starts (2^x as (E + O)/(E - O), cost 10: 1 start
     # in 20 gets within 1e5x of its 1.2e-14), so a structure found once, with lucky constants,
     # is otherwise lost to its children
-    inherit_constants: bool = True
+    inherit_constants: bool = key_setting(True)
     # weight of the grow_constant mutation (c -> fma(v, c_new, c): a Horner step grown at a
     # constant, needs fma in the ops) beside the paper's five kinds at weight 1 each; 0 = off
-    grow_constant_weight: float = pydantic.Field(0.0, ge=0.0)
-    probe_points: int = pydantic.Field(16, ge=2)
-    constants_seed: int = 0
+    grow_constant_weight: float = other_setting(0.0, ge=0.0)
+    probe_points: int = other_setting(16, ge=2)
+    constants_seed: int = key_setting(0)
     # float32 mode: objectives max ULP error and XLA time relative to the library function
-    precision: Literal["float64", "float32"] = "float64"
-    float32_check_points: int = pydantic.Field(65_536, ge=16)  # spaced in float32 order
+    precision: Literal["float64", "float32"] = key_setting("float64")
+    float32_check_points: int = key_setting(65_536, ge=16)  # spaced in float32 order
     # ...and this many uniform in value: float32 order gives [0.5, 1) of 2^x 1/127 of the
     # points, yet the worst ULPs sit near x = 1 (a program at 0.75 ULP on the defaults was
     # 1.13 over every float32 input, `float32.exhaustive_max_ulp`)
-    float32_check_uniform: int = pydantic.Field(10_000, ge=0)
-    timing_points: int = pydantic.Field(10_000, ge=1)
-    timing_repeats: int = pydantic.Field(31, ge=1)
+    float32_check_uniform: int = key_setting(10_000, ge=0)
+    timing_points: int = key_setting(10_000, ge=1)
+    timing_repeats: int = key_setting(31, ge=1)
     # rounds of moving the rounded constants on the float32 lattice for fewer ULPs
     # (`float32.refine_constants`; 0 = the float64 fit rounded to float32, as before)
-    float32_refine_rounds: int = pydantic.Field(200, ge=0)
+    float32_refine_rounds: int = key_setting(200, ge=0)
     # ...only for programs whose rounded fit is already within this many ULPs: refining moves
     # the max error by a fraction (1.25 -> 0.84 ULP for a degree-6 polynomial, 43.6 -> 41.9 for
     # degree 4), so it cannot rescue a 10^4-ULP program, and it is ~90% of a float32
     # evaluation's time (0.4-3.6 s against ~0.1 s for fit, compile and timing, on one core)
-    float32_refine_below_ulp: float = pydantic.Field(64.0, gt=0)
+    float32_refine_below_ulp: float = key_setting(64.0, gt=0)
 
     @pydantic.field_validator("target")
     @classmethod
@@ -123,7 +129,7 @@ class AutoNumericsSpace(SearchSpace):
     @cached_property
     def signature(self) -> Signature:
         return Signature(inputs=("x",), outputs=("f",), ops=self.settings.ops,
-                         parameter_pattern=rf"{PARAMETER_STEM}\d+")
+                         parameter_pattern=rf"{PARAMETER_STEM}\d+", registry=CORE_OPS)
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
@@ -166,7 +172,7 @@ class AutoNumericsSpace(SearchSpace):
         available: list[str] = ["x"]
         parameters: list[str] = []
         for i in range(self.settings.initial_statements):
-            op = OPS.get(ops[int(rng.integers(len(ops)))])
+            op = self.signature.registry.get(ops[int(rng.integers(len(ops)))])
             args: list[str | float] = []
             for k in range(op.arity):
                 if i == 0 and k == 0:
@@ -192,7 +198,7 @@ class AutoNumericsSpace(SearchSpace):
         simplified, removed = super().simplify(program)
         if not self.settings.fit_constants:
             return simplified, removed
-        collapsed = collapse_constant_statements(simplified)
+        collapsed = collapse_constant_statements(simplified, self.signature.registry)
         if collapsed is simplified:
             return simplified, removed
         again, removed_again = super().simplify(collapsed)
@@ -211,14 +217,6 @@ class AutoNumericsSpace(SearchSpace):
         for name in program.parameters:
             probe[name] = constant_probe_value(parameter_sort_key(name)[1])
         return [probe]
-
-    def evaluation_settings(self) -> dict[str, Any]:
-        settings = super().evaluation_settings()
-        # hashing settings and mutation limits do not change an evaluation's result
-        for key in ("mantissa_bits", "probe_points", "max_statements", "initial_statements",
-                    "new_constant_probability", "grow_constant_weight"):
-            settings["settings"].pop(key, None)
-        return settings
 
     def structural_objectives(self, program: Program) -> dict[str, float]:
         # the cost counts ops as written: `x*c0 + x*c1` and `x*(c0 + c1)` hash alike (one
@@ -462,9 +460,25 @@ class AutoNumericsSpace(SearchSpace):
         program is evaluated here to fit them. A float32-mode evaluation's jax module gets
         its ``float32_constants`` (refined on the float32 lattice: what its ULPs were measured
         with); the numpy module, which computes in float64, the float64 fit's ``constants``."""
-        from search_spaces.autonumerics.export import export_module
+        from search_spaces.autonumerics.export import check_flavor, export_module
 
-        return export_module(self, program, flavor, exported_constants(metrics, flavor))
+        check_flavor(flavor)  # before a fit, not after it
+        constants = exported_constants(metrics, flavor)
+        if constants is None:  # fit them, as an evaluation does
+            constants = self.evaluate_one(program)[1]["constants"] if program.parameters else {}
+        return export_module(program, self.format(program), self.signature.registry,
+                             self.target, constants, flavor)
+
+    # -- the front against the baselines (automl front; autonumerics/front_report.py) -----
+    FrontOptions = FrontReportOptions
+
+    def front_report(self, results: Any, campaign: str | int, options: Mapping[str, Any], *,
+                     on_row: RowSink | None = None) -> WorkflowReport:
+        """The campaign's front beside the minimax, rational, Pade and Taylor baselines cost by
+        cost on the validation points, with the time-to-target curve
+        (`front_report.front_report`)."""
+        chosen = read_options(self.FrontOptions, options, f"automl front ({self.name})")
+        return front_report(self, results, campaign, chosen, on_row=on_row)
 
 
 def exported_constants(metrics: Mapping[str, Any] | None,
@@ -524,8 +538,9 @@ def pole_inside(program: Program, constants: Mapping[str, float], x: np.ndarray)
     return None
 
 
-def collapse_constant_statements(program: Program) -> Program:
-    """Replace statements that read only constants by a fresh fitted constant."""
+def collapse_constant_statements(program: Program, table: OpTable = CORE_OPS) -> Program:
+    """Replace statements that read only constants by a fresh fitted constant (folding their
+    start values with `table`'s ops)."""
     constant = set(program.parameters)
     used = {parameter_sort_key(p)[1] for p in program.parameters}
     # a fresh constant starts its fit from the value the statement had (when its inputs have
@@ -545,7 +560,7 @@ def collapse_constant_statements(program: Program) -> Program:
             constant.add(name)
             if all(isinstance(a, float) or a in values for a in args):
                 with np.errstate(all="ignore"):
-                    value = float(OPS.get(ins.op).numpy_impl(
+                    value = float(table.get(ins.op).numpy_impl(
                         *[a if isinstance(a, float) else values[a] for a in args]))
                 if math.isfinite(value):
                     values[name] = value

@@ -7,9 +7,12 @@ so a discovered layer can be copied into any project. Its contract, for NHWC inp
     y = apply(params, x, training)       # gamma * layer(x) + beta
     params = update_moving(params, x)    # moving statistics updated from batch x
 
-The layer is straight-line code, one assignment per statement in the program's order, with the
-ops as small functions copied into the module (the safe ops of `ops.py`, the aggregates with the
-space's group limit inlined), so the numpy module computes what `run_layer_numpy` computes.
+The layer is straight-line code, one assignment per statement in the program's order, each the
+op's export template in the space's op table (`ops.py`), calling small functions copied into the
+module (the safe ops of `ops.py`, the aggregates with the space's group limit inlined), so the
+numpy module computes what `run_layer_numpy` computes. Templates read their arguments as
+``{0}, {1}`` and, for a batch aggregate, the key of the moving statistic the statement owns as
+``{mean_key}`` (a moving mean) or ``{var_key}`` (a moving variance).
 Batch aggregates follow the interpreter (`interpreter.py`): each ``batch_*`` statement owns a
 moving statistic in ``params`` (``s<i>_moving_mean`` for batch_mean, ``s<i>_moving_var`` for
 batch_var and batch_std, i its 1-based position), used when ``training`` is False; with
@@ -19,43 +22,27 @@ batch_var and batch_std, i its 1-based position), used when ``training`` is Fals
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from automl.ir import Program
+from automl.ops import OpTable
 from search_spaces.evonorm.interpreter import INPUTS, MOVING_AVERAGE_DECAY, OUTPUT
-from search_spaces.evonorm.ops import AGGREGATES, BATCH_AGGREGATES, EPS, EXP_CLIP
+from search_spaces.evonorm.ops import EPS, EXP_CLIP
 
-if TYPE_CHECKING:
-    from search_spaces.evonorm.space import EvoNormSpace
-
-# flavor -> (imports, dtype expression for x, sigmoid body, what the docstring says)
+# flavor -> (imports, dtype expression for x, what the docstring says)
 _FLAVORS = {
-    "python": ("import numpy as xp", "xp.float64", "return 1.0 / (1.0 + xp.exp(-x))",
-               "numpy only; computes in float64"),
+    "python": ("import numpy as xp", "xp.float64", "numpy only; computes in float64"),
     # `float` is jax's default float: float64 under jax_enable_x64, float32 otherwise
-    "jax": ("import jax\nimport jax.numpy as xp", "float", "return jax.nn.sigmoid(x)",
+    "jax": ("import jax\nimport jax.numpy as xp", "float",
             "jax only; float64 under jax_enable_x64, else float32; jit-able with `training` "
             "static"),
 }
-
-# element-wise ops as source templates (arguments are variable names)
-_ELEMENTWISE = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}",
-    "max": "xp.maximum({0}, {1})", "neg": "-{0}", "sigmoid": "sigmoid({0})",
-    "tanh": "xp.tanh({0})", "abs": "xp.abs({0})", "square": "xp.square({0})",
-    "clamped_div": "clamped_div({0}, {1})", "clipped_exp": "clipped_exp({0})",
-    "signed_log": "signed_log({0})", "signed_sqrt": "signed_sqrt({0})",
-}
+# template field -> (the moving statistic it names, its initial value)
+_MOVING = {"mean_key": ("mean", "zeros"), "var_key": ("var", "ones")}
 
 _HELPERS = '''
 EPS = {eps!r}
 EXP_CLIP = {exp_clip!r}
 GROUPS = {groups!r}  # group aggregates: at most this many groups (see group_count)
 MIN_CHANNELS_PER_GROUP = 4
-
-
-def sigmoid(x):
-    {sigmoid}
 
 
 def clamped_div(x, y):
@@ -177,15 +164,17 @@ def update_moving(params, x, momentum={momentum!r}):
 '''
 
 
-def export_module(space: EvoNormSpace, program: Program, flavor: str = "jax") -> str:
+def export_module(program: Program, text: str, table: OpTable, groups: int,
+                  flavor: str = "jax") -> str:
     """Source of a standalone module with ``init``, ``apply`` and ``update_moving`` for the
-    layer `program` (`flavor`: "python" for numpy, or "jax")."""
+    layer `program` (`flavor`: "python" for numpy, or "jax"): `text` is its DSL form (for the
+    docstring), `table` the space's op table, `groups` the group limit of group aggregates."""
     if flavor not in _FLAVORS:
         raise ValueError(f"unknown export format {flavor!r}; allowed: {', '.join(_FLAVORS)}")
     if tuple(program.inputs) != INPUTS or program.output_names != (OUTPUT,):
         raise ValueError(f"not an EvoNorm layer: inputs {program.inputs}, outputs "
                          f"{program.output_names}")
-    imports, dtype, sigmoid, description = _FLAVORS[flavor]
+    imports, dtype, description = _FLAVORS[flavor]
     names = {name: name for name in INPUTS}
     body = [f"    x = xp.asarray(x, dtype={dtype})", "    zero = xp.zeros_like(x)",
             *(f"    {v} = xp.ones_like(x) * xp.asarray(params[{v!r}], dtype=x.dtype)"
@@ -201,22 +190,20 @@ def export_module(space: EvoNormSpace, program: Program, flavor: str = "jax") ->
                 raise ValueError(f"statement {position}: literal {arg!r} (EvoNorm layers have "
                                  f"no constants)")
             args.append(names[arg])
-        if ins.op in BATCH_AGGREGATES:
-            statistic = ins.op.split("_")[1]
-            kind = "mean" if statistic == "mean" else "var"
-            key = f"{variable}_moving_{kind}"
-            moving.append(f"    {key}: statement {position} ({ins.register} = {ins.op}(...))")
-            init.append(f"        {key!r}: xp.{'zeros' if kind == 'mean' else 'ones'}(c),")
-            expression = (f"_batch({args[0]}, {statistic!r}, params[{key!r}], training, "
-                          f"observed, {key!r})")
-        elif ins.op in AGGREGATES:
-            expression = f"{ins.op}({args[0]})"
-        elif ins.op in _ELEMENTWISE:
-            expression = _ELEMENTWISE[ins.op].format(*args)
-        else:
+        if ins.op not in table or not table.get(ins.op).template(flavor):
             raise ValueError(f"op {ins.op!r} is not an EvoNorm op; cannot export it")
+        op = table.get(ins.op)
+        keys = {}
+        for field in sorted(op.placeholders(flavor)):
+            if field not in _MOVING:
+                raise ValueError(f"op {ins.op!r}: unknown template field {{{field}}}")
+            kind, initial = _MOVING[field]
+            keys[field] = f"{variable}_moving_{kind}"
+            moving.append(f"    {keys[field]}: statement {position} ({ins.register} = "
+                          f"{ins.op}(...))")
+            init.append(f"        {keys[field]!r}: xp.{initial}(c),")
         names[ins.register] = variable
-        body.append(f"    {variable} = {expression}")
+        body.append(f"    {variable} = {op.code(flavor, args, **keys)}")
     output = names[program.outputs[0][1]]
     body.append(f"    return {output}")
     header = ["EvoNorm layer (normalization-activation) for NHWC tensors.", "",
@@ -229,15 +216,14 @@ def export_module(space: EvoNormSpace, program: Program, flavor: str = "jax") ->
               "training is False); update_moving does, from the batch's statistics.", "",
               "Layer program (evonorm DSL; x the input, zero, v0 and v1 per-channel params;",
               "`/` is clamped_div):", "",
-              *(f"    {line}" for line in space.format(program).splitlines())]
+              *(f"    {line}" for line in text.splitlines())]
     if moving:
         header += ["", "Moving statistics in params:", "", *moving]
     cast = ("value" if flavor == "python"
             else "jax.lax.stop_gradient(value).astype(xp.asarray(params[key]).dtype)")
     source = [
         '"""' + header[0], *header[1:], '"""', "", imports, "",
-        _HELPERS.format(eps=EPS, exp_clip=EXP_CLIP, groups=int(space.settings.groups),
-                        sigmoid=sigmoid).rstrip("\n"),
+        _HELPERS.format(eps=EPS, exp_clip=EXP_CLIP, groups=int(groups)).rstrip("\n"),
         "", "",
         "def _layer(params, x, training, observed):",
         '    """The layer before the affine, one assignment per statement."""',

@@ -36,11 +36,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from automl.ir import OPS, Program
+from automl.ir import Program
 from search_spaces.evonorm.ops import (
     BATCH_AGGREGATES,
     DEFAULT_GROUPS,
     EPS,
+    EVONORM_TABLE,
     TEXT_OPS,
     jax_functions,
 )
@@ -151,7 +152,7 @@ def _branches(groups: int, training: Any) -> list:
 
     def plain(name: str):
         function = functions[name]
-        unary = OPS.get(name).arity == 1
+        unary = EVONORM_TABLE.get(name).arity == 1
 
         def branch(a, b, mean_row, var_row):
             return (function(a) if unary else function(a, b)), mean_row, var_row

@@ -7,8 +7,8 @@ a statistic and broadcast it back. Per-channel values (the trainable ``v0``, ``v
 Element-wise ops (the paper's set), made safe so that no finite input gives NaN or overflows
 float32 in the op itself:
 
-* ``add``, ``mul``, ``max``, ``neg``, ``sigmoid``, ``tanh``, ``abs``, ``square`` (the platform's
-  and the optimizer space's ops of those names: the registry defines each op once);
+* ``add``, ``mul``, ``max``, ``neg`` (the platform's arithmetic, `automl.ops.CORE_OPS`);
+* ``sigmoid`` (``1 / (1 + exp(-x))``), ``tanh``, ``abs``, ``square`` (numpy's), this space's own;
 * ``clamped_div`` (``/`` in the text form): ``x / d`` where the denominator's magnitude is
   clamped to at least ``EPS`` keeping its sign, 0 counting as positive:
   ``d = max(y, EPS)`` if ``y >= 0`` else ``min(y, -EPS)``. Normalizers divide by a std, which
@@ -29,10 +29,12 @@ C = 32, 4 for C = 16, 16 for C = 64, 24 for C = 96). With 32 groups at every wid
 proxy networks' 16-32-channel layers got one channel per group: group norm became instance
 norm, and GN-ReLU trained to chance.
 
-The numpy implementations (float64, registered in `automl.ir.OPS`) are what programs are hashed
-with; `jax_functions` gives the same expressions in JAX, with gradients that stay finite
-(``jax.nn.sigmoid`` for sigmoid), for the interpreter. Batch aggregates at inference (moving
-averages) are the interpreter's business: here they always use the batch's statistics.
+The space's op table, `EVONORM_TABLE` (`CORE_OPS` extended with the ops above), holds the numpy
+implementations (float64: what programs are hashed with) and each op's export template
+(`export.py`); `jax_functions` gives the same expressions in JAX, with gradients that stay
+finite (``jax.nn.sigmoid`` for sigmoid), for the interpreter. Batch aggregates at inference
+(moving averages) are the interpreter's business: here they always use the batch's
+statistics.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-import search_spaces.optimizers.ops  # noqa: F401  registers sigmoid, tanh, abs, square
-from automl.ir import OPS, Op, Program
+from automl.ir import Program
+from automl.ops import CORE_OPS, Op, OpTable
 
 EPS = 1e-5
 EXP_CLIP = 80.0
@@ -55,14 +57,22 @@ STATISTICS = ("mean", "var", "std")
 AGGREGATES: tuple[str, ...] = tuple(f"{scope}_{statistic}" for scope in SCOPES
                                     for statistic in STATISTICS)
 BATCH_AGGREGATES: tuple[str, ...] = tuple(f"batch_{statistic}" for statistic in STATISTICS)
-# shared with the rest of the platform (same meaning there)
-SHARED_ELEMENTWISE = ("add", "mul", "max", "neg", "sigmoid", "tanh", "abs", "square")
-NEW_ELEMENTWISE = {  # name -> (arity, doc)
-    "clamped_div": (2, "x / y, |y| clamped to at least 1e-5 keeping its sign (0: +)"),
-    "clipped_exp": (1, "exp(min(x, 80))"),
-    "signed_log": (1, "sign(x) * log1p(|x|)"),
-    "signed_sqrt": (1, "sign(x) * sqrt(|x|)"),
+# the core's arithmetic (same meaning there)
+SHARED_ELEMENTWISE = ("add", "mul", "max", "neg")
+# name -> (arity, doc, export template: `export.py` defines the helper functions they call)
+NEW_ELEMENTWISE = {
+    "sigmoid": (1, "1 / (1 + exp(-x))", "1.0 / (1.0 + xp.exp(-{0}))"),
+    "tanh": (1, "tanh(x)", "xp.tanh({0})"),
+    "abs": (1, "|x|", "xp.abs({0})"),
+    "square": (1, "x * x", "xp.square({0})"),
+    "clamped_div": (2, "x / y, |y| clamped to at least 1e-5 keeping its sign (0: +)",
+                    "clamped_div({0}, {1})"),
+    "clipped_exp": (1, "exp(min(x, 80))", "clipped_exp({0})"),
+    "signed_log": (1, "sign(x) * log1p(|x|)", "signed_log({0})"),
+    "signed_sqrt": (1, "sign(x) * sqrt(|x|)", "signed_sqrt({0})"),
 }
+# per export flavour, where a template differs from the one above
+FLAVOR_SOURCES = {"sigmoid": {"jax": "jax.nn.sigmoid({0})"}}
 # The search's primitives (what random layers and mutations draw from), in the paper's order.
 EVONORM_OPS: tuple[str, ...] = (
     "add", "mul", "clamped_div", "max", "neg", "sigmoid", "tanh", "clipped_exp", "signed_log",
@@ -95,8 +105,13 @@ def _signed_sqrt(xp: Any) -> Callable:
 
 
 def elementwise_functions(xp: Any) -> dict[str, Callable]:
-    """The ops this space adds, over `xp` (numpy or jax.numpy)."""
+    """The element-wise ops this space adds to the core's, over `xp` (numpy or jax.numpy);
+    sigmoid is ``1 / (1 + exp(-x))`` (the interpreter's jax one is ``jax.nn.sigmoid``)."""
     return {
+        "sigmoid": lambda x: 1.0 / (1.0 + xp.exp(-x)),
+        "tanh": xp.tanh,
+        "abs": xp.abs,
+        "square": xp.square,
         "clamped_div": lambda x, y: x / xp.where(y >= 0, xp.maximum(y, EPS),
                                                  xp.minimum(y, -EPS)),
         "clipped_exp": lambda x: xp.exp(xp.minimum(x, EXP_CLIP)),
@@ -144,12 +159,14 @@ def _split(name: str) -> tuple[str, str]:
     return scope, statistic
 
 
-def numpy_function(name: str, groups: int = DEFAULT_GROUPS) -> Callable:
-    """The numpy implementation of op `name` (group aggregates with `groups`)."""
+def numpy_function(name: str, groups: int = DEFAULT_GROUPS, table: OpTable | None = None
+                   ) -> Callable:
+    """The numpy implementation of op `name` (group aggregates with `groups`; other ops
+    from `table`, by default `EVONORM_TABLE`)."""
     if name in AGGREGATES:
         scope, statistic = _split(name)
         return functools.partial(aggregate, np, scope=scope, statistic=statistic, groups=groups)
-    return OPS.get(name).numpy_impl
+    return (EVONORM_TABLE if table is None else table).get(name).numpy_impl
 
 
 def jax_functions(groups: int = DEFAULT_GROUPS) -> dict[str, Callable]:
@@ -164,11 +181,8 @@ def jax_functions(groups: int = DEFAULT_GROUPS) -> dict[str, Callable]:
         "mul": lambda a, b: a * b,
         "max": jnp.maximum,
         "neg": lambda a: -a,
-        "sigmoid": jax.nn.sigmoid,  # finite gradient for very negative inputs
-        "tanh": jnp.tanh,
-        "abs": jnp.abs,
-        "square": jnp.square,
         **elementwise_functions(jnp),
+        "sigmoid": jax.nn.sigmoid,  # finite gradient for very negative inputs
     }
     for name in AGGREGATES:
         scope, statistic = _split(name)
@@ -178,8 +192,8 @@ def jax_functions(groups: int = DEFAULT_GROUPS) -> dict[str, Callable]:
 
 
 class _JaxOp:
-    """A registry jax implementation resolved on first call (importing this module needs no
-    jax); compares by name so that the registry sees one definition."""
+    """A table's jax implementation resolved on first call (importing this module needs no
+    jax); compares by name, so that a table sees one definition."""
 
     def __init__(self, name: str):
         self.name = name
@@ -199,32 +213,40 @@ def _jax_table() -> dict[str, Callable]:
     return jax_functions(DEFAULT_GROUPS)
 
 
-_NUMPY_ELEMENTWISE = elementwise_functions(np)
-
-
-def _register() -> None:
-    for name, (arity, doc) in NEW_ELEMENTWISE.items():
-        OPS.register(Op(name, arity, _NUMPY_ELEMENTWISE[name], jax_impl=_JaxOp(name), doc=doc))
+def _table() -> OpTable:
+    numpy_elementwise = elementwise_functions(np)
+    ops = [Op(name, arity, numpy_elementwise[name], jax_impl=_JaxOp(name), doc=doc,
+              source=source, sources=FLAVOR_SOURCES.get(name, {}))
+           for name, (arity, doc, source) in NEW_ELEMENTWISE.items()]
     for name in AGGREGATES:
         scope, statistic = _split(name)
         axes = {"batch": "(N, H, W)", "instance": "(H, W)", "group": "(H, W, C/G)"}[scope]
         what = {"mean": "mean", "var": "variance", "std": "sqrt(variance + 1e-5)"}[statistic]
-        OPS.register(Op(name, 1, numpy_function(name), jax_impl=_JaxOp(name),
-                        doc=f"{what} over {axes}, broadcast to NHWC"))
+        # batch aggregates: `export.py` names the moving statistic each statement owns
+        # ({mean_key}: a moving mean, {var_key}: a moving variance)
+        key = "{mean_key!r}" if statistic == "mean" else "{var_key!r}"
+        source = (f"_batch({{0}}, {statistic!r}, params[{key}], training, observed, {key})"
+                  if scope == "batch" else f"{name}({{0}})")
+        ops.append(Op(name, 1, numpy_function(name), jax_impl=_JaxOp(name),
+                      doc=f"{what} over {axes}, broadcast to NHWC", source=source))
+    return CORE_OPS.extended(ops)
 
 
-_register()
+EVONORM_TABLE = _table()
+"""The space's op table: the core's arithmetic and the ops above, nothing of another space."""
 
 
 def run_layer_numpy(program: Program, values: Mapping[str, Any],
-                    groups: int = DEFAULT_GROUPS) -> dict[str, np.ndarray]:
-    """`automl.ir.run_numpy` with the group count of the space's settings (the registry's
-    group aggregates use `DEFAULT_GROUPS`). `values`: x, zero, v0, v1 as NHWC arrays."""
+                    groups: int = DEFAULT_GROUPS, table: OpTable | None = None
+                    ) -> dict[str, np.ndarray]:
+    """`automl.ir.run_numpy` with the group count of the space's settings (the table's group
+    aggregates use `DEFAULT_GROUPS`) and `table` (by default `EVONORM_TABLE`) for the other
+    ops. `values`: x, zero, v0, v1 as NHWC arrays."""
     env: dict[str, Any] = dict(values)
     functions: dict[str, Callable] = {}
     for ins in program.instructions:
         if ins.op not in functions:
-            functions[ins.op] = numpy_function(ins.op, groups)
+            functions[ins.op] = numpy_function(ins.op, groups, table)
         env[ins.register] = functions[ins.op](
             *[env[a] if isinstance(a, str) else a for a in ins.args])
     return {name: env[register] for name, register in program.outputs}

@@ -37,11 +37,26 @@ import pydantic
 from automl import dsl
 from automl.batching import ProgramBatching, resolve_program_batching
 from automl.evolution.mutations import MutationSettings
-from automl.hashing import functional_hash
-from automl.ir import OPS, Instruction, Program, ProgramError, Signature, canonical_names, validate
-from automl.space import BatchEvaluatedSpace, Evaluation, Objective, SpaceSettings
+from automl.hashing import DEFAULT_MANTISSA_BITS, functional_hash
+from automl.ir import Instruction, Program, ProgramError, Signature, canonical_names, validate
+from automl.space import (
+    BatchEvaluatedSpace,
+    Evaluation,
+    Objective,
+    SpaceSettings,
+    key_setting,
+    other_setting,
+)
+from automl.workflows import Candidates, RowSink, WorkflowReport, read_options
 from search_spaces.evonorm import interpreter
-from search_spaces.evonorm.ops import DEFAULT_GROUPS, EVONORM_OPS, TEXT_OPS, run_layer_numpy
+from search_spaces.evonorm.heldout import HeldoutOptions, best_front_members, heldout_accuracies
+from search_spaces.evonorm.ops import (
+    DEFAULT_GROUPS,
+    EVONORM_OPS,
+    EVONORM_TABLE,
+    TEXT_OPS,
+    run_layer_numpy,
+)
 
 PROBE_SEED = 20200414
 # (N, H, W, C): wide enough that group statistics (24 and 10 groups of 4 channels) differ
@@ -87,23 +102,26 @@ def training_constant(name: str) -> Any:
 
 
 class EvoNormSettings(SpaceSettings):
-    architectures: tuple[str, ...] = ("resnet", "mobilenetv2", "efficientnet")
-    max_nodes: int = pydantic.Field(interpreter.MAX_NODES, ge=1, le=64)
-    max_initial_nodes: int = pydantic.Field(5, ge=1)  # random layers: 1..this many statements
-    groups: int = pydantic.Field(DEFAULT_GROUPS, ge=1)
+    # in the cache key (`key_setting`): what is trained and how; out of it (`other_setting`):
+    # how layers are hashed and how large the generated and mutated ones may grow
+    mantissa_bits: int = other_setting(DEFAULT_MANTISSA_BITS, ge=1, le=52)
+    architectures: tuple[str, ...] = key_setting(("resnet", "mobilenetv2", "efficientnet"))
+    max_nodes: int = other_setting(interpreter.MAX_NODES, ge=1, le=64)
+    max_initial_nodes: int = other_setting(5, ge=1)  # random layers: 1..this many statements
+    groups: int = key_setting(DEFAULT_GROUPS, ge=1)
     # training (search_spaces/evonorm/training.py): digits, a few hundred SGD steps
-    steps: int = pydantic.Field(300, ge=1)
-    batch_size: int = pydantic.Field(4, ge=2)
-    learning_rate: float = pydantic.Field(0.05, gt=0)
-    optimizer: Literal["momentum", "adam"] = "momentum"
-    seed: int = 0
+    steps: int = key_setting(300, ge=1)
+    batch_size: int = key_setting(4, ge=2)
+    learning_rate: float = key_setting(0.05, gt=0)
+    optimizer: Literal["momentum", "adam"] = key_setting("momentum")
+    seed: int = key_setting(0)
     # the paper's rejection protocols, run on the first architecture before full training
     # (off by default: on these small networks GN/IN-ReLU stay near chance and would be
     # rejected). quality: < 20% validation accuracy after 100 steps, or diverged; stability:
     # gradient norm above 1e8 under adversarial weight perturbation (training.py)
-    quality_check: bool = False
-    stability_check: bool = False
-    program_batching: ProgramBatching = "auto"  # see automl.batching
+    quality_check: bool = key_setting(False)
+    stability_check: bool = key_setting(False)
+    program_batching: ProgramBatching = other_setting("auto")  # see automl.batching
 
     @pydantic.field_validator("architectures")
     @classmethod
@@ -126,6 +144,7 @@ class EvoNormSpace(BatchEvaluatedSpace):
         return Signature(
             inputs=interpreter.INPUTS, outputs=(interpreter.OUTPUT,), ops=TEXT_OPS,
             infix=(("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "clamped_div")),
+            registry=EVONORM_TABLE,
         )
 
     @cached_property
@@ -165,7 +184,8 @@ class EvoNormSpace(BatchEvaluatedSpace):
         x)``; the group limit of the settings is inlined. `metrics` are not needed."""
         from search_spaces.evonorm.export import export_module
 
-        return export_module(self, program, flavor)
+        return export_module(program, self.format(program), self.signature.registry,
+                             int(self.settings.groups), flavor)
 
     # -- evolution ------------------------------------------------------------------------
     def random(self, rng: np.random.Generator) -> Program:
@@ -178,7 +198,7 @@ class EvoNormSpace(BatchEvaluatedSpace):
             instructions: list[Instruction] = []
             available = list(interpreter.INPUTS)
             for i in range(int(rng.integers(1, limit + 1))):
-                op = OPS.get(EVONORM_OPS[int(rng.integers(len(EVONORM_OPS)))])
+                op = self.signature.registry.get(EVONORM_OPS[int(rng.integers(len(EVONORM_OPS)))])
                 args = [available[int(rng.integers(len(available)))] for _ in range(op.arity)]
                 args[int(rng.integers(op.arity))] = "x" if i == 0 else instructions[-1].register
                 instructions.append(Instruction(f"t{i + 1}", op.name, tuple(args)))
@@ -214,23 +234,16 @@ class EvoNormSpace(BatchEvaluatedSpace):
 
     def _outputs(self, program: Program) -> list[np.ndarray]:
         with np.errstate(all="ignore"):
-            return [run_layer_numpy(program, probe, self.settings.groups)["y"]
-                    for probe in self._probes]
+            return [run_layer_numpy(program, probe, self.settings.groups,
+                                    self.signature.registry)["y"] for probe in self._probes]
 
     def fingerprint(self, program: Program) -> str:
-        groups = self.settings.groups
+        groups, table = self.settings.groups, self.signature.registry
 
         def layer(**probe: Any) -> np.ndarray:
-            return run_layer_numpy(program, probe, groups)["y"]
+            return run_layer_numpy(program, probe, groups, table)["y"]
 
         return functional_hash(layer, self._probes, self.settings.mantissa_bits)
-
-    def evaluation_settings(self) -> dict[str, Any]:
-        settings = super().evaluation_settings()
-        # hashing and mutation settings do not change an evaluation's result
-        for key in ("mantissa_bits", "max_nodes", "max_initial_nodes"):
-            settings["settings"].pop(key, None)
-        return settings
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate_batch(self, programs: Sequence[Program]) -> list[Evaluation]:
@@ -379,3 +392,20 @@ class EvoNormSpace(BatchEvaluatedSpace):
             init_layer=functools.partial(interpreter.init_layer,
                                          max_nodes=self.settings.max_nodes),
             apply=functools.partial(interpreter.apply, groups=self.settings.groups))
+
+    # -- held-out validation (automl validate; search_spaces/evonorm/heldout.py) ----------
+    ValidationOptions = HeldoutOptions
+
+    def validation_candidates(self, results: Any, campaign: str | int,
+                              options: Mapping[str, Any]) -> Candidates:
+        """The campaign's best `top` front members by mean proxy accuracy."""
+        chosen = read_options(self.ValidationOptions, options, f"automl validate ({self.name})")
+        return best_front_members(results, campaign, chosen.top)
+
+    def validate(self, programs: Mapping[str, str], options: Mapping[str, Any], *,
+                 origin: Mapping[str, Any] | None = None, on_row: RowSink | None = None
+                 ) -> WorkflowReport:
+        """The layers and BN-ReLU, EvoNorm-B0, -S0 trained on a network the search never saw
+        (`heldout.heldout_accuracies`)."""
+        chosen = read_options(self.ValidationOptions, options, f"automl validate ({self.name})")
+        return heldout_accuracies(self, programs, chosen, on_row=on_row)

@@ -4,13 +4,22 @@ The module defines ``init(params) -> state`` and ``update(grads, state, params, 
 (updates, state)`` over pytrees (nested dicts/lists/tuples of arrays), with ``params - updates``
 the next parameters, like an optax transformation. Every statement runs once per parameter
 tensor; `global_norm` and `clip_by_global_norm` reduce over all tensors, as in the search.
+
+Each statement's expression is its op's template in the space's op table (`ops.py`): ``{0},
+{1}, ...`` are the i-th tensor of each argument, ``{tensorsK}`` the list of all the tensors of
+argument K, and ``{global_normK}`` their global norm, computed once before the statement.
 """
 
 from __future__ import annotations
 
+import re
+
 from automl.ir import Program
+from automl.ops import OpTable
 from search_spaces.optimizers.interpreter import INPUTS, OUTPUTS
-from search_spaces.optimizers.ops import EPS, GLOBAL_OPS, SOURCE
+from search_spaces.optimizers.ops import EPS
+
+_PLACEHOLDER = re.compile(r"(tensors|global_norm)(\d+)\Z")
 
 _HEADER = {
     "jax": ("import jax\nimport jax.numpy as xp\n\n"
@@ -45,13 +54,32 @@ _ERF = {
 }
 
 
-def export_module(program: Program, text: str, flavor: str = "jax") -> str:
-    """Source of a standalone module implementing `program` (`flavor`: "jax" or "python")."""
+def export_module(program: Program, text: str, table: OpTable, flavor: str = "jax") -> str:
+    """Source of a standalone module implementing `program` (`flavor`: "jax" or "python"),
+    with `text` (its DSL form) as the docstring and each op written as `table`'s template."""
     if flavor not in _HEADER:
         raise ValueError(f"unknown export format {flavor!r}; allowed: jax, python")
+    names = {name: name for name in INPUTS}
+    body = []
+    for index, ins in enumerate(program.instructions):
+        op = table.get(ins.op)
+        named = {}
+        for placeholder in sorted(op.placeholders(flavor)):
+            match = _PLACEHOLDER.match(placeholder)
+            if match is None or int(match[2]) >= len(ins.args):
+                raise ValueError(f"op {ins.op!r}: unknown template field {{{placeholder}}}")
+            tensors = _tensors(ins.args[int(match[2])], names)
+            if match[1] == "tensors":
+                named[placeholder] = tensors
+            else:  # computed once, not once per tensor
+                named[placeholder] = "_norm" + (match[2] if match[2] != "0" else "")
+                body.append(f"    {named[placeholder]} = _global_norm({tensors})")
+        expression = op.code(flavor, (_leaf(arg, names) for arg in ins.args), **named)
+        names[ins.register] = f"r{index}"
+        body.append(f"    r{index} = [{expression} for i in n]")
+    uses_erf = any(re.search(r"\berf\(", line) for line in body)
     lines = [f'"""Optimizer update rule exported by automl-evolution.\n\n{text.strip()}\n"""',
-             "", _HEADER[flavor],
-             *([_ERF[flavor]] if any(ins.op == "erf" for ins in program.instructions) else []),
+             "", _HEADER[flavor], *([_ERF[flavor]] if uses_erf else []),
              f"EPS = {EPS!r}", "CLIP1 = 1.0 - 1e-6", "", "",
              "def init(params):",
              "    leaves, definition = _flatten(params)",
@@ -66,24 +94,7 @@ def export_module(program: Program, text: str, flavor: str = "jax") -> str:
              "    m = _flatten(state['m'])[0]",
              "    v = _flatten(state['v'])[0]",
              "    t = state['t'] + 1",
-             "    n = range(len(w))"]
-    names = {name: name for name in INPUTS}
-    for index, ins in enumerate(program.instructions):
-        target = f"r{index}"
-        names[ins.register] = target
-        if ins.op in GLOBAL_OPS:
-            norm = f"_global_norm({_tensors(ins.args[0], names)})"
-            if ins.op == "global_norm":
-                lines.append(f"    {target} = [xp.broadcast_to({norm}, xp.shape(w[i])) "
-                             f"for i in n]")
-            else:
-                bound = _leaf(ins.args[1], names)
-                lines.append(f"    _norm = {norm}")
-                lines.append(f"    {target} = [{_leaf(ins.args[0], names)} * xp.minimum("
-                             f"1.0, xp.abs({bound}) / (_norm + EPS)) for i in n]")
-            continue
-        expression = SOURCE[ins.op].format(*(_leaf(arg, names) for arg in ins.args))
-        lines.append(f"    {target} = [{expression} for i in n]")
+             "    n = range(len(w))", *body]
     outputs = dict(program.outputs)
     result = {name: _tensors(outputs[name], names) for name in OUTPUTS}
     lines += [

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from automl.batching import over_programs
-from automl.ir import OPS, Program
-from search_spaces.optimizers.ops import OPTIMIZER_OPS
+from automl.ir import Program
+from search_spaces.optimizers.ops import OPTIMIZER_OPS, OPTIMIZER_TABLE
 
 INPUTS = ("w", "g", "m", "v", "lr", "t")
 OUTPUTS = ("update", "m", "v")
@@ -139,7 +139,7 @@ def _branches(segment_ids, num_segments: int) -> tuple[Callable, ...]:
     overrides = segment_reductions(segment_ids, num_segments)
 
     def branch(name: str) -> Callable:
-        op = OPS.get(name)
+        op = OPTIMIZER_TABLE.get(name)
         function = overrides.get(name, op.jax_impl)
         return lambda a, b, c: function(*(a, b, c)[: op.arity])
 
@@ -331,7 +331,7 @@ def unrolled_update(program: Program):
         for ins in program.instructions:
             args = [env[a] if isinstance(a, str) else jnp.broadcast_to(
                 jnp.asarray(a, w.dtype), w.shape) for a in ins.args]
-            env[ins.register] = overrides.get(ins.op, OPS.get(ins.op).jax_impl)(*args)
+            env[ins.register] = overrides.get(ins.op, OPTIMIZER_TABLE.get(ins.op).jax_impl)(*args)
         outputs = dict(program.outputs)
         return tuple(env[outputs[name]] for name in OUTPUTS)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.ir import OPS, Op
+from automl.ops import CORE_OPS, Op, OpTable
 
 EPS = 1e-8
 
@@ -102,34 +102,46 @@ def _binary(xp: Any) -> dict[str, Callable]:
     }
 
 
-# name -> (arity, commutative)
-_SIGNATURES: dict[str, tuple[int, bool]] = {
-    **{name: (1, False) for name in _unary(np)},
-    "safe_div": (2, False),
-    "power": (2, False),
-    "clip": (2, False),
-    "dot": (2, True),
-    "cosine_sim": (2, True),
-    "clip_by_global_norm": (2, False),
+# name -> (arity, commutative, source template for exported modules): `export.py` fills
+# {0}, {1}, ... with one parameter tensor of each argument (per-tensor reductions reduce the
+# whole tensor), {tensors0} with the list of all the tensors of argument 0 and {global_norm0}
+# with their global norm, computed once per statement; `EPS`, `CLIP1` and `erf` are defined by
+# the exported module
+_SIGNATURES: dict[str, tuple[int, bool, str]] = {
+    "abs": (1, False, "xp.abs({0})"),
+    "sign": (1, False, "xp.sign({0})"),
+    "square": (1, False, "xp.square({0})"),
+    "cube": (1, False, "{0} * {0} * {0}"),
+    "exp": (1, False, "xp.exp({0})"),
+    "log": (1, False, "xp.log(xp.abs({0}) + EPS)"),
+    "log1p": (1, False, "xp.log1p(xp.abs({0}))"),
+    "sin": (1, False, "xp.sin({0})"),
+    "cos": (1, False, "xp.cos({0})"),
+    "tan": (1, False, "xp.tan({0})"),
+    "arcsin": (1, False, "xp.arcsin(xp.clip({0}, -CLIP1, CLIP1))"),
+    "arccos": (1, False, "xp.arccos(xp.clip({0}, -CLIP1, CLIP1))"),
+    "arctan": (1, False, "xp.arctan({0})"),
+    "sinh": (1, False, "xp.sinh({0})"),
+    "cosh": (1, False, "xp.cosh({0})"),
+    "tanh": (1, False, "xp.tanh({0})"),
+    "arcsinh": (1, False, "xp.arcsinh({0})"),
+    "arctanh": (1, False, "xp.arctanh(xp.clip({0}, -CLIP1, CLIP1))"),
+    "sigmoid": (1, False, "1.0 / (1.0 + xp.exp(-{0}))"),
+    "relu": (1, False, "xp.maximum({0}, 0.0)"),
+    "softplus": (1, False, "xp.logaddexp({0}, 0.0)"),
+    "softsign": (1, False, "{0} / (1.0 + xp.abs({0}))"),
+    "erf": (1, False, "erf({0})"),
+    "reciprocal": (1, False, "1.0 / ({0} + EPS)"),
+    "rsqrt": (1, False, "1.0 / (xp.sqrt(xp.abs({0})) + EPS)"),
+    "safe_div": (2, False, "{0} / ({1} + EPS)"),
+    "power": (2, False, "xp.sign({0}) * xp.abs({0}) ** xp.clip({1}, -8.0, 8.0)"),
+    "clip": (2, False, "xp.clip({0}, -xp.abs({1}), xp.abs({1}))"),
+    "dot": (2, True, "xp.broadcast_to(xp.sum({0} * {1}), xp.shape({0}))"),
+    "cosine_sim": (2, True, "xp.broadcast_to(xp.sum({0} * {1}) / (xp.sqrt(xp.sum({0} * {0})) "
+                            "* xp.sqrt(xp.sum({1} * {1})) + EPS), xp.shape({0}))"),
+    "clip_by_global_norm": (2, False, "{0} * xp.minimum(1.0, xp.abs({1}) / ({global_norm0} "
+                                      "+ EPS))"),
 }
-
-
-def _register() -> None:
-    numpy_unary, numpy_binary = _unary(np), _binary(np)
-    for name, (arity, commutative) in _SIGNATURES.items():
-        numpy_impl = numpy_unary.get(name) or numpy_binary[name]
-        OPS.register(Op(
-            name, arity, numpy_impl,
-            jax_impl=_lazy_jax(name), commutative=commutative,
-        ))
-    OPS.register(Op("norm", 1, numpy_binary["_norm"], jax_impl=_lazy_jax("_norm"),
-                    doc="L2 norm of each parameter tensor, broadcast"))
-    OPS.register(Op("global_norm", 1, numpy_binary["_global_norm"],
-                    jax_impl=_lazy_jax("_global_norm"),
-                    doc="L2 norm over all parameter tensors, broadcast"))
-    OPS.register(Op("interp", 3, lambda x, y, a: (1.0 - a) * x + a * y,
-                    jax_impl=lambda x, y, a: (1.0 - a) * x + a * y,
-                    doc="(1 - a) * x + a * y"))
 
 
 class _LazyJax:
@@ -145,18 +157,34 @@ class _LazyJax:
             self.function = {**_unary(jnp), **_binary(jnp)}[self.name]
         return self.function(*args)
 
-    def __eq__(self, other: object) -> bool:  # re-registration compares ops by value
+    def __eq__(self, other: object) -> bool:  # tables compare ops by value
         return isinstance(other, _LazyJax) and other.name == self.name
 
     def __hash__(self) -> int:
         return hash(self.name)
 
 
-def _lazy_jax(name: str) -> _LazyJax:
-    return _LazyJax(name)
+def _table() -> OpTable:
+    numpy_unary, numpy_binary = _unary(np), _binary(np)
+    return CORE_OPS.extended([
+        *(Op(name, arity, numpy_unary.get(name) or numpy_binary[name], jax_impl=_LazyJax(name),
+             commutative=commutative, source=source)
+          for name, (arity, commutative, source) in _SIGNATURES.items()),
+        Op("norm", 1, numpy_binary["_norm"], jax_impl=_LazyJax("_norm"),
+           doc="L2 norm of each parameter tensor, broadcast",
+           source="xp.broadcast_to(xp.sqrt(xp.sum({0} * {0})), xp.shape({0}))"),
+        Op("global_norm", 1, numpy_binary["_global_norm"], jax_impl=_LazyJax("_global_norm"),
+           doc="L2 norm over all parameter tensors, broadcast",
+           source="xp.broadcast_to(_global_norm({tensors0}), xp.shape(w[i]))"),
+        Op("interp", 3, lambda x, y, a: (1.0 - a) * x + a * y,
+           jax_impl=lambda x, y, a: (1.0 - a) * x + a * y, doc="(1 - a) * x + a * y",
+           source="(1.0 - {2}) * {0} + {2} * {1}"),
+    ])
 
 
-_register()
+OPTIMIZER_TABLE = _table()
+"""The space's op table: the core's arithmetic (`/` is safe_div in the text form) and the ops
+above; the only table its programs are parsed, hashed, run and exported with."""
 
 # the function set of the space: the ops above plus the platform's arithmetic (`/` is safe_div)
 OPTIMIZER_OPS: tuple[str, ...] = (
@@ -166,32 +194,3 @@ OPTIMIZER_OPS: tuple[str, ...] = (
 )
 OPTIMIZER_OPS = tuple(dict.fromkeys(OPTIMIZER_OPS))
 NAMED_CONSTANTS: tuple[tuple[str, float], ...] = (("pi", math.pi), ("e", math.e), ("eps", EPS))
-
-# Source of each op for exported modules (`export.py`): `xp` is `np` or `jnp`, arguments are
-# one parameter tensor each. Per-tensor reductions reduce the whole tensor; `global_norm` and
-# `clip_by_global_norm` are written over all tensors by the exporter itself.
-SOURCE: dict[str, str] = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}",
-    "safe_div": "{0} / ({1} + EPS)", "div": "{0} / {1}",
-    "max": "xp.maximum({0}, {1})", "min": "xp.minimum({0}, {1})", "neg": "-{0}",
-    "sqrt": "xp.sqrt(xp.abs({0}))",
-    "interp": "(1.0 - {2}) * {0} + {2} * {1}",
-    "abs": "xp.abs({0})", "sign": "xp.sign({0})", "square": "xp.square({0})",
-    "cube": "{0} * {0} * {0}", "exp": "xp.exp({0})", "log": "xp.log(xp.abs({0}) + EPS)",
-    "log1p": "xp.log1p(xp.abs({0}))", "sin": "xp.sin({0})", "cos": "xp.cos({0})",
-    "tan": "xp.tan({0})", "arcsin": "xp.arcsin(xp.clip({0}, -CLIP1, CLIP1))",
-    "arccos": "xp.arccos(xp.clip({0}, -CLIP1, CLIP1))", "arctan": "xp.arctan({0})",
-    "sinh": "xp.sinh({0})", "cosh": "xp.cosh({0})", "tanh": "xp.tanh({0})",
-    "arcsinh": "xp.arcsinh({0})", "arctanh": "xp.arctanh(xp.clip({0}, -CLIP1, CLIP1))",
-    "sigmoid": "1.0 / (1.0 + xp.exp(-{0}))", "relu": "xp.maximum({0}, 0.0)",
-    "softplus": "xp.logaddexp({0}, 0.0)", "softsign": "{0} / (1.0 + xp.abs({0}))",
-    "erf": "erf({0})", "reciprocal": "1.0 / ({0} + EPS)",
-    "rsqrt": "1.0 / (xp.sqrt(xp.abs({0})) + EPS)",
-    "power": "xp.sign({0}) * xp.abs({0}) ** xp.clip({1}, -8.0, 8.0)",
-    "clip": "xp.clip({0}, -xp.abs({1}), xp.abs({1}))",
-    "norm": "xp.broadcast_to(xp.sqrt(xp.sum({0} * {0})), xp.shape({0}))",
-    "dot": "xp.broadcast_to(xp.sum({0} * {1}), xp.shape({0}))",
-    "cosine_sim": "xp.broadcast_to(xp.sum({0} * {1}) / (xp.sqrt(xp.sum({0} * {0})) * "
-                  "xp.sqrt(xp.sum({1} * {1})) + EPS), xp.shape({0}))",
-}
-GLOBAL_OPS = ("global_norm", "clip_by_global_norm")

@@ -26,9 +26,23 @@ from automl.batching import ProgramBatching, resolve_program_batching
 from automl.evolution.mutations import MutationSettings
 from automl.hashing import functional_hash
 from automl.ir import Program, Signature, run_numpy
-from automl.space import BatchEvaluatedSpace, Evaluation, Objective, SpaceSettings
+from automl.space import (
+    BatchEvaluatedSpace,
+    Evaluation,
+    Objective,
+    SpaceSettings,
+    key_setting,
+    key_setting_unless_default,
+    other_setting,
+)
+from automl.workflows import Candidates, RowSink, WorkflowReport, read_options
 from search_spaces.optimizers import interpreter
-from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS
+from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS, OPTIMIZER_TABLE
+from search_spaces.optimizers.validation import (
+    MetaValidationOptions,
+    best_candidate,
+    meta_validate,
+)
 
 
 def adamw_dsl(weight_decay: float = 0.01) -> str:
@@ -65,40 +79,44 @@ BASELINES = {"adamw": ADAMW, "lion": LION, "sgd_momentum": SGD_MOMENTUM, "sign_s
 
 
 class OptimizersSettings(SpaceSettings):
-    tasks: tuple[str, ...] = ("logreg_digits", "mlp_digits", "linreg_noisy", "spirals")
-    funnel_tasks: tuple[str, ...] = ("mlp_digits_x10", "spirals_x10")
-    learning_rates: tuple[float, ...] = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
-    max_statements: int = pydantic.Field(30, ge=1, le=64)
-    max_constants: int = pydantic.Field(8, ge=1, le=32)
-    hash_steps: int = pydantic.Field(4, ge=1)
-    init_seed: int = 0
+    # in the cache key (`key_setting`), as they always were: every setting, the mutation limits
+    # and the hashing ones (the base's `mantissa_bits` too) included, but `program_batching`;
+    # two that came later enter it only away from their defaults (`key_setting_unless_default`)
+    tasks: tuple[str, ...] = key_setting(
+        ("logreg_digits", "mlp_digits", "linreg_noisy", "spirals"))
+    funnel_tasks: tuple[str, ...] = key_setting(("mlp_digits_x10", "spirals_x10"))
+    learning_rates: tuple[float, ...] = key_setting((3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1))
+    max_statements: int = key_setting(30, ge=1, le=64)
+    max_constants: int = key_setting(8, ge=1, le=32)
+    hash_steps: int = key_setting(4, ge=1)
+    init_seed: int = key_setting(0)
     # a proxy winner that fails the funnel scores its worst funnel ratio (>= 1: no better than
     # AdamW): only survivors advance, as in the Lion search, not programs overfitted to the
     # proxies. (A flat 1.0, as before evaluator version 5, ranked such a failure above every
     # program that never beat the decay-tuned reference on all proxies: searches bred it.)
-    funnel_gates_score: bool = True
+    funnel_gates_score: bool = key_setting(True)
     # the baseline every ratio is taken against: AdamW at its best learning rate of the grid and
     # best of these weight decays, per task. With 0.01 alone, a candidate could beat it by
     # raising its weight decay: on these small full-batch tasks that alone lowers AdamW's
     # validation loss on 3 of the 4 held-out tasks (scripts/meta_validate.py).
-    reference_weight_decays: tuple[float, ...] = (0.01, 0.03, 0.1)
+    reference_weight_decays: tuple[float, ...] = key_setting((0.01, 0.03, 0.1))
     # decoupled weight decays (`lr * wd * w` added to the update, as optax.adamw does) that
     # every program, candidates and reference variants alike, is tuned over with the learning
     # rate: the best (rate, decay) pair counts. None: rates only, a program's decay is its own.
     # With [0, ...] and reference_weight_decays [0], both sides get the same tuning, as when
     # Lion and AdamW are compared each at its best rate and decay; candidates then win by
     # their update direction, not by regularizing more than a decay grid's edge allows.
-    weight_decays: tuple[float, ...] | None = None
+    weight_decays: tuple[float, ...] | None = key_setting_unless_default(None)
     # the learning rate over a task's steps, for every program alike (the `lr` a program
     # reads and the added decay's): "constant", or "cosine" decay to zero over the task's
     # steps, as the Lion paper's comparisons train. Under a constant rate a sign-based update
     # cannot settle below a step of lr: Lion tuned over rate x decay loses spirals_deep to
     # AdamW 5x (geometric mean over 4 init seeds, 2026-12-06)
-    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_schedule: Literal["constant", "cosine"] = key_setting_unless_default("constant")
     # "worst_task": the largest ratio; "geometric_mean": their geometric mean, under which one
     # task's large gain (spirals' tiny losses) could outweigh losing on the others
-    score: Literal["worst_task", "geometric_mean"] = "worst_task"
-    program_batching: ProgramBatching = "auto"  # see automl.batching
+    score: Literal["worst_task", "geometric_mean"] = key_setting("worst_task")
+    program_batching: ProgramBatching = other_setting("auto")  # see automl.batching
 
     @pydantic.field_validator("tasks", "funnel_tasks")
     @classmethod
@@ -143,17 +161,8 @@ class OptimizersSpace(BatchEvaluatedSpace):
         return Signature(
             inputs=interpreter.INPUTS, outputs=interpreter.OUTPUTS, ops=OPTIMIZER_OPS,
             infix=(("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "safe_div")),
-            named_constants=NAMED_CONSTANTS,
+            named_constants=NAMED_CONSTANTS, registry=OPTIMIZER_TABLE,
         )
-
-    def evaluation_settings(self) -> dict[str, Any]:
-        settings = super().evaluation_settings()
-        # settings at their defaults that did not exist before: the cache key stays as it was
-        if settings["settings"].get("weight_decays") is None:
-            settings["settings"].pop("weight_decays", None)
-        if settings["settings"].get("lr_schedule") == "constant":
-            settings["settings"].pop("lr_schedule", None)
-        return settings
 
     @cached_property
     def grid(self) -> list[tuple[float, float | None]]:
@@ -201,7 +210,7 @@ class OptimizersSpace(BatchEvaluatedSpace):
         `update(grads, state, params, lr) -> (updates, state)` over pytrees."""
         from search_spaces.optimizers.export import export_module
 
-        return export_module(program, self.format(program), flavor)
+        return export_module(program, self.format(program), self.signature.registry, flavor)
 
     # -- hashing: the trajectory of `update` over a few steps on seeded random tensors -----
     def probe(self) -> list[dict[str, np.ndarray]]:
@@ -226,13 +235,15 @@ class OptimizersSpace(BatchEvaluatedSpace):
 
     def fingerprint(self, program: Program) -> str:
         steps = self.settings.hash_steps
+        table = self.signature.registry
 
         def trajectory(**probe: Any) -> list[np.ndarray]:
             w, m, v = probe["w"], probe["m"], probe["v"]
             updates = []
             for step in range(steps):
                 outputs = run_numpy(program, {"w": w, "g": probe[f"g{step}"], "m": m, "v": v,
-                                              "lr": probe["lr"], "t": float(step + 1)})
+                                              "lr": probe["lr"], "t": float(step + 1)},
+                                    table)
                 update = np.broadcast_to(outputs["update"], w.shape)
                 m = np.broadcast_to(outputs["m"], w.shape)
                 v = np.broadcast_to(outputs["v"], w.shape)
@@ -387,6 +398,24 @@ class OptimizersSpace(BatchEvaluatedSpace):
                 cache[task] = [lowest_finite(row)[0] for row in losses]
         return {decay: {task: cache[task][i] for task in tasks}
                 for i, decay in enumerate(decays)}
+
+    # -- held-out validation (automl validate; search_spaces/optimizers/validation.py) ----
+    ValidationOptions = MetaValidationOptions
+
+    def validation_candidates(self, results: Any, campaign: str | int,
+                              options: Mapping[str, Any]) -> Candidates:
+        """The campaign's lowest-`score` candidate."""
+        read_options(self.ValidationOptions, options, f"automl validate ({self.name})")
+        return best_candidate(results, campaign)
+
+    def validate(self, programs: Mapping[str, str], options: Mapping[str, Any], *,
+                 origin: Mapping[str, Any] | None = None, on_row: RowSink | None = None
+                 ) -> WorkflowReport:
+        """Meta-validation: the one program and AdamW on the held-out tasks, both tuned over
+        this space's learning rates x decoupled weight decays (`validation.meta_validate`)."""
+        chosen = read_options(self.ValidationOptions, options, f"automl validate ({self.name})")
+        return meta_validate(self, programs, chosen, adamw_text=adamw_dsl(0.0),
+                             aggregate=aggregate_ratios, origin=origin, on_row=on_row)
 
 
 def lowest_finite(losses: np.ndarray) -> tuple[float, int | None]:

@@ -1,0 +1,111 @@
+"""Which settings enter the cache key: the declarations of `automl.space` (`key_setting`,
+`other_setting`, `key_setting_unless_default`), and the settings hashes of the shipped spaces
+pinned as literals.
+
+The hashes were computed before the declarations replaced each space's hand-written
+`evaluation_settings` (lists of keys popped from the dumped settings), so these tests prove
+that no cache key moved: a campaign's stored cache entries stay valid. A hash here may change
+only with a deliberate change of what a space's evaluation depends on (e.g. its
+`evaluator_version`), never as a side effect.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pydantic
+import pytest
+
+from automl.plugins import get_space
+from automl.space import (
+    SpaceSettings,
+    cache_key_role,
+    cache_key_settings,
+    key_setting,
+    key_setting_unless_default,
+    other_setting,
+)
+
+AUTONUMERICS_DEFAULT = "78dc3eb6b56d2d51aeecedf945f82100"
+OPTIMIZERS_DEFAULT = "78fdf54bd42d09639b9bdb6bbadcffc4"
+EVONORM_DEFAULT = "75c1f4c79c2ce06d2b1eb08704d18226"
+
+PINNED: list[tuple[str, dict[str, Any], str]] = [
+    ("autonumerics", {}, AUTONUMERICS_DEFAULT),
+    ("autonumerics", {"target": "exp2", "ops": ["add", "mul", "fma"], "fit_restarts": 4,
+                      "precision": "float32"}, "e0a612d7aa8c10b50863d2b6681986f3"),
+    # hashing, generation and mutation settings are out of its key
+    ("autonumerics", {"mantissa_bits": 30, "probe_points": 8, "max_statements": 12,
+                      "initial_statements": 3, "new_constant_probability": 0.5,
+                      "grow_constant_weight": 1.0}, AUTONUMERICS_DEFAULT),
+    ("autonumerics", {"grid_points": 512, "fit_solver": "trf", "fit_method": "cma",
+                      "constants_seed": 3, "inherit_constants": False, "fit_constants": False,
+                      "fit_max_evaluations": 100}, "a33892a1616ce7359f0a53ac03a3333e"),
+    ("autonumerics", {"precision": "float32", "float32_check_points": 1024,
+                      "float32_check_uniform": 0, "timing_points": 100, "timing_repeats": 3,
+                      "float32_refine_rounds": 0, "float32_refine_below_ulp": 8.0},
+     "d715326b73c40a4f40dd8c70bc4a0c1b"),
+    ("optimizers", {}, OPTIMIZERS_DEFAULT),
+    ("optimizers", {"weight_decays": [0, 0.1], "lr_schedule": "cosine"},
+     "fc60780df67df02fa819a87b6d2bf5ee"),
+    ("optimizers", {"tasks": ["logreg_digits"]}, "1fac0a0346627e8a4b445332a0867ef2"),
+    ("optimizers", {"weight_decays": [0.0]}, "1ce4a4a8934366b0bfa891e1116faf4d"),
+    ("optimizers", {"lr_schedule": "cosine"}, "843268db805756a3f9d09de816679e4e"),
+    # at their defaults, the two later settings leave the key as it was before them
+    ("optimizers", {"weight_decays": None, "lr_schedule": "constant"}, OPTIMIZERS_DEFAULT),
+    ("optimizers", {"mantissa_bits": 30}, "f665f20cd7ba76015fe215b217dd8d1d"),  # in its key
+    ("optimizers", {"program_batching": "map"}, OPTIMIZERS_DEFAULT),
+    ("optimizers", {"program_batching": "vmap", "max_statements": 10, "max_constants": 4},
+     "bd99db50b3a11a235f66a531d20e723b"),
+    ("optimizers", {"hash_steps": 2, "init_seed": 1, "funnel_gates_score": False,
+                    "score": "geometric_mean", "reference_weight_decays": [0.0],
+                    "learning_rates": [0.001], "funnel_tasks": []},
+     "97f53c24de2c172fa3146b20bcc0e6a8"),
+    ("evonorm", {}, EVONORM_DEFAULT),
+    ("evonorm", {"steps": 100, "learning_rate": 0.1, "optimizer": "adam", "seed": 3},
+     "ccb96d251cf3bfa3ac8b34c4627c295e"),
+    ("evonorm", {"max_nodes": 10, "max_initial_nodes": 3, "mantissa_bits": 30,
+                 "program_batching": "map"}, EVONORM_DEFAULT),
+    ("evonorm", {"architectures": ["resnet"], "quality_check": True, "stability_check": True,
+                 "groups": 2, "batch_size": 8}, "0e76d58d9b0f23e9842c8f63c6292674"),
+]
+
+
+@pytest.mark.parametrize(("space", "settings", "expected"), PINNED,
+                         ids=[f"{space}-{i}" for i, (space, _, _) in enumerate(PINNED)])
+def test_settings_hashes_did_not_move(space: str, settings: dict[str, Any], expected: str):
+    assert get_space(space, settings).settings_hash() == expected
+
+
+class Example(SpaceSettings):
+    mantissa_bits: int = other_setting(24, ge=1, le=52)  # re-declared out of the key
+    rate: float = key_setting(0.1, gt=0)
+    workers: int = other_setting(4, ge=1)
+    schedule: Literal["constant", "cosine"] = key_setting_unless_default("constant")
+    decays: tuple[float, ...] | None = key_setting_unless_default(None)
+    undeclared: int = 0
+
+
+def test_declarations_decide_the_key():
+    assert cache_key_settings(Example()) == {"rate": 0.1, "undeclared": 0}
+    changed = Example(mantissa_bits=30, rate=0.2, workers=8, schedule="cosine", decays=(0.0,),
+                      undeclared=1)
+    assert cache_key_settings(changed) == {"rate": 0.2, "schedule": "cosine", "decays": [0.0],
+                                           "undeclared": 1}
+    # explicitly at the default is at the default
+    assert cache_key_settings(Example(schedule="constant", decays=None)) == cache_key_settings(
+        Example())
+
+
+def test_declarations_keep_pydantic_options():
+    fields = Example.model_fields
+    assert [cache_key_role(fields[name]) for name in fields] == [
+        False, True, False, "unless_default", "unless_default", None]
+    with pytest.raises(pydantic.ValidationError):
+        Example(rate=0.0)
+    with pytest.raises(pydantic.ValidationError):
+        Example(mantissa_bits=60)
+    assert SpaceSettings.model_fields["mantissa_bits"].json_schema_extra == {"cache_key": True}
+    merged = key_setting(1, json_schema_extra={"unit": "s"}, description="seconds")
+    assert merged.json_schema_extra == {"unit": "s", "cache_key": True}
+    assert merged.description == "seconds"
