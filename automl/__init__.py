@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# the release: stamped on every campaign it creates (pyproject.toml's version must match)
+__version__ = "0.2.0"
+
 
 def open(url: str | None = None) -> Any:  # noqa: A001 - the notebook entry point
     """`automl.results.Results` over the database at `url` (imported lazily: the CLI and the

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class LookupKind(Enum):
@@ -45,6 +46,12 @@ class CacheEntry:
     error: str | None = None
     evaluation_count: int = 1
     hit_count: int = 0
+
+    @classmethod
+    def from_row(cls, row: Any) -> CacheEntry:
+        """A stored entry (the store's ``CacheEntryRow``, or anything with its fields)."""
+        return cls(row.functional_hash, row.candidate_number, row.objectives, row.error,
+                   row.evaluation_count, row.hit_count)
 
 
 @dataclass(frozen=True)
@@ -78,17 +85,21 @@ class FunctionalCache:
     enabled: bool = True
     evaluations_per_entry: int = 1
     forget_probability: float = 0.0
-    statistics: CacheStatistics = field(default_factory=CacheStatistics)
-    _entries: dict[str, CacheEntry] = field(default_factory=dict)
-    _pending: dict[str, list[int]] = field(default_factory=dict)  # hash -> being evaluated
-    _forgotten: set[str] = field(default_factory=set)
-    _waiters: dict[str, list[int]] = field(default_factory=dict)
-    _changed: set[str] = field(default_factory=set)
-    _foreign: dict[str, tuple[CacheEntry, int]] = field(default_factory=dict)  # + campaign id
-    capacity: int | None = None  # entries kept in memory; None: all
+    # entries kept in memory (and, under the shared cache, other campaigns' entries on offer);
+    # None: all
+    capacity: int | None = None
     # the stored entry of a hash (None when there is none), for entries not in memory
     backing: Callable[[str], CacheEntry | None] | None = None
-    _complete: bool = True  # every entry is in memory: no need to ask `backing`
+    statistics: CacheStatistics = field(default_factory=CacheStatistics)
+    _entries: dict[str, CacheEntry] = field(default_factory=dict, init=False)
+    # hash -> candidates being evaluated
+    _pending: dict[str, list[int]] = field(default_factory=dict, init=False)
+    _forgotten: set[str] = field(default_factory=set, init=False)
+    _waiters: dict[str, list[int]] = field(default_factory=dict, init=False)
+    _changed: set[str] = field(default_factory=set, init=False)
+    # other campaigns' entries on offer (shared cache), with their campaign's id
+    _foreign: dict[str, tuple[CacheEntry, int]] = field(default_factory=dict, init=False)
+    _complete: bool = field(default=True, init=False)  # all entries in memory: no `backing`
 
     def __post_init__(self) -> None:
         if self.evaluations_per_entry < 1:
@@ -216,6 +227,11 @@ class FunctionalCache:
         results are offered: a failure, or as many evaluations as this policy wants."""
         if entry.objectives is None or entry.evaluation_count >= self.evaluations_per_entry:
             self._foreign[entry.functional_hash] = (entry, campaign_id)
+            if self.capacity is not None and len(self._foreign) > self.capacity:
+                # bounded like the own entries: the oldest offer goes (its function is then
+                # evaluated again if it comes up: the shared cache saves work, it is not a
+                # promise)
+                del self._foreign[next(iter(self._foreign))]
 
     def _import(self, foreign: tuple[CacheEntry, int], candidate_number: int) -> Lookup:
         source, campaign_id = foreign

@@ -44,18 +44,21 @@ class Candidate:
         """Where the fit of its constants starts (inherited from its parent), if anywhere."""
         return self.program.parameter_values
 
-    def with_start(self, start: Mapping[str, float] | None) -> Candidate:
-        """Itself, its program starting its fit at `start` (None: from the space's own)."""
+    def set_start(self, start: Mapping[str, float] | None) -> None:
+        """Make its fit start at `start` (None: from the space's own starts)."""
         if start is None and self.program.parameter_values is None:
-            return self
+            return
         self.program = self.program.replace(parameter_values=None if start is None
                                             else dict(start))
-        return self
 
     def row(self, status: str, duplicate_of: int | None = None) -> CandidateRow:
         return CandidateRow(self.number, self.text, self.parents, self.mutation,
                             self.functional_hash, status, duplicate_of, self.simplified_removed,
                             self.created_at)
+
+
+# programs whose hash the factory remembers (oldest out): ~100 bytes of text and 32 of hash each
+REMEMBERED_HASHES = 50_000
 
 
 class CandidateFactory:
@@ -64,6 +67,27 @@ class CandidateFactory:
     def __init__(self, config: CampaignConfig, space: SearchSpace) -> None:
         self.config, self.space = config, space
         self.initial_programs = self._initial_programs()
+        self._hashes: dict[str, str] = {}  # program text -> functional hash
+        self._texts: tuple[Program, str] | None = None  # the last program formatted
+
+    def text(self, program: Program) -> str:
+        """The program's DSL text (the last one is remembered: its hash is asked first)."""
+        if self._texts is None or self._texts[0] is not program:
+            self._texts = (program, self.space.format(program))
+        return self._texts[1]
+
+    def fingerprint(self, program: Program) -> str:
+        """`space.fingerprint`, remembered by the program's text (which determines it: the
+        text form round-trips exactly). A campaign hashes the same child again and again:
+        in a demo campaign 3 of 4 fingerprints were of a program hashed before."""
+        text = self.text(program)
+        digest = self._hashes.get(text)
+        if digest is None:
+            digest = self.space.fingerprint(program)
+            if len(self._hashes) >= REMEMBERED_HASHES:
+                del self._hashes[next(iter(self._hashes))]
+            self._hashes[text] = digest
+        return digest
 
     def _initial_programs(self) -> list[tuple[str, Program | None]]:
         """(mutation label, program) for the first candidates; None: drawn from the space's
@@ -96,14 +120,14 @@ class CandidateFactory:
             except MutationFailed:
                 mutation = "random_restart"
             else:
-                return Candidate(number, child, self.space.format(child), child_hash,
+                return Candidate(number, child, self.text(child), child_hash,
                                  (parent.number,), mutation, removed, time.time())
         if program is None:  # the space decides what initial programs are (random, a seed)
             program = (self.space.initial_population(rng, 1)[0] if mutation == "initial"
                        else self.space.random(rng))
         program, removed = self.space.simplify(program)
-        return Candidate(number, program, self.space.format(program),
-                         self.space.fingerprint(program), (), mutation, removed, time.time())
+        return Candidate(number, program, self.text(program), self.fingerprint(program), (),
+                         mutation, removed, time.time())
 
     def _mutate(self, parent: Candidate, rng: np.random.Generator
                 ) -> tuple[Program, str, str, int]:
@@ -118,7 +142,7 @@ class CandidateFactory:
             return simplified, kind
 
         child, kind, child_hash, _ = mutate_until_changed(
-            parent.program, parent.functional_hash, mutate_once, self.space.fingerprint,
+            parent.program, parent.functional_hash, mutate_once, self.fingerprint,
             self.config.evolution.max_mutation_tries)
         return child, kind, child_hash, removed_by_try[-1]
 

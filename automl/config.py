@@ -2,8 +2,8 @@
 
 Errors name the file, the line, the field and what is allowed, e.g.::
 
-    configs/bad.yaml:7: evolution.strategy: Input should be 'regularized', 'pareto_tournament'
-    or 'nsga2' (got 'tournament')
+    configs/bad.yaml:7: evolution.strategy: unknown selection strategy; allowed: nsga2,
+    pareto_tournament, regularized (got 'tournament')
 """
 
 from __future__ import annotations
@@ -50,11 +50,13 @@ class EvolutionConfig(_Strict):
     initial_population: int | None = pydantic.Field(None, ge=1)
     include_baselines: bool = False
     max_mutation_tries: int = pydantic.Field(100, ge=1)
-    # regularized only: after this many members in a row join the population without
-    # improving the best value of the selected objective, the population restarts from the
-    # best member alone (the Lion search's restart from the best program when stalled); None:
-    # never
+    # strategies that select on one objective and can restart (regularized): after this many
+    # members in a row join the population without improving the best value of the selected
+    # objective, the population restarts from the best member alone (the Lion search's restart
+    # from the best program when stalled); None: never
     restart_after: int | None = pydantic.Field(None, ge=1)
+    # a plug-in strategy's own options (its from_config reads them)
+    options: dict[str, Any] = {}
 
     @pydantic.field_validator("strategy")
     @classmethod
@@ -63,9 +65,10 @@ class EvolutionConfig(_Strict):
 
     @pydantic.model_validator(mode="after")
     def _restart_needs_one_objective(self) -> EvolutionConfig:
-        if self.restart_after is not None and self.strategy != "regularized":
-            raise ValueError(f"evolution.restart_after needs strategy 'regularized' (one "
-                             f"objective, so 'best' is defined), not {self.strategy!r}")
+        if self.restart_after is not None and not STRATEGIES.load(self.strategy).restartable:
+            raise _FieldError(("evolution", "restart_after"),
+                              f"needs a strategy that selects on one objective and can restart "
+                              f"from its best member (regularized), not {self.strategy!r}")
         return self
 
 
@@ -100,6 +103,8 @@ class ExecutorConfig(_Strict):
     # a candidate whose evaluation runs longer is stopped and recorded as failed (Ray
     # executor: its worker is killed and restarted); None: no limit
     evaluation_timeout_s: float | None = pydantic.Field(None, gt=0)
+    # a plug-in executor's own options (its from_config reads them)
+    options: dict[str, Any] = {}
 
     @pydantic.field_validator("kind")
     @classmethod
@@ -226,16 +231,33 @@ def parse_config(text: str, source: str = "<config>",
     try:
         return CampaignConfig.model_validate(data)
     except pydantic.ValidationError as error:
-        first = error.errors()[0]
-        location, message = tuple(first["loc"]), _describe(first)
-        if first["type"] == "value_error" and isinstance(first.get("ctx", {}).get("error"),
-                                                         _FieldError):
-            field_error = first["ctx"]["error"]
-            location, message = field_error.location, field_error.message
+        location, message = _first_error(error)
         line = _line_of(root, location)
         where = f"{source}:{line}" if line else source
         field = ".".join(str(part) for part in location) or "(top level)"
         raise ConfigError(f"{where}: {field}: {message}") from None
+
+
+def _first_error(error: pydantic.ValidationError) -> tuple[tuple[Any, ...], str]:
+    """(where, what) of the first problem: the field a `_FieldError` names, else pydantic's."""
+    first = error.errors()[0]
+    if first["type"] == "value_error" and isinstance(first.get("ctx", {}).get("error"),
+                                                     _FieldError):
+        field_error = first["ctx"]["error"]
+        return field_error.location, field_error.message
+    return tuple(first["loc"]), _describe(first)
+
+
+def stored_config(data: dict[str, Any], campaign: str) -> CampaignConfig:
+    """A stored campaign's config read back (`automl resume`): an error names the campaign
+    and the field, e.g. when the campaign's space is no longer installed."""
+    try:
+        return CampaignConfig.model_validate(data)
+    except pydantic.ValidationError as error:
+        location, message = _first_error(error)
+        field = ".".join(str(part) for part in location) or "(top level)"
+        raise ConfigError(f"campaign {campaign!r}: its stored config: {field}: "
+                          f"{message}") from None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> CampaignConfig:

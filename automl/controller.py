@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from automl import environment
+from automl import __version__, environment
 from automl.cache import CacheEntry, FunctionalCache
 from automl.campaign_state import CampaignState
 from automl.candidates import CandidateFactory
-from automl.config import CampaignConfig
+from automl.config import CampaignConfig, stored_config
 from automl.evolution.front import FrontMember
 from automl.evolution.restarts import configured_strategy
 from automl.executor import EvaluationTask, Executor, make_executor
@@ -33,14 +33,14 @@ from automl.ledger import CampaignLedger
 from automl.metrics import CampaignMetrics
 from automl.plugins import get_space
 from automl.progress import CampaignSummary, Progress
-from automl.resume import Campaign, restore
+from automl.resume import CampaignParts, restore
 from automl.row_buffer import RowBuffer
 from automl.space import SearchSpace
 from automl.store import CampaignRecord, Store, safe_url
 
 # Without a candidate cap, a search stuck on cache hits would never reach its evaluation budget.
 DEFAULT_CANDIDATES_PER_EVALUATION = 50
-CODE_VERSION = "0.1.0"
+CODE_VERSION = __version__  # stamped on every campaign it creates
 SHARED_CACHE_PULL_SECONDS = 5.0
 
 
@@ -74,7 +74,8 @@ class CampaignController:
         self._last_report = self._last_hypervolume = 0.0
         self._shared_after = 0  # shared cache: id of the last foreign entry seen
         self._last_shared_pull = -float("inf")
-        self._redispatch: list[EvaluationTask] = []  # in flight when the campaign stopped
+        # in flight when the campaign stopped: dispatched first when it runs again
+        self.redispatch: list[EvaluationTask] = []
 
     # -- campaign lifecycle ---------------------------------------------------------------
     @classmethod
@@ -96,14 +97,14 @@ class CampaignController:
     def resume(cls, store: Store, campaign: int | str, **kwargs: Any) -> CampaignController:
         """Continue a stored campaign from the database alone: population, cache, counters."""
         record = store.get_campaign(campaign)
-        config = CampaignConfig.model_validate(record.config)
+        config = stored_config(record.config, record.name)
         controller = cls(config, store, record, **kwargs)
         if controller.space.settings_hash() != record.settings_hash:
             raise ValueError(
                 f"campaign {record.name!r}: evaluation settings changed since it started "
                 f"(space settings or evaluator version); its stored results would not be "
                 f"comparable, so it cannot be resumed with this code")
-        controller.next_number, controller._redispatch = restore(Campaign(
+        controller.next_number, controller.redispatch = restore(CampaignParts(
             store, record, controller.factory, controller.ledger, controller.buffer))
         return controller
 
@@ -135,18 +136,23 @@ class CampaignController:
                 self.executor.close()
         return self.summary(time.monotonic() - start)
 
+    def request_stop(self) -> None:
+        """Stop making candidates at the next safe point: what is in flight finishes and
+        everything is stored (Ctrl-C, or `automl stop` for a detached campaign)."""
+        self.stop_requested = True
+
     def _stop_on_interrupt(self) -> Any:
         """First Ctrl-C: stop making candidates, finish what is in flight, store everything.
         A second Ctrl-C interrupts at once (what finished is still stored)."""
         if threading.current_thread() is not threading.main_thread():
             return None
 
-        def request_stop(signum: int, frame: Any) -> None:
+        def on_interrupt(signum: int, frame: Any) -> None:
             if self.stop_requested:
                 raise KeyboardInterrupt
-            self.stop_requested = True
+            self.request_stop()
 
-        return signal.signal(signal.SIGINT, request_stop)
+        return signal.signal(signal.SIGINT, on_interrupt)
 
     def _budget_left(self, start: float) -> bool:
         max_seconds = self.config.budget.max_seconds
@@ -158,9 +164,9 @@ class CampaignController:
     def _loop(self, start: float) -> None:
         executor, ledger = self.executor, self.ledger
         assert executor is not None
-        if self._redispatch:
-            executor.submit(self._redispatch)
-            self._redispatch = []
+        if self.redispatch:
+            executor.submit(self.redispatch)
+            self.redispatch = []
         while True:
             batch: list[EvaluationTask] = []
             while (self._budget_left(start)
@@ -209,9 +215,7 @@ class CampaignController:
         """The cache's `backing`: an entry no longer in memory, from the store."""
         row = self.store.load_cache_entry(self.campaign.id, self.campaign.settings_hash,
                                           functional_hash)
-        return None if row is None else CacheEntry(
-            row.functional_hash, row.candidate_number, row.objectives, row.error,
-            row.evaluation_count, row.hit_count)
+        return None if row is None else CacheEntry.from_row(row)
 
     def _pull_shared_cache(self) -> None:
         """Shared cache: offer the entries other campaigns stored since the last pull."""

@@ -49,7 +49,8 @@ class Executor(ABC):
         """The executor a campaign config asks for (its ``executor`` section), for `space`
         (the controller's instance; an executor in this process may share it). A registered
         executor must define it; one handed to the controller directly need not."""
-        raise NotImplementedError(f"{cls.__name__} cannot be built from a campaign config")
+        raise ValueError(f"executor {cls.__name__} cannot be built from a campaign config: it "
+                         f"defines no from_config")
 
     @abstractmethod
     def submit(self, tasks: Sequence[EvaluationTask]) -> None: ...
@@ -104,4 +105,9 @@ class LocalExecutor(Executor):
 
 def make_executor(config: CampaignConfig, space: SearchSpace) -> Executor:
     """The executor ``config.executor.kind`` names (`automl.plugins.EXECUTORS`)."""
-    return EXECUTORS.load(config.executor.kind).from_config(config, space)
+    executor = EXECUTORS.load(config.executor.kind).from_config(config, space)
+    missing = [name for name in ("capacity", "batch_size") if not hasattr(executor, name)]
+    if missing:
+        raise ValueError(f"executor {config.executor.kind!r} sets no {' or '.join(missing)} "
+                         f"(how many candidates it takes in flight, and per batch)")
+    return executor

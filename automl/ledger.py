@@ -30,6 +30,8 @@ from automl.row_buffer import RowBuffer
 from automl.space import SearchSpace, best_values
 from automl.store import EvaluationRow
 
+FRONT_BATCH = 256  # evaluations merged into the front at once, at most
+
 
 class CampaignLedger:
     def __init__(self, space: SearchSpace, cache: FunctionalCache, population: SelectionStrategy,
@@ -41,7 +43,8 @@ class CampaignLedger:
         self.failed = 0
         self.duplicates = 0
         self.best: dict[str, float] = {}  # best value per objective so far
-        self.front = Front(self.objectives)
+        self._front = Front(self.objectives)
+        self._front_arrivals: list[FrontMember] = []  # merged in when the front is read
         self.outstanding: dict[int, Candidate] = {}  # dispatched, by candidate number
         self.waiting: dict[int, Candidate] = {}  # in-flight hits, by candidate number
         self._answered: list[tuple[Candidate, dict[str, float]]] = []  # hits not yet admitted
@@ -76,9 +79,9 @@ class CampaignLedger:
         """A hit answered by another campaign's result: stored as a duplicate whose
         evaluation row copies that result and says where it came from."""
         self._count_hit()
-        objectives = self.answer(candidate, entry.objectives)
-        candidate.with_start(None)
-        self.buffer.candidates.append(candidate.row("duplicate"))
+        objectives = self.answered_objectives(candidate, entry.objectives)
+        candidate.set_start(None)
+        self.buffer.candidate_rows.append(candidate.row("duplicate"))
         self._record_evaluation(candidate, objectives, {"shared_cache": {
             "campaign": origin[0], "candidate": origin[1]}}, "cache", 0.0, entry.error)
         if objectives is not None:
@@ -88,11 +91,11 @@ class CampaignLedger:
         """A cache hit is a finished evaluation; it joins the population with this batch's
         results."""
         self._count_hit()
-        self.buffer.candidates.append(candidate.row("duplicate", entry.candidate_number))
-        objectives = self.answer(candidate, entry.objectives)
+        self.buffer.candidate_rows.append(candidate.row("duplicate", entry.candidate_number))
+        objectives = self.answered_objectives(candidate, entry.objectives)
         # a hit was not fitted: the start it inherited is not its own to pass on, and a resumed
         # campaign, which rebuilds it from its text, would not have it either
-        candidate.with_start(None)
+        candidate.set_start(None)
         if objectives is None:
             return
         if objectives != entry.objectives:
@@ -107,7 +110,7 @@ class CampaignLedger:
         if self.metrics is not None:
             self.metrics.cache_hit()
 
-    def answer(self, candidate: Candidate, objectives: dict[str, float] | None
+    def answered_objectives(self, candidate: Candidate, objectives: dict[str, float] | None
                 ) -> dict[str, float] | None:
         """A cache hit's objectives: its twin's, except those that depend on the program's
         text (`SearchSpace.structural_objectives`), which come from its own."""
@@ -117,7 +120,10 @@ class CampaignLedger:
 
     # -- results ----------------------------------------------------------------------------
     def record_result(self, result: EvaluationResult) -> None:
-        candidate = self.outstanding.pop(result.candidate_number)
+        candidate = self.outstanding.pop(result.candidate_number, None)
+        if candidate is None:  # a broken executor: the loop cannot go on consistently
+            raise RuntimeError(f"the executor returned candidate {result.candidate_number}, "
+                               f"which is not in flight (returned twice, or never submitted)")
         evaluation = result.evaluation
         if evaluation.ok:
             status = "evaluated"
@@ -126,7 +132,7 @@ class CampaignLedger:
             self.failed += 1
         if self.metrics is not None:
             self.metrics.evaluation(status)
-        self.buffer.candidates.append(candidate.row(status))
+        self.buffer.candidate_rows.append(candidate.row(status))
         self._record_evaluation(candidate, evaluation.objectives, evaluation.metrics,
                                 result.worker, evaluation.duration_s, evaluation.error)
         entry, waiters = self.cache.complete(candidate.functional_hash, candidate.number,
@@ -145,12 +151,24 @@ class CampaignLedger:
                            metrics: Mapping[str, Any], worker: str, seconds: float,
                            error: str | None) -> None:
         """An evaluation row; its objectives (if any) count for the best values and front."""
-        self.buffer.evaluations.append(EvaluationRow(
+        self.buffer.evaluation_rows.append(EvaluationRow(
             candidate.number, None if objectives is None else dict(objectives), dict(metrics),
             worker, seconds, error, time.time()))
         if objectives is not None:
             self.best.update(best_values(self.objectives, [self.best or None, objectives]))
-            self.front.add([FrontMember(candidate.number, dict(objectives), candidate.text)])
+            self._front_arrivals.append(FrontMember(candidate.number, dict(objectives),
+                                                    candidate.text))
+            if len(self._front_arrivals) >= FRONT_BATCH:
+                self.front  # noqa: B018  (merges the arrivals: memory stays bounded)
+
+    @property
+    def front(self) -> Front:
+        """The Pareto front of every evaluation so far (arrivals are merged in when it is
+        read: one dominance filter per read instead of one per evaluation)."""
+        if self._front_arrivals:
+            self._front.add(self._front_arrivals)
+            self._front_arrivals = []
+        return self._front
 
     # -- the population ---------------------------------------------------------------------
     def admit_answered(self) -> None:

@@ -21,7 +21,6 @@ from automl.cache import CacheEntry
 from automl.campaign_state import CampaignState
 from automl.candidates import Candidate, CandidateFactory
 from automl.evolution.front import FrontMember
-from automl.evolution.selection import Member
 from automl.executor import EvaluationTask
 from automl.ledger import CampaignLedger
 from automl.row_buffer import RowBuffer
@@ -29,7 +28,7 @@ from automl.store import CampaignRecord, Store
 
 
 @dataclass(frozen=True)
-class Campaign:
+class CampaignParts:
     """The parts of a controller that resume fills in."""
 
     store: Store
@@ -39,15 +38,14 @@ class Campaign:
     buffer: RowBuffer
 
 
-def restore(campaign: Campaign) -> tuple[int, list[EvaluationTask]]:
+def restore(campaign: CampaignParts) -> tuple[int, list[EvaluationTask]]:
     """Fill in counters, cache, best values, front and population; returns the next candidate
     number and the in-flight candidates to dispatch again."""
     store, record, ledger = campaign.store, campaign.record, campaign.ledger
     _restore_counters(campaign)
     cache = ledger.cache
     rows = store.load_cache(record.id, record.settings_hash, limit=cache.capacity)
-    cache.load([CacheEntry(e.functional_hash, e.candidate_number, e.objectives, e.error,
-                           e.evaluation_count, e.hit_count) for e in rows],
+    cache.load([CacheEntry.from_row(row) for row in rows],
                complete=cache.capacity is None or len(rows) < cache.capacity)
     snapshot = store.load_state(record.id)
     if snapshot is None:
@@ -56,21 +54,21 @@ def restore(campaign: Campaign) -> tuple[int, list[EvaluationTask]]:
     else:
         state = CampaignState.from_json(snapshot, ledger.population)
         members = _members(campaign, state.strategy.numbers())
-        ledger.population.restore(state.strategy, lambda number, vector: Member(
-            number, np.asarray(vector, dtype=float), members[number],
-            identity=members[number].functional_hash))
+        ledger.population.restore(state.strategy, lambda number, vector: ledger.member(
+            members[number], np.asarray(vector, dtype=float)))
         starts = state.starts
     in_flight = store.load_in_flight(record.id)
     campaign.buffer.in_flight_stored = {row.number for row in in_flight}
     redispatch = []
     for row in in_flight:  # the same lookups as when they were made: one dispatch each
-        candidate = campaign.factory.from_row(row).with_start(starts.get(row.number))
+        candidate = campaign.factory.from_row(row)
+        candidate.set_start(starts.get(row.number))
         if ledger.record_lookup(candidate):
             redispatch.append(EvaluationTask(candidate.number, candidate.program))
     return store.next_candidate_number(record.id), redispatch
 
 
-def _restore_counters(campaign: Campaign) -> None:
+def _restore_counters(campaign: CampaignParts) -> None:
     store, record, ledger = campaign.store, campaign.record, campaign.ledger
     counts = store.status_counts(record.id)
     ledger.duplicates = counts.get("duplicate", 0)
@@ -89,7 +87,7 @@ def _restore_counters(campaign: Campaign) -> None:
                      for number, objectives in front if number in texts)
 
 
-def _members(campaign: Campaign, numbers: set[int]) -> dict[int, Candidate]:
+def _members(campaign: CampaignParts, numbers: set[int]) -> dict[int, Candidate]:
     """The population's candidates, as their parents handed them on (an evaluated member
     carries what its evaluation passes to its children, e.g. its fitted constants)."""
     store, record, space = campaign.store, campaign.record, campaign.ledger.space
@@ -106,7 +104,7 @@ def _members(campaign: Campaign, numbers: set[int]) -> dict[int, Candidate]:
     return members
 
 
-def _rebuild_population(campaign: Campaign) -> None:
+def _rebuild_population(campaign: CampaignParts) -> None:
     """No snapshot (stored before there was one): every result joins again, by number."""
     store, record, ledger = campaign.store, campaign.record, campaign.ledger
     evaluations = {e.candidate_number: e for e in store.load_evaluations(record.id)}
@@ -115,7 +113,7 @@ def _rebuild_population(campaign: Campaign) -> None:
         entry = ledger.cache.get(row.functional_hash)
         objectives = None
         if row.status == "duplicate":
-            objectives = ledger.answer(candidate, entry.objectives if entry else None)
+            objectives = ledger.answered_objectives(candidate, entry.objectives if entry else None)
         elif row.status == "evaluated":
             evaluation = evaluations.get(row.number)
             if evaluation is not None and evaluation.objectives is not None:

@@ -21,16 +21,17 @@ from automl.store import CacheEntryRow, CandidateRow, EvaluationRow, Store
 
 class RowBuffer:
     def __init__(self, store: Store, campaign_id: int, settings_hash: str, flush_rows: int,
-                 flush_seconds: float, in_flight: set[int] | None = None) -> None:
+                 flush_seconds: float) -> None:
         self.store, self.campaign_id, self.settings_hash = store, campaign_id, settings_hash
         self.flush_rows, self.flush_seconds = flush_rows, flush_seconds
-        self.candidates: list[CandidateRow] = []
-        self.evaluations: list[EvaluationRow] = []
-        self.in_flight_stored: set[int] = set(in_flight or ())  # in the store's in-flight table
+        self.candidate_rows: list[CandidateRow] = []
+        self.evaluation_rows: list[EvaluationRow] = []
+        # candidate numbers in the store's in-flight table (resume sets what it found there)
+        self.in_flight_stored: set[int] = set()
         self.last_flush = time.monotonic()
 
     def due(self) -> bool:
-        return (len(self.candidates) + len(self.evaluations) >= self.flush_rows
+        return (len(self.candidate_rows) + len(self.evaluation_rows) >= self.flush_rows
                 or time.monotonic() - self.last_flush >= self.flush_seconds)
 
     def flush(self, cache: FunctionalCache, in_flight: Mapping[int, Candidate],
@@ -45,13 +46,14 @@ class RowBuffer:
         dispatched = [candidate.row("in_flight") for number, candidate in sorted(in_flight.items())
                       if number not in self.in_flight_stored]
         landed = sorted(self.in_flight_stored - in_flight.keys())
-        if (self.candidates or self.evaluations or cache_rows or forgotten or dispatched
+        if (self.candidate_rows or self.evaluation_rows or cache_rows or forgotten or dispatched
                 or landed):
             self.store.write_batch(
-                self.campaign_id, candidates=self.candidates, evaluations=self.evaluations,
+                self.campaign_id, candidates=self.candidate_rows,
+                evaluations=self.evaluation_rows,
                 cache_entries=cache_rows,
                 forgotten_cache_entries=[(self.settings_hash, h) for h in forgotten],
                 dispatched=dispatched, landed=landed, state=state().to_json())
             self.in_flight_stored = set(in_flight)
-        self.candidates, self.evaluations = [], []
+        self.candidate_rows, self.evaluation_rows = [], []
         self.last_flush = time.monotonic()

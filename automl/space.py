@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pydantic
@@ -28,31 +28,9 @@ from automl import dsl
 from automl.evolution.mutations import MutationSettings, mutate
 from automl.hashing import DEFAULT_MANTISSA_BITS, hash_program, settings_hash
 from automl.ir import Program, Signature, validate
+from automl.objective import Objective
 from automl.simplify import simplify
 from automl.workflows import Candidates, RowSink, WorkflowOptions, WorkflowReport
-
-
-@dataclass(frozen=True)
-class Objective:
-    name: str
-    direction: Literal["minimize", "maximize"]
-    # compare on log10 (errors spanning 1e-3..1e-15): selection and hypervolume use this scale
-    log_scale: bool = False
-    # hypervolume reference point on the minimization scale (None: no hypervolume)
-    reference: float | None = None
-    # a wall-clock measurement (float32 AutoNumerics' time beside jnp.exp2): it varies from
-    # run to run and machine to machine, so `automl reproduce` shows it but does not fail on it
-    measured: bool = False
-
-    def better(self, value: float, than: float | None) -> bool:
-        if than is None:
-            return True
-        return value < than if self.direction == "minimize" else value > than
-
-    def to_minimization(self, value: float) -> float:
-        if self.log_scale:
-            value = math.log10(max(value, 1e-300))
-        return value if self.direction == "minimize" else -value
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from automl.config import parse_config
+from automl.config import ConfigError, parse_config
 from automl.controller import CampaignController
 from automl.evolution.selection import Member
 from automl.results import Results
@@ -115,9 +115,21 @@ def test_a_stalled_regularized_search_restarts_from_the_best_so_far(store):
             assert parent in numbers[count:]
 
 
-def test_restart_after_needs_the_regularized_strategy():
-    with pytest.raises(ValueError, match="restart_after needs strategy 'regularized'"):
+def test_restart_after_needs_a_strategy_that_can_restart():
+    with pytest.raises(ValueError, match=r"<config>:\d+: evolution.restart_after: needs a "
+                                         r"strategy that selects on one objective .* not 'nsga2'"):
         make_config(evolution=", restart_after: 10")
+
+
+def test_a_stored_config_that_no_longer_validates_is_named_on_resume(store):
+    summary = CampaignController.create(make_config(evaluations=5), store, "gone").run()
+    with store.engine.begin() as conn:  # as if its space had been uninstalled since
+        conn.exec_driver_sql("UPDATE campaigns SET config = replace(config, "
+                             "'autonumerics', 'uninstalled') WHERE id = ?",
+                             (summary.campaign.id,))
+    with pytest.raises(ConfigError, match=r"campaign 'gone': its stored config: space.name: "
+                                          r"unknown search space 'uninstalled'"):
+        CampaignController.resume(store, "gone")
 
 
 def test_the_cache_never_evaluates_one_function_twice(store):

@@ -42,7 +42,7 @@ def test_the_previous_release_database_resumes_as_that_release_restored_it(old_d
         assert controller.cache.statistics.hits == expected["cache_hits"]
         assert controller.cache.statistics.misses == expected["cache_misses"]
         assert [[t.candidate_number, t.program.parameter_values]
-                for t in controller._redispatch] == expected["redispatch"]
+                for t in controller.redispatch] == expected["redispatch"]
         if expected["restart"] is not None:
             state = controller.population.state()
             assert {"best": state.best[0], "stalled": state.stalled,

@@ -15,12 +15,10 @@ from pareto_reference import bf_crowding, bf_dominates, bf_ranks
 import automl.evolution.selection as selection
 from automl.evolution.selection import (
     NSGA2,
-    STRATEGIES,
     Member,
     ParetoTournament,
     RegularizedEvolution,
     SelectionStrategy,
-    make_strategy,
 )
 
 INF = math.inf
@@ -425,21 +423,48 @@ def test_nsga2_cache_is_recomputed_only_when_membership_changes(monkeypatch):
 # --------------------------------------------------------------------------- registry
 
 
-def test_registry_and_make_strategy():
-    assert set(STRATEGIES) == {"regularized", "pareto_tournament", "nsga2"}
-    for name, cls in STRATEGIES.items():
+def test_the_registered_strategies_build_themselves_from_an_evolution_config():
+    from types import SimpleNamespace
+
+    from automl import plugins
+
+    assert set(plugins.STRATEGIES.names()) >= {"regularized", "pareto_tournament", "nsga2"}
+    evolution = SimpleNamespace(population_size=4, tournament_size=3, objective="cost")
+    for name in ("regularized", "pareto_tournament", "nsga2"):
+        cls = plugins.STRATEGIES.load(name)
         assert issubclass(cls, SelectionStrategy) and cls.name == name
-    s = make_strategy("regularized", population_size=4, tournament_size=2, objective_index=1)
-    assert isinstance(s, RegularizedEvolution) and s.objective_index == 1
-    assert isinstance(
-        make_strategy("pareto_tournament", population_size=4, tournament_size=2), ParetoTournament
-    )
-    n = make_strategy("nsga2", population_size=4)
-    assert isinstance(n, NSGA2) and n.tournament_size == 2
-    with pytest.raises(ValueError) as exc:
-        make_strategy("random_search", population_size=4)
-    for name in STRATEGIES:
-        assert name in str(exc.value)
+        built = cls.from_config(evolution, ["error", "cost"])
+        assert (built.population_size, built.tournament_size) == (4, 3)
+    regularized = plugins.STRATEGIES.load("regularized").from_config(evolution, ["error", "cost"])
+    assert regularized.objective_index == 1 and regularized.restartable
+    with pytest.raises(ValueError, match="'cost' is not one of"):
+        RegularizedEvolution.from_config(evolution, ["error"])
+
+
+def test_a_plugin_strategy_needs_only_select_add_and_members():
+    """`len` and the state come from `members()`: a strategy that keeps its own list works."""
+
+    class Newest(SelectionStrategy):
+        name = "newest"
+
+        def __init__(self, population_size: int, tournament_size: int) -> None:
+            super().__init__(population_size, tournament_size)
+            self.kept: list[Member] = []
+
+        def select_parent(self, rng):
+            return self.kept[-1]
+
+        def add(self, member):
+            self.kept = [*self.kept, member][-self.population_size:]
+
+        def members(self):
+            return list(self.kept)
+
+    strategy = Newest(population_size=2, tournament_size=1)
+    assert len(strategy) == 0
+    for number in range(3):
+        strategy.add(mk(number, float(number)))
+    assert len(strategy) == 2 and [n for n, _ in strategy.state().members] == [1, 2]
 
 
 def test_nsga2_keeps_one_copy_per_identity_while_aging_strategies_keep_copies():

@@ -42,7 +42,7 @@ class CampaignActor:
         """Stop making candidates; what is in flight finishes and everything is stored."""
         if self.controller is None:
             return False
-        self.controller.stop_requested = True
+        self.controller.request_stop()
         return True
 
 

@@ -7,6 +7,7 @@ import typer
 
 from automl import plugins
 from automl.cli import campaigns, programs, query, workflows
+from automl.cli.common import error_console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Evolutionary AutoML search over program spaces.")
@@ -26,8 +27,12 @@ for verb in (query.top, query.pareto, query.show, query.lineage, query.export, q
     app.command()(verb)
 app.command()(workflows.validate)
 app.command()(workflows.front)
-for register in plugins.CLI.all().values():
-    register(app)
+for name in plugins.CLI.names():
+    try:  # one broken plug-in must not take every other command down with it
+        plugins.CLI.load(name)(app)
+    except Exception as error:
+        error_console.print(f"[yellow]warning:[/] command-line plug-in {name!r} not loaded: "
+                            f"{type(error).__name__}: {error}", highlight=False)
 
 
 def main() -> None:

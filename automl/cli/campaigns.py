@@ -29,7 +29,7 @@ from automl.cli.common import (
 )
 from automl.config import CampaignConfig, load_config
 from automl.plugins import LAUNCHERS, get_space
-from automl.space import SearchSpace, best_values
+from automl.space import SearchSpace
 from automl.store import Store, safe_url
 
 
@@ -219,9 +219,9 @@ def status(
         record = store.get_campaign(campaign_key(campaign))
         counts = store.status_counts(record.id)
         rejections = store.rejection_reasons(record.id) if counts.get("rejected") else {}
-        evaluations = store.load_evaluations(record.id)
-    space = get_space(record.space, record.config.get("space", {}).get("settings"))
-    best = best_values(space.objectives, (e.objectives for e in evaluations))
+        space = get_space(record.space, record.config.get("space", {}).get("settings"))
+        # indexed, so that status answers at once at 10^6 evaluations
+        best = store.best_values(record.id, [(o.name, o.direction) for o in space.objectives])
     total = sum(counts.values())
     hit_rate = counts.get("duplicate", 0) / total if total else 0.0
     payload = {"id": record.id, "name": record.name, "space": record.space,

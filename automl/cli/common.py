@@ -88,17 +88,22 @@ def one_line(program: str) -> str:
     return "; ".join(line for line in program.strip().splitlines())
 
 
-def parse_settings(pairs: list[str]) -> dict[str, Any]:
-    """``--set KEY=VALUE`` pairs as a mapping (values read as YAML scalars)."""
+def parse_pairs(pairs: list[str], flag: str) -> dict[str, Any]:
+    """``FLAG KEY=VALUE`` pairs as a mapping (values read as YAML scalars or flow lists)."""
     import yaml
 
-    settings: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for pair in pairs:
         key, separator, value = pair.partition("=")
-        if not separator:
-            raise ValueError(f"--set expects KEY=VALUE, got {pair!r}")
-        settings[key.strip()] = yaml.safe_load(value)
-    return settings
+        if not separator or not key.strip():
+            raise ValueError(f"{flag} expects KEY=VALUE, got {pair!r}")
+        values[key.strip()] = yaml.safe_load(value)
+    return values
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs: space settings."""
+    return parse_pairs(pairs, "--set")
 
 
 def load_program(space_name: str, file: Path, settings: list[str]) -> tuple[SearchSpace, Any]:

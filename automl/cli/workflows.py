@@ -28,6 +28,7 @@ from automl.cli.common import (
     database_url,
     error_console,
     one_line,
+    parse_pairs,
     parse_settings,
     user_errors,
 )
@@ -50,19 +51,6 @@ SpaceNameOption = Annotated[str | None, typer.Option(
 CELL_WIDTH = 60  # a list or mapping in a table cell is cut here (--json has it whole)
 
 
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``--option KEY=VALUE`` pairs as a mapping (values read as YAML scalars or flow lists)."""
-    import yaml
-
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, separator, value = pair.partition("=")
-        if not separator or not key.strip():
-            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
-        options[key.strip()] = yaml.safe_load(value)
-    return options
-
-
 def validate(
     targets: TargetsArgument,
     space: SpaceNameOption = None,
@@ -76,7 +64,7 @@ def validate(
     space's references (optimizers: meta-validation tasks against tuned AdamW; evonorm: a
     network the search never saw, beside BN-ReLU and EvoNorm-B0/S0)."""
     with user_errors():
-        chosen = parse_options(options or [])
+        chosen = parse_pairs(options or [], "--option")
         overrides = parse_settings(settings or [])
         files = [Path(t) for t in targets if Path(t).is_file()]
         campaigns = [t for t in targets if not Path(t).is_file()]
@@ -126,7 +114,7 @@ def front(
     """A campaign's front against its space's baselines (AutoNumerics: cost by cost on
     validation points, beside minimax, rational, Pade and Taylor, with time to target)."""
     with user_errors():
-        chosen = parse_options(options or [])
+        chosen = parse_pairs(options or [], "--option")
         with open_results(database_url(db)) as results:
             search_space = results.space(campaign)
             report = _run(lambda sink: search_space.front_report(results, campaign, chosen,

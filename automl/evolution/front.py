@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from automl.evolution.pareto import hypervolume, non_dominated_mask
-from automl.space import Objective
+from automl.objective import Objective
 
 
 def sign_only(directions: Iterable[tuple[str, str]]) -> tuple[Objective, ...]:

@@ -43,13 +43,13 @@ class RestartState:
 
 
 class WithRestarts(SelectionStrategy):
-    """`inner` (a strategy with one selected objective, ``objective_index``, and a
-    ``restart(member)``: the aging strategies) restarted from its best member on a stall."""
+    """`inner` restarted from its best member on a stall. `inner` is `restartable`: it selects
+    on one objective (``objective_index``) and has ``restart(member)``."""
 
     def __init__(self, inner: SelectionStrategy, after: int) -> None:
-        if not hasattr(inner, "restart") or not hasattr(inner, "objective_index"):
-            raise ValueError(f"restarts need a strategy with one selected objective that can "
-                             f"restart, not {inner.name!r}")
+        if not inner.restartable:
+            raise ValueError(f"restarts need a strategy that selects on one objective and can "
+                             f"restart from its best member, not {inner.name!r}")
         if after < 1:
             raise ValueError(f"restart after must be a positive integer, got {after!r}")
         self.inner, self.after = inner, after

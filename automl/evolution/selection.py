@@ -26,7 +26,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from automl import plugins
 from automl.evolution.pareto import (
     crowding_distance,
     dominates,
@@ -37,13 +36,11 @@ from automl.evolution.pareto import (
 
 __all__ = [
     "NSGA2",
-    "STRATEGIES",
     "Member",
     "PopulationState",
     "ParetoTournament",
     "RegularizedEvolution",
     "SelectionStrategy",
-    "make_strategy",
 ]
 
 
@@ -53,7 +50,7 @@ class Member:
 
     number: int  # candidate number (unique, increasing with creation time)
     objectives: np.ndarray = field(compare=False)  # shape (m,), minimization form
-    payload: Any = field(default=None, compare=False)  # the program; opaque here
+    payload: Any = field(default=None, compare=False)  # the owner's (the controller's Candidate)
     # what the member computes (its functional hash), for strategies that keep one copy
     identity: str | None = field(default=None, compare=False)
 
@@ -98,9 +95,15 @@ def _positive_int(value: Any, what: str) -> int:
 
 
 class SelectionStrategy(ABC):
-    """A population plus a rule for picking parents from it."""
+    """A population plus a rule for picking parents from it.
+
+    A plug-in strategy implements `select_parent`, `add` and `members` (and `from_config` if
+    it takes more than the population and tournament sizes); the rest has defaults. One that
+    selects on a single objective and can `restart(member)` from it sets `restartable`, so
+    that ``evolution.restart_after`` can wrap it (`automl.evolution.restarts`)."""
 
     name: ClassVar[str]
+    restartable: ClassVar[bool] = False
 
     def __init__(self, population_size: int, tournament_size: int) -> None:
         self.population_size = _positive_int(population_size, "population_size")
@@ -121,7 +124,7 @@ class SelectionStrategy(ABC):
         """The current population, oldest first."""
 
     def __len__(self) -> int:
-        return len(self._numbers)
+        return len(self.members())
 
     @classmethod
     def from_config(cls, evolution: Any, objectives: Sequence[str]) -> SelectionStrategy:
@@ -190,6 +193,9 @@ class _AgingStrategy(SelectionStrategy):
     def members(self) -> list[Member]:
         return list(self._pop)
 
+    def __len__(self) -> int:
+        return len(self._pop)
+
     def restart(self, member: Member) -> None:
         """Empty the population down to `member` alone (in it or not): every tournament picks
         it until its children refill the population (the Lion search's restart from the best
@@ -207,6 +213,7 @@ class RegularizedEvolution(_AgingStrategy):
     """
 
     name: ClassVar[str] = "regularized"
+    restartable: ClassVar[bool] = True
 
     def __init__(self, population_size: int, tournament_size: int, objective_index: int = 0):
         super().__init__(population_size, tournament_size)
@@ -409,21 +416,3 @@ class NSGA2(SelectionStrategy):
         self._ensure_cache()
         assert self._crowding is not None
         return self._crowding.copy()
-
-
-# the built-in strategies; pyproject.toml registers each under automl.strategies, where a
-# third-party package registers its own
-STRATEGIES: dict[str, type[SelectionStrategy]] = {
-    RegularizedEvolution.name: RegularizedEvolution,
-    ParetoTournament.name: ParetoTournament,
-    NSGA2.name: NSGA2,
-}
-
-
-def make_strategy(name: str, **kwargs: Any) -> SelectionStrategy:
-    """Build a registered strategy (`automl.plugins.STRATEGIES`) by name with constructor
-    kwargs."""
-    if not isinstance(name, str) or name not in plugins.STRATEGIES:
-        allowed = ", ".join(plugins.STRATEGIES.names())
-        raise ValueError(f"unknown selection strategy {name!r}; allowed: {allowed}")
-    return plugins.STRATEGIES.load(name)(**kwargs)

@@ -215,11 +215,6 @@ class Store:
         with self._reading(campaign_id, "counting candidates") as conn:
             return queries.status_counts(conn, campaign_id)
 
-    def counts(self, campaign_id: int) -> dict[str, int]:
-        """Candidate rows by status (`status_counts`: every status present, maybe 0); the
-        candidates in flight are not among them (`load_in_flight`)."""
-        return self.status_counts(campaign_id)
-
     def rejection_reasons(self, campaign_id: int) -> dict[str, int]:
         """Rejected candidates per kind of reason: the text before the first ':' of their
         evaluation's error (e.g. ``quality``, ``unstable``), most frequent first."""

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from automl.ir import Program, run_jax
+from search_spaces.autonumerics.ops import TABLE
 from search_spaces.autonumerics.targets import Target
 
 __all__ = ["FLOAT64_FUNCTIONS", "REFERENCE_FUNCTIONS", "check_points", "every_float",
@@ -149,7 +150,7 @@ def jax_function(program: Program, constants: Mapping[str, float] | None = None
     values = {name: float(np.float32(constants[name])) for name in program.parameters}
 
     def f(x):
-        return jnp.broadcast_to(run_jax(program, {"x": x, **values})["f"], x.shape)
+        return jnp.broadcast_to(run_jax(program, {"x": x, **values}, TABLE)["f"], x.shape)
 
     return jax.jit(f)
 
@@ -194,7 +195,8 @@ def refine_constants(program: Program, constants: Mapping[str, float], x: np.nda
     @jax.jit
     def scores(trials, x32, hi, lo, scale, scale2):  # (m, k) -> (m,) max ULP, sum of squares
         values = run_jax(program, {"x": x32[None, :],
-                                   **{name: trials[:, i, None] for i, name in enumerate(names)}})
+                                   **{name: trials[:, i, None] for i, name in enumerate(names)}},
+                         TABLE)
         values = jnp.broadcast_to(values["f"], (trials.shape[0], x32.size))
         errors = jnp.abs((values - hi) - lo) * scale * scale2
         errors = jnp.where(jnp.isfinite(errors), errors, jnp.inf)

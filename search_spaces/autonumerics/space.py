@@ -29,11 +29,12 @@ from automl.ir import (
     register_values,
     run_numpy,
 )
-from automl.ops import CORE_OPS, OpTable
+from automl.ops import OpTable
 from automl.space import Objective, SearchSpace, SpaceSettings, key_setting, other_setting
 from automl.workflows import RowSink, WorkflowReport, read_options
 from search_spaces.autonumerics import fitting, float32, polynomials, targets
 from search_spaces.autonumerics.front_report import FrontReportOptions, front_report
+from search_spaces.autonumerics.ops import TABLE
 
 ALLOWED_OPS = ("add", "sub", "mul", "div", "fma", "sqrt")
 PARAMETER_STEM = "c"
@@ -129,7 +130,7 @@ class AutoNumericsSpace(SearchSpace):
     @cached_property
     def signature(self) -> Signature:
         return Signature(inputs=("x",), outputs=("f",), ops=self.settings.ops,
-                         parameter_pattern=rf"{PARAMETER_STEM}\d+", registry=CORE_OPS)
+                         parameter_pattern=rf"{PARAMETER_STEM}\d+", registry=TABLE)
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
@@ -223,7 +224,7 @@ class AutoNumericsSpace(SearchSpace):
         # function) but cost 3 and 2, and the cheaper form must be able to win
         if self.settings.precision == "float32":
             return {}  # its cost, the measured time, needs a run
-        return {"cost": cost(program, ("x",))}
+        return {"cost": cost(program, ("x",), TABLE)}
 
     # -- evaluation -----------------------------------------------------------------------
     def model(self, program: Program):
@@ -231,7 +232,7 @@ class AutoNumericsSpace(SearchSpace):
 
         def evaluate(params: np.ndarray, x: np.ndarray) -> np.ndarray:
             values = {"x": x, **{name: float(v) for name, v in zip(names, params, strict=True)}}
-            return np.broadcast_to(run_numpy(program, values)["f"], x.shape)
+            return np.broadcast_to(run_numpy(program, values, TABLE)["f"], x.shape)
 
         return evaluate
 
@@ -253,7 +254,8 @@ class AutoNumericsSpace(SearchSpace):
             stepped = params[None, :] + 1j * COMPLEX_STEP * np.eye(len(names))
             values = {"x": x[None, :], **{name: stepped[:, i, None]
                                           for i, name in enumerate(names)}}
-            rows = np.broadcast_to(run_numpy(program, values)["f"], (len(names), x.size))
+            rows = np.broadcast_to(run_numpy(program, values, TABLE)["f"],
+                                   (len(names), x.size))
             return np.imag(rows).T / COMPLEX_STEP
 
         return jacobian
@@ -293,7 +295,7 @@ class AutoNumericsSpace(SearchSpace):
         if pole is not None:
             raise ValueError(f"pole inside [{self.target.lower:g}, {self.target.upper:g}]: "
                              f"{pole} (with the fitted constants)")
-        objectives = {"max_relative_error": error, "cost": cost(program, ("x",))}
+        objectives = {"max_relative_error": error, "cost": cost(program, ("x",), TABLE)}
         metrics: dict[str, Any] = {"constants": constants}
         if inherited is not None:  # what re-evaluating needs to reproduce this fit
             metrics["fit_start"] = {name: float(v) for name, v in
@@ -525,7 +527,7 @@ def pole_inside(program: Program, constants: Mapping[str, float], x: np.ndarray)
     floating point turns into NaN at one input the grid happens to miss), or None. The fit
     only sees grid points, so it can park such a zero between two of them."""
     with np.errstate(all="ignore"):
-        env = register_values(program, {"x": x, **constants})
+        env = register_values(program, {"x": x, **constants}, TABLE)
     for ins in program.instructions:
         if ins.op != "div":
             continue
@@ -538,7 +540,7 @@ def pole_inside(program: Program, constants: Mapping[str, float], x: np.ndarray)
     return None
 
 
-def collapse_constant_statements(program: Program, table: OpTable = CORE_OPS) -> Program:
+def collapse_constant_statements(program: Program, table: OpTable = TABLE) -> Program:
     """Replace statements that read only constants by a fresh fitted constant (folding their
     start values with `table`'s ops)."""
     constant = set(program.parameters)

@@ -98,7 +98,7 @@ class OptimizersSettings(SpaceSettings):
     # the baseline every ratio is taken against: AdamW at its best learning rate of the grid and
     # best of these weight decays, per task. With 0.01 alone, a candidate could beat it by
     # raising its weight decay: on these small full-batch tasks that alone lowers AdamW's
-    # validation loss on 3 of the 4 held-out tasks (scripts/meta_validate.py).
+    # validation loss on 3 of the 4 held-out tasks (automl validate).
     reference_weight_decays: tuple[float, ...] = key_setting((0.01, 0.03, 0.1))
     # decoupled weight decays (`lr * wd * w` added to the update, as optax.adamw does) that
     # every program, candidates and reference variants alike, is tuned over with the learning
