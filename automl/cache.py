@@ -21,15 +21,19 @@ out; an entry changed since the last `take_changed` (not yet stored) is never dr
 has been dropped, or `load` was given only part of the stored entries, a lookup that misses in
 memory asks `backing` (the store) before it calls the candidate new, so answers do not depend on
 what is in memory: the campaign makes the candidates an unbounded cache would, with memory that
-does not grow with its length.
+does not grow with its length. Most such misses are new programs, which the store does not have:
+a fixed-size Bloom filter of every hash ever kept (`SeenFilter`) answers those without asking.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+SEEN_FILTER_BITS = 2**24  # 2 MiB: a false "maybe" 1 in ~500 at 10^6 entries (4 probes)
 
 
 class LookupKind(Enum):
@@ -79,6 +83,28 @@ class CacheStatistics:
         return (self.hits + self.in_flight_hits) / self.lookups if self.lookups else 0.0
 
 
+class SeenFilter:
+    """A Bloom filter of functional hashes: `maybe(h)` is False only for a hash never `add`ed,
+    in fixed memory. A false True costs one needless question to the store."""
+
+    def __init__(self, bits: int = SEEN_FILTER_BITS, probes: int = 4) -> None:
+        self.bits, self.probes = bits, probes
+        self._array = bytearray(bits // 8)
+
+    def _positions(self, functional_hash: str) -> list[int]:
+        digest = int.from_bytes(hashlib.blake2b(functional_hash.encode(),
+                                                digest_size=4 * self.probes).digest(), "little")
+        return [(digest >> (32 * i)) % self.bits for i in range(self.probes)]
+
+    def add(self, functional_hash: str) -> None:
+        for position in self._positions(functional_hash):
+            self._array[position >> 3] |= 1 << (position & 7)
+
+    def maybe(self, functional_hash: str) -> bool:
+        return all(self._array[position >> 3] & (1 << (position & 7))
+                   for position in self._positions(functional_hash))
+
+
 @dataclass
 class FunctionalCache:
     settings_hash: str
@@ -100,6 +126,9 @@ class FunctionalCache:
     # other campaigns' entries on offer (shared cache), with their campaign's id
     _foreign: dict[str, tuple[CacheEntry, int]] = field(default_factory=dict, init=False)
     _complete: bool = field(default=True, init=False)  # all entries in memory: no `backing`
+    # every hash ever kept in memory (and those the store holds beyond `load`), once memory is
+    # bounded: a miss in memory that it has not seen is new, with no question to `backing`
+    _seen: SeenFilter | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.evaluations_per_entry < 1:
@@ -120,7 +149,8 @@ class FunctionalCache:
                 del self._entries[functional_hash]
                 self._entries[functional_hash] = entry
             return entry
-        if (self._complete or self.backing is None or functional_hash in self._forgotten):
+        if (self._complete or self.backing is None or functional_hash in self._forgotten
+                or (self._seen is not None and not self._seen.maybe(functional_hash))):
             return None
         entry = self.backing(functional_hash)
         if entry is not None:
@@ -131,12 +161,20 @@ class FunctionalCache:
         """Put `entry` in memory, dropping the least recently used unchanged entries beyond
         `capacity`."""
         self._entries[entry.functional_hash] = entry
+        if self._seen is not None:
+            self._seen.add(entry.functional_hash)
         self._trim(keep=entry.functional_hash)
 
     def _trim(self, keep: str | None = None) -> None:
         excess = len(self._entries) - (self.capacity or len(self._entries))
         if excess <= 0:
             return
+        if self._complete and self._seen is None:
+            # the first entry leaves memory: until now every entry ever kept is here (a
+            # forgotten one left the store too), so the filter starts complete
+            self._seen = SeenFilter()
+            for functional_hash in self._entries:
+                self._seen.add(functional_hash)
         dropped = []
         for functional_hash in self._entries:
             if functional_hash not in self._changed and functional_hash != keep:
@@ -248,9 +286,16 @@ class FunctionalCache:
     def in_flight(self) -> dict[str, list[int]]:
         return {h: list(numbers) for h, numbers in self._pending.items()}
 
-    def load(self, entries: list[CacheEntry], complete: bool = True) -> None:
+    def load(self, entries: list[CacheEntry], complete: bool = True,
+             stored_hashes: Iterable[str] | None = None) -> None:
         """Restore persisted entries (a resumed campaign keeps its cache); `complete`: they
-        are all there are (else `backing` answers for the others)."""
+        are all there are (else `backing` answers for the others). With only part of them,
+        `stored_hashes` (every hash the store holds) lets a new program skip the store; without
+        it every miss in memory asks the store."""
+        if not complete and stored_hashes is not None:
+            self._seen = SeenFilter()
+            for functional_hash in stored_hashes:
+                self._seen.add(functional_hash)
         for entry in entries:
             self._keep(entry)
         self._complete = self._complete and complete

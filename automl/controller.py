@@ -82,11 +82,11 @@ class CampaignController:
     def create(cls, config: CampaignConfig, store: Store, name: str, **kwargs: Any
                ) -> CampaignController:
         space = kwargs.pop("space", None) or get_space(config.space.name, config.space.settings)
-        stored_config = config.model_dump(mode="json")
+        recorded = config.model_dump(mode="json")
         # the campaign row is shared with everyone who reads the database: no password in it
-        stored_config["database"] = safe_url(config.database)
+        recorded["database"] = safe_url(config.database)
         campaign = store.create_campaign(
-            name=name, space=config.space.name, seed=config.seed, config=stored_config,
+            name=name, space=config.space.name, seed=config.seed, config=recorded,
             settings_hash=space.settings_hash(), code_version=CODE_VERSION,
             objectives=[(o.name, o.direction) for o in space.objectives],
             environment=environment.capture(),

@@ -45,8 +45,10 @@ def restore(campaign: CampaignParts) -> tuple[int, list[EvaluationTask]]:
     _restore_counters(campaign)
     cache = ledger.cache
     rows = store.load_cache(record.id, record.settings_hash, limit=cache.capacity)
-    cache.load([CacheEntry.from_row(row) for row in rows],
-               complete=cache.capacity is None or len(rows) < cache.capacity)
+    complete = cache.capacity is None or len(rows) < cache.capacity
+    cache.load([CacheEntry.from_row(row) for row in rows], complete=complete,
+               stored_hashes=None if complete else store.cache_hashes(record.id,
+                                                                      record.settings_hash))
     snapshot = store.load_state(record.id)
     if snapshot is None:
         _rebuild_population(campaign)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark (scripts/bench_*.py) and write BENCHMARKS.md from what they print.
 #
-#   bash scripts/bench_all.sh            # the report: under 45 minutes on 2 cores
+#   bash scripts/bench_all.sh            # the report: ~90 minutes on 2 cores
 #   bash scripts/bench_all.sh --quick    # a ~5-minute smoke run of the same scripts, smaller
 #   bash scripts/bench_all.sh --out DIR  # where the JSON lines and logs go (default
 #                                        # results/bench/<date>), BENCHMARKS.md at the root
@@ -89,14 +89,16 @@ if [ $quick = 1 ]; then
     run fec_evonorm 150 scripts/bench_fec.py --space evonorm --candidates 32 --population 16 --seeds 1 \
         --agreement-sample 4
     run collisions 90 scripts/bench_collisions.py --candidates 500 --check-groups 20
-    run pipeline 60 scripts/bench_pipeline.py --candidates 2000 --repeats 1 --skip-ray
+    run pipeline 90 scripts/bench_pipeline.py --candidates 2000 --repeats 1 --skip-ray \
+        --overhead-candidates 600 --overhead-configs demo
+    run memory 150 scripts/bench_memory.py --candidates 10000 50000 --memory-entries 2000
     run store 90 scripts/bench_store.py --rows 10000 --optuna-trials 200 --repeats 1
     run queries 90 scripts/bench_queries.py --evaluations 20000 --repeats 2
     run fitting 60 scripts/bench_fitting.py --repeats 1 --cma-budgets 2000
     run float32 60 scripts/bench_float32.py --degrees 6 --points 10000 --repeats 50 --check-points 1000000
     run autonumerics_peers 60 scripts/bench_autonumerics.py --seconds 10
     run multiobjective 60 scripts/bench_multiobjective.py --evaluations 500 --seeds 1
-else  # time limits: the slowest seen plus a margin (all together 61 min at worst)
+else  # time limits: the slowest seen plus a margin (all together ~110 min at worst)
     run fec_autonumerics 300 scripts/bench_fec.py --space autonumerics --candidates 2000 --population 100 --seeds 3 \
         --batch-size 16
     # the setting: 10,000 candidates, the cached search alone (~6 min; with the uncached
@@ -110,7 +112,12 @@ else  # time limits: the slowest seen plus a margin (all together 61 min at wors
     run fec_evonorm 600 scripts/bench_fec.py --space evonorm --candidates 300 --population 32 --seeds 3 --batch-size 16 \
         --agreement-sample 20
     run collisions 120 scripts/bench_collisions.py
-    run pipeline 180 scripts/bench_pipeline.py --candidates 20000 --repeats 3
+    # the overhead fraction: the demo's settings 3 times, the hour search's (an evaluation
+    # ~0.2 s) twice, 3,000 candidates each
+    run pipeline 1200 scripts/bench_pipeline.py --candidates 20000 --repeats 3 --overhead-candidates 3000 \
+        --overhead-repeats 2
+    # flat memory over 10^6 candidates (~20 min on a busy core)
+    run memory 2400 scripts/bench_memory.py --candidates 100000 1000000
     run scaling 360 scripts/bench_scaling.py --repeats 2
     run optimizer_eval 240 scripts/bench_optimizer_eval.py --candidates 64 --per-candidate 4
     run evonorm 360 scripts/bench_evonorm.py --candidates 16 --per-candidate 2

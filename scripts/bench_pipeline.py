@@ -6,13 +6,17 @@ Prints one JSON line per figure, each the median over --repeats runs:
 
 * `pipeline_local_candidates_per_s`, `pipeline_ray_candidates_per_s`: the local executor (one
   process) and the Ray executor with 2 workers, side by side in one run, fitting off;
-* `pipeline_overhead_fraction`: on the real AutoNumerics workload (the demo config's settings:
-  constant fitting on, local executor, one process), the fraction of wall time spent outside
-  the space's evaluation (select, mutate, simplify, hash, cache, store, bookkeeping). Both
-  times come from the same run, so machine drift cancels out.
+* `pipeline_overhead_fraction`: on the real AutoNumerics workload (constant fitting on, local
+  executor, one process), the fraction of wall time spent outside the space's evaluation
+  (select, mutate, simplify, hash, cache, store, bookkeeping). Both times come from the same
+  run, so machine drift cancels out. One line per config: ``demo`` (the settings of
+  configs/autonumerics_exp2.yaml, the quick start's) and ``hour`` (those of
+  configs/autonumerics_exp2_hour.yaml, which the README's one-CPU-hour 2^x results ran:
+  fma, three fit starts, grow_constant, a population of 256).
 
     python scripts/bench_pipeline.py [--candidates 20000] [--repeats 3] [--skip-ray]
-        [--overhead-candidates 3000] [--skip-overhead]
+        [--overhead-candidates 3000] [--overhead-configs demo hour] [--overhead-repeats N]
+        [--skip-overhead]
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ def run_once(executor: str, candidates: int, seed: int, batch_size: int) -> dict
             "evaluations": summary.evaluations, "hit_rate": summary.cache_hit_rate}
 
 
-OVERHEAD_CONFIG = """
+OVERHEAD_CONFIGS = {
+    "demo": """
 seed: {seed}
 space:
   name: autonumerics
@@ -70,12 +75,24 @@ space:
 evolution: {{strategy: nsga2, population_size: 64, tournament_size: 2}}
 budget: {{max_evaluations: {candidates}, max_candidates: {candidates}}}
 executor: {{kind: local, batch_size: 8}}
-"""
+""",
+    "hour": """
+seed: {seed}
+space:
+  name: autonumerics
+  settings: {{target: exp2, ops: [add, sub, mul, div, fma], fit_constants: true, fit_restarts: 3,
+             max_statements: 16, new_constant_probability: 0.5, inherit_constants: true,
+             grow_constant_weight: 1.0}}
+evolution: {{strategy: nsga2, population_size: 256, tournament_size: 2}}
+budget: {{max_evaluations: {candidates}, max_candidates: {candidates}}}
+executor: {{kind: local, batch_size: 8}}
+""",
+}
 
 
-def overhead_once(candidates: int, seed: int) -> dict:
-    """One campaign of the demo's settings; the space's evaluation is timed from inside."""
-    config = parse_config(OVERHEAD_CONFIG.format(seed=seed, candidates=candidates))
+def overhead_once(candidates: int, seed: int, config_name: str = "demo") -> dict:
+    """One campaign of those settings; the space's evaluation is timed from inside."""
+    config = parse_config(OVERHEAD_CONFIGS[config_name].format(seed=seed, candidates=candidates))
     with tempfile.TemporaryDirectory() as directory:
         store = Store.open(f"sqlite:///{directory}/bench.db")
         controller = CampaignController.create(config, store, f"overhead-{seed}")
@@ -104,6 +121,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--overhead-candidates", type=int, default=3000)
+    parser.add_argument("--overhead-configs", nargs="+", default=["demo", "hour"],
+                        choices=sorted(OVERHEAD_CONFIGS))
+    parser.add_argument("--overhead-repeats", type=int,
+                        help="runs per overhead config (default: --repeats)")
     parser.add_argument("--skip-overhead", action="store_true")
     arguments = parser.parse_args()
     machine = {"machine": platform.machine(), "cpus": os.cpu_count(),
@@ -130,9 +151,9 @@ def main() -> None:
         import ray
 
         ray.shutdown()
-    if not arguments.skip_overhead:
-        runs = [overhead_once(arguments.overhead_candidates, seed)
-                for seed in range(arguments.repeats)]
+    for config_name in [] if arguments.skip_overhead else arguments.overhead_configs:
+        runs = [overhead_once(arguments.overhead_candidates, seed, config_name)
+                for seed in range(arguments.overhead_repeats or arguments.repeats)]
         fractions = [1.0 - r["evaluating"] / r["seconds"] for r in runs]
         print(json.dumps({
             "metric": "pipeline_overhead_fraction", "value": round(statistics.median(fractions), 4),
@@ -144,7 +165,7 @@ def main() -> None:
             "evaluation_ms": round(statistics.median(
                 1000 * r["evaluating"] / r["evaluations"] for r in runs), 3),
             "cache_hit_rate": round(statistics.median(r["hit_rate"] for r in runs), 3),
-            "config": "configs/autonumerics_exp2.yaml settings, local executor", **machine,
+            "config": config_name, **machine,
         }), flush=True)
 
 

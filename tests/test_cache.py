@@ -194,3 +194,44 @@ def test_a_bounded_cache_never_asks_the_store_while_everything_fits():
     cache.load([], complete=False)  # a resume that loaded only part of the stored entries
     cache.lookup("other", 101)
     assert asked == ["other"]
+
+
+def test_the_seen_filter_never_forgets_a_hash_and_rarely_imagines_one():
+    import secrets
+
+    from automl.cache import SeenFilter
+
+    seen = SeenFilter(bits=2**16)
+    added = [secrets.token_hex(16) for _ in range(2000)]
+    for functional_hash in added:
+        seen.add(functional_hash)
+    assert all(seen.maybe(h) for h in added)
+    imagined = sum(seen.maybe(secrets.token_hex(16)) for _ in range(2000))
+    assert imagined < 100  # (1 - e^(-4 * 2000 / 65536))^4 ~ 0.0002 of them
+
+
+def test_a_bounded_cache_asks_the_store_only_about_hashes_it_once_held():
+    asked = []
+    cache = FunctionalCache("settings", capacity=3, backing=lambda h: asked.append(h))
+    for number in range(10):
+        cache.lookup(f"h{number}", number)
+        cache.complete(f"h{number}", number, {"loss": 1.0})
+        cache.take_changed()  # stored: now they may leave memory
+    for number in range(10, 20):  # new programs: memory cannot know, the filter does
+        assert cache.lookup(f"h{number}", number).kind is LookupKind.MISS
+    assert asked == []
+    cache.lookup("h0", 99)  # held once, left memory: only the store can say
+    assert asked == ["h0"]
+
+
+def test_a_partial_load_without_the_stored_hashes_asks_the_store_about_every_miss():
+    asked = []
+    cache = FunctionalCache("settings", capacity=3, backing=lambda h: asked.append(h))
+    cache.load([], complete=False)
+    cache.lookup("new", 0)
+    assert asked == ["new"]
+    with_hashes = FunctionalCache("settings", capacity=3, backing=lambda h: asked.append(h))
+    with_hashes.load([], complete=False, stored_hashes=["old"])
+    with_hashes.lookup("new", 0)
+    with_hashes.lookup("old", 1)
+    assert asked == ["new", "old"]

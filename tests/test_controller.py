@@ -300,3 +300,24 @@ def test_the_stored_config_never_holds_a_database_password(store):
     stored = store.get_campaign(summary.campaign.id).config
     assert "s3cret" not in str(stored)
     assert stored["database"].startswith("postgresql+psycopg://alice:***@")
+
+
+def test_a_campaign_with_a_tiny_cache_memory_stops_and_resumes_as_an_unbounded_one(store):
+    """Five entries in memory, the store answering for the rest (and, after the resume, the
+    stored hashes telling new programs apart): stopped part-way and resumed, the campaign makes
+    the candidates of one that keeps every entry in memory, stopped and resumed alike."""
+    def stop_and_resume(name: str, memory: str) -> list[tuple]:
+        config = make_config(evaluations=120,
+                             cache=f"{{enabled: true, memory_entries: {memory}}}")
+        first = CampaignController.create(config, store, name)
+        first.max_evaluations = 50  # stop part-way (as a Ctrl-C would, at a safe point)
+        first.run()
+        resumed = CampaignController.resume(store, name)
+        if memory != "null":
+            assert len(resumed.cache) <= int(memory) and resumed.cache._seen is not None
+        summary = resumed.run()
+        assert summary.evaluations == 120
+        return [(r.number, r.program, r.status, r.duplicate_of)
+                for r in store.load_candidates(summary.campaign.id)]
+
+    assert stop_and_resume("tiny", "5") == stop_and_resume("unbounded", "null")

@@ -649,3 +649,14 @@ def test_processes_opening_one_new_database_at_once_all_succeed(db_url: str,
         for p in processes:
             p.kill()
     assert [out.strip() for out, _ in outputs] == [migrate.head_revision()] * openers, outputs
+
+
+def test_cache_hashes_are_listed_page_by_page(store: Store, campaign_id: int) -> None:
+    hashes = [f"{n:032x}" for n in range(25)]
+    store.write_batch(campaign_id, cache_entries=[cache_entry(h) for h in hashes[:20]])
+    store.write_batch(campaign_id, cache_entries=[cache_entry(h) for h in hashes[20:]]
+                      + [cache_entry("f" * 32, settings_hash="other")])
+    assert list(store.cache_hashes(campaign_id, "settings", page=10)) == hashes
+    assert list(store.cache_hashes(campaign_id, "settings", page=5)) == hashes  # a full page
+    assert list(store.cache_hashes(campaign_id, "other")) == ["f" * 32]
+    assert list(store.cache_hashes(campaign_id, "none")) == []

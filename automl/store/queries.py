@@ -66,6 +66,17 @@ def load_cache(conn: Connection, campaign_id: int, settings_hash: str,
     return [codec.cache_row(row) for row in sorted(rows, key=lambda row: row.id)]
 
 
+def cache_hashes_page(conn: Connection, campaign_id: int, settings_hash: str, after_id: int,
+                      size: int) -> list[tuple[int, str]]:
+    """(row id, functional hash) of up to `size` cache entries with ids after `after_id`."""
+    columns = CACHE_ENTRIES.c
+    return [(row.id, row.functional_hash) for row in conn.execute(
+        select(columns.id, columns.functional_hash)
+        .where(columns.campaign_id == campaign_id, columns.settings_hash == settings_hash,
+               columns.id > after_id)
+        .order_by(columns.id).limit(size))]
+
+
 def load_cache_entry(conn: Connection, campaign_id: int, settings_hash: str,
                      functional_hash: str) -> CacheEntryRow | None:
     columns = CACHE_ENTRIES.c

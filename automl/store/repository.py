@@ -183,6 +183,19 @@ class Store:
         with self._reading(campaign_id, "loading the cache") as conn:
             return queries.load_cache(conn, campaign_id, settings_hash, limit)
 
+    def cache_hashes(self, campaign_id: int, settings_hash: str, page: int = 10_000
+                     ) -> Iterator[str]:
+        """Every functional hash in the campaign's cache for `settings_hash`, a page per short
+        transaction: memory stays that of one page however large the cache."""
+        after = 0
+        while True:
+            with self._reading(campaign_id, "listing cached hashes") as conn:
+                rows = queries.cache_hashes_page(conn, campaign_id, settings_hash, after, page)
+            yield from (functional_hash for _, functional_hash in rows)
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
     def load_cache_entry(self, campaign_id: int, settings_hash: str, functional_hash: str
                          ) -> CacheEntryRow | None:
         """The campaign's cache entry for (`settings_hash`, `functional_hash`), None if it has
