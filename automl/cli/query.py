@@ -295,7 +295,7 @@ def compare(
 
 
 def zoo(as_json: JsonOption = False) -> None:
-    """The programs this project discovered (search_spaces/*/discovered/*.dsl)."""
+    """The programs this project discovered (each space's discovered/ folder)."""
     from automl.zoo import entries
 
     with user_errors():
