@@ -109,6 +109,7 @@ class _Parser:
         self.versions: dict[str, int] = {name: 0 for name in signature.inputs}
         self.parameters: set[str] = set()
         self.temporary_count = 0
+        self.last_temporary = 0  # the last `t<k>` fresh_temporary named
         self.text_names = {t.text for t in self.tokens if t.kind == "name"}
 
     # -- token helpers -------------------------------------------------------------------
@@ -216,9 +217,13 @@ class _Parser:
         return value
 
     def fresh_temporary(self) -> str:
-        counter = 1
+        """``t<k>`` with the smallest k not taken. Names are only ever taken (the caller
+        registers the one returned), so the search goes on from the last one found instead of
+        from 1: parsing stays linear in the program's length."""
+        counter = self.last_temporary + 1
         while f"t{counter}" in self.text_names or f"t{counter}" in self.versions:
             counter += 1
+        self.last_temporary = counter
         return f"t{counter}"
 
     def expression(self, context: str) -> Argument:
