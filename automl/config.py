@@ -147,7 +147,7 @@ class CampaignConfig(_Strict):
         except pydantic.ValidationError as error:
             first = error.errors()[0]
             raise _FieldError(("space", "settings", *first["loc"]),
-                              _describe(first)) from None
+                              _describe(first, settings_model)) from None
         self.space.settings = normalized.model_dump(mode="json")
         if self.evolution.objective is not None:
             names = [o.name for o in space_class(self.space.name)(normalized).objectives]
@@ -165,9 +165,10 @@ class _FieldError(ValueError):
         self.message = message
 
 
-def _allowed_fields(location: tuple[Any, ...]) -> list[str]:
-    """Field names of the config model at `location` (for 'unknown field' messages)."""
-    model: Any = CampaignConfig
+def _allowed_fields(location: tuple[Any, ...], model: Any = None) -> list[str]:
+    """Field names of the model at `location` inside `model` (default: the campaign config),
+    for 'unknown field' messages."""
+    model = model or CampaignConfig
     for part in location:
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:
@@ -176,9 +177,11 @@ def _allowed_fields(location: tuple[Any, ...]) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], model: Any = None) -> str:
+    """A pydantic error as one phrase; `model` is the one validated (default: the campaign
+    config), whose fields an unknown one is told apart from."""
     if error["type"] == "extra_forbidden":
-        allowed = _allowed_fields(tuple(error["loc"][:-1]))
+        allowed = _allowed_fields(tuple(error["loc"][:-1]), model)
         return "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] not in ("missing",) and "input" in error and not isinstance(
@@ -210,7 +213,11 @@ def _line_of(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
 
 
 def parse_config(text: str, source: str = "<config>",
-                 overrides: dict[str, Any] | None = None) -> CampaignConfig:
+                 overrides: dict[str, Any] | None = None,
+                 flags: dict[str, str] | None = None) -> CampaignConfig:
+    """A campaign config from YAML text. `overrides` (dotted field -> value) replace fields of
+    the file; `flags` names the command-line option each came from, so that an error in one
+    blames the option, not a line of the file."""
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text)
@@ -232,9 +239,11 @@ def parse_config(text: str, source: str = "<config>",
         return CampaignConfig.model_validate(data)
     except pydantic.ValidationError as error:
         location, message = _first_error(error)
+        field = ".".join(str(part) for part in location) or "(top level)"
+        if field in (flags or {}):
+            raise ConfigError(f"{flags[field]}: {message}") from None
         line = _line_of(root, location)
         where = f"{source}:{line}" if line else source
-        field = ".".join(str(part) for part in location) or "(top level)"
         raise ConfigError(f"{where}: {field}: {message}") from None
 
 
@@ -260,10 +269,11 @@ def stored_config(data: dict[str, Any], campaign: str) -> CampaignConfig:
                           f"{message}") from None
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> CampaignConfig:
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None,
+                flags: dict[str, str] | None = None) -> CampaignConfig:
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config: {error.strerror}") from None
-    return parse_config(text, str(path), overrides)
+    return parse_config(text, str(path), overrides, flags)

@@ -229,3 +229,50 @@ def test_ctrl_c_stops_a_running_campaign_with_everything_stored(workdir):
     evaluated = {c.number for c in candidates if c.status != "duplicate"}
     # cache hits stored under their own cost have a row written by the worker "cache"
     assert evaluated == {e.candidate_number for e in evaluations if e.worker != "cache"}
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["run", "small.yaml", "--max-evals", "-5"],
+     "error: --max-evals: Input should be greater than or equal to 1 (got -5)"),
+    (["run", "small.yaml", "--executor", "foo"],
+     "error: --executor: unknown executor; allowed: local, ray (got 'foo')"),
+    (["hash", "missing.dsl", "--space", "autonumerics"],
+     "error: missing.dsl: no such file or directory"),
+    (["reproduce", "search_spaces/autonumerics/discovered/missing.dsl"],
+     "error: search_spaces/autonumerics/discovered/missing.dsl: no such file (nor a "
+     "candidate reference CAMPAIGN:NUMBER)"),
+    (["export", "missing.dsl", "--space", "autonumerics"],
+     "error: missing.dsl: no such file (nor a candidate reference CAMPAIGN:NUMBER)"),
+])
+def test_errors_name_the_option_or_file_that_is_wrong(workdir, args, expected):
+    """A bad command-line value is blamed on its option, not on a line of the config file;
+    a missing file is named as missing, not parsed as something else."""
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.output.strip() == expected
+
+
+def test_a_misspelled_space_setting_lists_the_settings_of_that_space(workdir):
+    (workdir / "bad.yaml").write_text("space:\n  name: autonumerics\n  settings: {targt: exp2}\n")
+    result = invoke("run", "bad.yaml")
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith("error: bad.yaml:3: space.settings.targt: unknown field (allowed: ")
+    assert "target" in line and "fit_constants" in line and "evolution" not in line
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["run", "small.yaml", "--max-evals", "abc"],
+     "error: automl run: Invalid value for '--max-evals': Input should be a valid integer, "
+     "unable to parse string as an integer"),
+    (["hash", "small.yaml"], "error: automl hash: Missing option '--space'."),
+    (["nosuchcommand"], "error: automl: No such command 'nosuchcommand'."),
+])
+def test_command_line_mistakes_are_one_line_and_exit_2(workdir, args, expected):
+    """The console script (not the test runner's standalone mode): no boxed usage text."""
+    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY), "COLUMNS": "200"}
+    completed = subprocess.run([sys.executable, "-c", "from automl.cli import main; main()",
+                                *args], cwd=workdir, env=environment, capture_output=True,
+                               text=True, timeout=120)
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == expected and completed.stdout == ""

@@ -75,7 +75,9 @@ def submit(
             overrides["budget.max_evaluations"] = max_evals
         if seed is not None:
             overrides["seed"] = seed
-        config = load_config(config_path, overrides)  # user errors stop here, before the cluster
+        # user errors stop here, before the cluster
+        config = load_config(config_path, overrides, flags={
+            "budget.max_evaluations": "--max-evals", "seed": "--seed"})
         campaign = _campaign_name(name, config, config_path)
         address = _dashboard_url(address)
         url = _job_database(db, _is_local(address)) if db is not None else None

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from rich.markup import escape
 
 from automl import plugins
 from automl.cli import campaigns, programs, query, workflows
@@ -36,4 +39,19 @@ for name in plugins.CLI.names():
 
 
 def main() -> None:
-    app()
+    """The console script: a mistake on the command line (a missing option, a value of the
+    wrong type) is one line naming the option and exit status 2, like every user error."""
+    try:
+        code = app(standalone_mode=False, prog_name="automl")
+    except typer.Abort:
+        error_console.print("aborted", highlight=False)
+        sys.exit(1)
+    except Exception as error:
+        if not hasattr(error, "format_message") or not hasattr(error, "exit_code"):
+            raise  # not a command-line usage error (typer's vendored click exceptions)
+        context = getattr(error, "ctx", None)
+        command = f"{context.command_path}: " if context is not None else ""
+        error_console.print(f"[bold red]error:[/] {escape(command + error.format_message())}",
+                            highlight=False)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -62,7 +62,10 @@ def run(
             overrides["seed"] = seed
         if executor is not None:
             overrides["executor.kind"] = executor
-        config = load_config(config_path, overrides)
+        config = load_config(config_path, overrides, flags={
+            "executor.kind": "--executor" if executor is not None else "--address",
+            "executor.address": "--address", "budget.max_evaluations": "--max-evals",
+            "seed": "--seed"})
         url = database_url(db, config.database)
         store = open_store(url, create=True)
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"

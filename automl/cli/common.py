@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,8 +47,16 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except USER_ERRORS as error:
-        error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        error_console.print(f"[bold red]error:[/] {escape(describe(error))}", highlight=False)
         raise typer.Exit(2) from None
+
+
+def describe(error: Exception) -> str:
+    """One line for a user error; a file the system could not open is named first
+    (``out/front.png: no such file or directory``), not as ``[Errno 2] ...``."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror[0].lower()}{error.strerror[1:]}"
+    return str(error)
 
 
 def database_url(option: str | None, from_config: str | None = None) -> str:
@@ -61,6 +70,17 @@ def open_store(url: str, create: bool = False) -> Store:
     if create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return Store.open(url, create=create)
+
+
+def file_or_reference(target: str) -> Path | None:
+    """`target` as an existing file, or None when it is a candidate reference
+    (``CAMPAIGN:NUMBER``); ValueError when it is neither (a mistyped file name)."""
+    path = Path(target)
+    if path.is_file():
+        return path
+    if re.fullmatch(r".+:\d+", target):
+        return None
+    raise ValueError(f"{target}: no such file (nor a candidate reference CAMPAIGN:NUMBER)")
 
 
 def campaign_key(campaign: str) -> int | str:

@@ -21,6 +21,7 @@ from automl.cli.common import (
     console,
     database_url,
     error_console,
+    file_or_reference,
     format_value,
     one_line,
     parse_settings,
@@ -160,11 +161,11 @@ def export(
     with user_errors():
         if format not in ("dsl", "python", "jax", "zoo"):
             raise ValueError(f"--format {format!r}: choose dsl, python, jax or zoo")
-        path = Path(target)
+        path = file_or_reference(target)
         metrics: dict[str, Any] = {}
-        if path.exists() and format == "zoo":
+        if path is not None and format == "zoo":
             raise ValueError(f"{path}: --format zoo exports a stored candidate (CAMPAIGN:NUMBER)")
-        if path.exists():
+        if path is not None:
             try:  # a zoo file's header gives its space, settings and fitted constants
                 entry = read_entry(path)
                 header_space, header_settings, metrics = entry.space, entry.settings, \
@@ -217,8 +218,8 @@ def reproduce(
     from automl.zoo import read_entry
 
     with user_errors():
-        path = Path(target)
-        if path.exists():
+        path = file_or_reference(target)
+        if path is not None:
             outcome = reproducing.reproduce_entry(read_entry(path), rtol)
         else:
             with open_results(database_url(db)) as results:
