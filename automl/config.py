@@ -14,9 +14,8 @@ from typing import Any
 import pydantic
 import yaml
 
+from automl.defaults import DEFAULT_DATABASE
 from automl.plugins import EXECUTORS, STRATEGIES, PluginGroup, UnknownSpaceError, space_class
-
-DEFAULT_DATABASE = "sqlite:///results/automl.db"
 
 
 class ConfigError(ValueError):

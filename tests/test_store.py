@@ -660,3 +660,9 @@ def test_cache_hashes_are_listed_page_by_page(store: Store, campaign_id: int) ->
     assert list(store.cache_hashes(campaign_id, "settings", page=5)) == hashes  # a full page
     assert list(store.cache_hashes(campaign_id, "other")) == ["f" * 32]
     assert list(store.cache_hashes(campaign_id, "none")) == []
+
+
+def test_the_head_revision_constant_is_alembics_head():
+    """Opening a database reads its revision with one query and compares it with
+    HEAD_REVISION (Alembic is imported only to migrate): it must name the newest migration."""
+    assert migrate.migrations_head() == migrate.HEAD_REVISION

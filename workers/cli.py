@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import urlsplit
 
 import typer
@@ -40,8 +40,9 @@ import yaml
 from rich.markup import escape
 
 from automl.cli.common import JsonOption, console, error_console, print_json, user_errors
-from automl.config import CampaignConfig, load_config
-from automl.store import safe_url
+
+if TYPE_CHECKING:  # imported when a command runs, not to show `automl --help`
+    from automl.config import CampaignConfig
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 CONNECT_TIMEOUT_S = 10.0
@@ -69,6 +70,9 @@ def submit(
     as_json: JsonOption = False,
 ) -> None:
     """Submit a campaign to a Ray cluster as a Ray Job (shown in the dashboard's Jobs view)."""
+    from automl.config import load_config
+    from automl.store import safe_url
+
     with user_errors():
         overrides: dict[str, Any] = {"executor.kind": "ray"}
         if max_evals is not None:
@@ -179,6 +183,8 @@ def _job_database(url: str, local: bool) -> str:
     working directory is a temporary one); a warning when SQLite leaves this machine."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
+
+    from automl.store import safe_url
 
     try:
         parsed = make_url(url)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -27,10 +27,11 @@ from automl.cli.common import (
     print_json,
     user_errors,
 )
-from automl.config import CampaignConfig, load_config
-from automl.plugins import LAUNCHERS, get_space
-from automl.space import SearchSpace
-from automl.store import Store, safe_url
+
+if TYPE_CHECKING:  # imported when a command runs, not to show --help
+    from automl.config import CampaignConfig
+    from automl.space import SearchSpace
+    from automl.store import Store
 
 
 def run(
@@ -49,6 +50,7 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run a campaign from a YAML config; ends by printing the Pareto front."""
+    from automl.config import load_config
     from automl.controller import CampaignController
 
     with user_errors():
@@ -86,6 +88,8 @@ def _run_detached(config: CampaignConfig, store: Store, name: str, url: str,
     """Create the campaign here (a taken name or a bad config fails in this terminal), then
     let the executor's launcher (`automl.plugins.LAUNCHERS`) continue it elsewhere."""
     from automl.controller import CampaignController
+    from automl.plugins import LAUNCHERS
+    from automl.store import safe_url
 
     if config.executor.kind not in LAUNCHERS:
         raise ValueError("--detach runs the campaign on a Ray cluster: give --address "
@@ -127,6 +131,8 @@ def resume(
 
 def _print_summary(summary: Any, space: SearchSpace, url: str, as_json: bool) -> None:
     """What `run` and `resume` print at the end; exit 130 when stopped by Ctrl-C."""
+    from automl.store import safe_url
+
     if as_json:
         print_json({
             "campaign": summary.campaign.name, "id": summary.campaign.id,
@@ -222,6 +228,8 @@ def status(
         record = store.get_campaign(campaign_key(campaign))
         counts = store.status_counts(record.id)
         rejections = store.rejection_reasons(record.id) if counts.get("rejected") else {}
+        from automl.plugins import get_space
+
         space = get_space(record.space, record.config.get("space", {}).get("settings"))
         # indexed, so that status answers at once at 10^6 evaluations
         best = store.best_values(record.id, [(o.name, o.direction) for o in space.objectives])

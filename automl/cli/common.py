@@ -15,22 +15,31 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from automl.config import DEFAULT_DATABASE, ConfigError
-from automl.ir import ProgramError
-from automl.plugins import UnknownPluginError, get_space
-from automl.space import SearchSpace
-from automl.store import Store, StoreError
+from automl.defaults import DEFAULT_DATABASE
+
+if TYPE_CHECKING:  # the command line imports these when a command runs, not to show --help
+    from automl.space import SearchSpace
+    from automl.store import Store
 
 console = Console()
 error_console = Console(stderr=True, soft_wrap=True)  # errors stay on one line
 
-USER_ERRORS = (ConfigError, StoreError, ProgramError, UnknownPluginError, ValueError, OSError)
+
+def user_error_types() -> tuple[type[Exception], ...]:
+    """What a user's mistake raises (bad config, program text, database URL, unknown plug-in,
+    missing file): printed as one line with exit status 2, never as a traceback."""
+    from automl.config import ConfigError
+    from automl.ir import ProgramError
+    from automl.plugins import UnknownPluginError
+    from automl.store import StoreError
+
+    return (ConfigError, StoreError, ProgramError, UnknownPluginError, ValueError, OSError)
 
 DatabaseOption = Annotated[str | None, typer.Option(
     "--db", help=f"Database URL (default: $AUTOML_DB or {DEFAULT_DATABASE}).")]
@@ -46,7 +55,9 @@ CampaignArgument = Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campa
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except USER_ERRORS as error:
+    except Exception as error:
+        if not isinstance(error, user_error_types()):
+            raise
         error_console.print(f"[bold red]error:[/] {escape(describe(error))}", highlight=False)
         raise typer.Exit(2) from None
 
@@ -67,6 +78,8 @@ def database_url(option: str | None, from_config: str | None = None) -> str:
 def open_store(url: str, create: bool = False) -> Store:
     """The store at `url`. Only commands that write a campaign (or `db upgrade`) `create` a
     missing SQLite file (and its directory); the others say it is missing."""
+    from automl.store import Store
+
     if create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return Store.open(url, create=create)
@@ -127,6 +140,8 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
 
 
 def load_program(space_name: str, file: Path, settings: list[str]) -> tuple[SearchSpace, Any]:
+    from automl.plugins import get_space
+
     space = get_space(space_name, parse_settings(settings))
     text = file.read_text()
     return space, space.parse(text, str(file))

@@ -25,7 +25,6 @@ from automl.cli.common import (
     print_json,
     user_errors,
 )
-from automl.plugins import get_space
 
 
 def hash_command(file: FileArgument, space: SpaceOption, settings: SettingsOption = None,
@@ -74,6 +73,8 @@ def baselines_command(
 ) -> None:
     """Evaluate the space's baseline programs and print their objectives (for AutoNumerics:
     Taylor, Pade, minimax and fitted Horner forms with their error at each cost)."""
+    from automl.plugins import get_space
+
     with user_errors():
         overrides = parse_settings(settings or [])
         if target is not None:

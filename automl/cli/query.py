@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -28,8 +28,15 @@ from automl.cli.common import (
     print_json,
     user_errors,
 )
-from automl.results import CandidateInfo, Results
-from automl.results import open as open_results
+
+if TYPE_CHECKING:  # imported when a command runs, not to show --help
+    from automl.results import CandidateInfo, Results
+
+
+def open_results(url: str) -> Results:
+    from automl.results import open as open_database
+
+    return open_database(url)
 
 CandidateArgument = Annotated[str, typer.Argument(
     metavar="CANDIDATE", help="CAMPAIGN:NUMBER, e.g. lion-digits:42.")]

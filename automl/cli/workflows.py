@@ -13,7 +13,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -32,10 +32,17 @@ from automl.cli.common import (
     parse_settings,
     user_errors,
 )
-from automl.plugins import get_space
-from automl.results import open as open_results
-from automl.space import SearchSpace
-from automl.workflows import WorkflowReport
+from automl.cli.query import open_results
+
+if TYPE_CHECKING:  # imported when a command runs, not to show --help
+    from automl.space import SearchSpace
+    from automl.workflows import WorkflowReport
+
+
+def get_space(name: str, settings: Any = None) -> SearchSpace:
+    from automl.plugins import get_space as space_named
+
+    return space_named(name, settings)
 
 OptionsOption = Annotated[list[str], typer.Option(
     "--option", help="Workflow option KEY=VALUE (repeatable; values read as YAML, e.g. "

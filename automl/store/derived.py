@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 
-from automl.evolution.front import Front, FrontMember, sign_only
+if TYPE_CHECKING:  # imported when a batch is written: reading commands never need numpy
+    from automl.evolution.front import FrontMember
 
 from .tables import FRONT_MEMBERS, OBJECTIVE_VALUES
 
@@ -47,6 +48,8 @@ def update_front(conn: Connection, campaign_id: int, directions: Sequence[tuple[
     deleted, those of its evaluations that join are inserted. Must run after the batch's
     campaign stamp (`campaigns.touch`), whose row lock serializes concurrent writers of one
     campaign on PostgreSQL (SQLite has one writer anyway)."""
+    from automl.evolution.front import Front, FrontMember, sign_only
+
     arrivals = [FrontMember(p["candidate_number"], p["objectives"])
                 for p in evaluation_params if p["objectives"]]
     if not arrivals:
@@ -66,6 +69,8 @@ def update_front(conn: Connection, campaign_id: int, directions: Sequence[tuple[
 
 def stored_front(conn: Connection, campaign_id: int) -> list[FrontMember]:
     """The stored members, each with its row id as payload."""
+    from automl.evolution.front import FrontMember
+
     rows = conn.execute(
         select(FRONT_MEMBERS.c.id, FRONT_MEMBERS.c.candidate_number, FRONT_MEMBERS.c.objectives)
         .where(FRONT_MEMBERS.c.campaign_id == campaign_id))

@@ -6,10 +6,10 @@ driver message that happens to contain the password is scrubbed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from alembic.util import CommandError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -42,7 +42,9 @@ def translated(action: str, url: URL) -> Iterator[None]:
         yield
     except StoreError:
         raise
-    except (SQLAlchemyError, CommandError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, SQLAlchemyError) and not _is_migration_error(exc):
+            raise
         orig = getattr(exc, "orig", None) or exc
         detail = " ".join(str(orig).split())  # one line, without the SQL and its parameters
         leaked = bool(url.password) and str(url.password) in str(exc)
@@ -50,3 +52,10 @@ def translated(action: str, url: URL) -> Iterator[None]:
         if leaked:
             raise error from None
         raise error from exc
+
+
+def _is_migration_error(exc: Exception) -> bool:
+    """Alembic's CommandError, told without importing Alembic: if it is not imported, nothing
+    raised one (most commands never migrate)."""
+    alembic_util = sys.modules.get("alembic.util")
+    return alembic_util is not None and isinstance(exc, alembic_util.CommandError)

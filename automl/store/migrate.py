@@ -1,25 +1,32 @@
 """Alembic, driven from code: no alembic.ini needed. The connection to migrate is handed to
-``migrations/env.py`` through ``config.attributes["connection"]``."""
+``migrations/env.py`` through ``config.attributes["connection"]``.
+
+Alembic is imported only when a schema must change: opening a database that is already at
+`HEAD_REVISION` (the common case, every command) reads its revision with one query, so that
+`automl ls` does not pay Alembic's import time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StoreError, safe_url, translated
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+# the newest migration in migrations/versions/ (tests/test_store.py checks it against Alembic's)
+HEAD_REVISION = "0003"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     # configparser interpolation: a literal '%' in the path must be doubled
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
@@ -30,14 +37,25 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    return HEAD_REVISION
+
+
+def migrations_head() -> str:
+    """The newest revision Alembic finds among the shipped migrations."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "no migrations shipped"
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's revision (None: no schema yet), as Alembic records it, by one query."""
     with translated("reading the schema revision", engine.url), engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        return rows[0][0] if len(rows) == 1 else None
 
 
 # Any fixed 64-bit key: PostgreSQL advisory locks are per database, named by a number.
@@ -65,11 +83,15 @@ def _migrate(engine: Engine, action: str, run: Callable[[Connection], None]) -> 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the schema up to `revision`, in one transaction."""
+    from alembic import command
+
     _migrate(engine, "schema upgrade",
              lambda connection: command.upgrade(alembic_config(connection), revision))
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     _migrate(engine, "schema downgrade",
              lambda connection: command.downgrade(alembic_config(connection), revision))
 
@@ -85,6 +107,9 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
     head = head_revision()
     if current_revision(engine) == head:  # the common case: no lock taken
         return
+
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     def upgrade_if_still_needed(connection: Connection) -> None:
         current = MigrationContext.configure(connection).get_current_revision()
@@ -106,6 +131,9 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
 
 
 def _is_known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
         return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
     except CommandError:
