@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Install the project into .venv (created if missing) and run the whole test suite.
-# PostgreSQL tests use $AUTOML_TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
-# with CI set they fail instead of skipping when the server is unreachable.
+#   scripts/test.sh            the whole suite (what CI runs via .ci/run)
+#   scripts/test.sh --quick    the development loop: everything but the `slow` and `ray` tests
+# Other arguments go to pytest. PostgreSQL tests use $AUTOML_TEST_PG_URL (default
+# postgresql+psycopg://postgres@127.0.0.1:5432/test); with CI set they fail instead of skipping
+# when the server is unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup_venv.sh
+if [ "${1:-}" = "--quick" ]; then
+    shift
+    exec .venv/bin/python -m pytest -m "not slow and not ray" "$@"
+fi
 exec .venv/bin/python -m pytest "$@"

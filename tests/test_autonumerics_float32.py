@@ -192,6 +192,7 @@ def test_refining_scores_points_whose_exact_value_is_zero() -> None:
     assert reported == pytest.approx(float(np.max(float32.ulp_errors(values, exact))), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_the_exhaustive_check_visits_every_float_and_finds_the_worst() -> None:
     import dataclasses
 

@@ -175,6 +175,7 @@ def test_zoo_files_list_and_a_broken_header_is_named(tmp_path):
     assert result.exit_code == 2 and "objectives' must be a mapping" in result.output
 
 
+@pytest.mark.slow
 def test_every_shipped_autonumerics_zoo_program_reproduces():
     entries = [e for e in payload("zoo") if e["space"] == "autonumerics"]
     assert entries

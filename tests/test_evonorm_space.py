@@ -459,6 +459,7 @@ def test_settings_validate_architectures():
 TRAINING = importlib.util.find_spec("search_spaces.evonorm.training") is not None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
 def test_evaluate_trains_a_batch_and_fails_unencodable_layers_alone():
     space = EvoNormSpace(EVONORM_TRAINING)
@@ -473,6 +474,7 @@ def test_evaluate_trains_a_batch_and_fails_unencodable_layers_alone():
     assert not third.ok and f"at most {limit}" in third.error
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
 def test_length_buckets_and_padding_do_not_change_results():
     """run_phase encodes each program in its length bucket and pads chunks with rows the
@@ -502,6 +504,7 @@ def test_length_buckets_and_padding_do_not_change_results():
     assert (result.loss[1:] == 0.0).all() and np.isfinite(result.loss[0])
 
 
+@pytest.mark.slow
 def test_vmapped_programs_score_as_mapped_ones():
     """program_batching "vmap" (all programs at once, as on a GPU) trains each layer as "map"
     (one after another) does, batch statistics and padding rows included. (Kept small: a
@@ -522,6 +525,7 @@ def test_vmapped_programs_score_as_mapped_ones():
     assert accuracies[0] != accuracies[1]  # the two layers are told apart
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not TRAINING, reason="search_spaces/evonorm/training.py not there yet")
 def test_rejection_protocols_reject_before_training():
     space = EvoNormSpace({**EVONORM_TRAINING, "quality_check": True, "stability_check": True})

@@ -116,6 +116,7 @@ def test_digits_split():
     assert abs(float(data.train_x.mean())) < 1e-5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", sorted(models.ARCHITECTURES))
 def test_bn_relu_trains_every_architecture(arch):
     train = training.make_trainer(arch, BN_RELU, batch_size=4, steps=300,
@@ -125,6 +126,7 @@ def test_bn_relu_trains_every_architecture(arch):
     assert result.accuracy[0] > 0.5, result.accuracy  # chance: 0.1
 
 
+@pytest.mark.slow
 def test_batched_trainer_equals_training_each_program_alone():
     """Held-out re-ranking trains the batch with one compiled trainer (VGG at the held-out
     batch size); each program trained alone gets the same result."""

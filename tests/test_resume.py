@@ -53,6 +53,7 @@ def evaluated_count(path: Path) -> int:
 RESTARTING = CONFIG.replace("strategy: nsga2", "strategy: regularized, restart_after: 8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [CONFIG, RESTARTING], ids=["nsga2", "restarting"])
 def test_sigkill_then_resume_gives_the_uninterrupted_candidates(tmp_path, config):
     config_file = tmp_path / "c.yaml"
