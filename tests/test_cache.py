@@ -182,12 +182,19 @@ def test_a_bounded_cache_answers_as_an_unbounded_one(policy, seed):
     assert bounded.statistics == unbounded.statistics
 
 
+def evaluate_each(cache: FunctionalCache, numbers: range, stored: bool = False) -> None:
+    """Candidates h<number> looked up and evaluated (and flushed to the store if `stored`)."""
+    for number in numbers:
+        cache.lookup(f"h{number}", number)
+        cache.complete(f"h{number}", number, {"loss": 1.0})
+        if stored:
+            cache.take_changed()
+
+
 def test_a_bounded_cache_never_asks_the_store_while_everything_fits():
     asked = []
     cache = FunctionalCache("settings", capacity=100, backing=lambda h: asked.append(h))
-    for number in range(50):
-        cache.lookup(f"h{number}", number)
-        cache.complete(f"h{number}", number, {"loss": 1.0})
+    evaluate_each(cache, range(50))
     assert cache.lookup("h3", 99).kind is LookupKind.HIT
     assert cache.lookup("new", 100).kind is LookupKind.MISS
     assert asked == []  # nothing was ever dropped: a miss in memory is a miss
@@ -213,10 +220,7 @@ def test_the_seen_filter_never_forgets_a_hash_and_rarely_imagines_one():
 def test_a_bounded_cache_asks_the_store_only_about_hashes_it_once_held():
     asked = []
     cache = FunctionalCache("settings", capacity=3, backing=lambda h: asked.append(h))
-    for number in range(10):
-        cache.lookup(f"h{number}", number)
-        cache.complete(f"h{number}", number, {"loss": 1.0})
-        cache.take_changed()  # stored: now they may leave memory
+    evaluate_each(cache, range(10), stored=True)  # stored: now they may leave memory
     for number in range(10, 20):  # new programs: memory cannot know, the filter does
         assert cache.lookup(f"h{number}", number).kind is LookupKind.MISS
     assert asked == []
