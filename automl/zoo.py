@@ -142,6 +142,16 @@ def read_entry(path: Path) -> ZooEntry:
     return ZooEntry(path, header["space"], settings, values, text, header)
 
 
+def read_program_file(path: Path) -> tuple[str, ZooEntry | None]:
+    """A program file's text, and its zoo entry when it has a zoo header (a plain DSL file,
+    comments and all, has none)."""
+    try:
+        entry = read_entry(path)
+    except ZooError:
+        return path.read_text(), None
+    return entry.program, entry
+
+
 def _mapping(path: Path, header: dict[str, str], key: str) -> dict[str, Any]:
     if key not in header:
         return {}

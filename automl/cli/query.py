@@ -163,7 +163,7 @@ def export(
 ) -> None:
     """A standalone module (numpy or jax only), the DSL text of a program, or a zoo file."""
     from automl.plugins import get_space
-    from automl.zoo import entry_text, read_entry
+    from automl.zoo import entry_text, read_program_file
 
     with user_errors():
         if format not in ("dsl", "python", "jax", "zoo"):
@@ -173,13 +173,10 @@ def export(
         if path is not None and format == "zoo":
             raise ValueError(f"{path}: --format zoo exports a stored candidate (CAMPAIGN:NUMBER)")
         if path is not None:
-            try:  # a zoo file's header gives its space, settings and fitted constants
-                entry = read_entry(path)
-                header_space, header_settings, metrics = entry.space, entry.settings, \
-                    entry.metrics
-                text = entry.program
-            except ValueError:  # a plain DSL file (maybe with comments), not a zoo entry
-                header_space, header_settings, text = None, {}, path.read_text()
+            # a zoo file's header gives its space, settings and fitted constants
+            text, entry = read_program_file(path)
+            header_space, header_settings = (entry.space, entry.settings) if entry else (None, {})
+            metrics = entry.metrics if entry else {}
             name = space or header_space
             if name is None:
                 raise ValueError(f"{path}: give --space (the file has no zoo header)")

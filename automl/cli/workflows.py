@@ -133,17 +133,13 @@ def front(
 # -- helpers ----------------------------------------------------------------------------------
 def _read_files(files: list[Path]) -> tuple[dict[str, str], list[tuple[str, dict] | None]]:
     """Each file's program text by path, and its zoo header's (space, settings) or None."""
-    from automl.zoo import read_entry
+    from automl.zoo import read_program_file
 
     texts: dict[str, str] = {}
     headers: list[tuple[str, dict] | None] = []
-    for path in files:
-        try:  # a zoo file's header gives its space and settings
-            entry = read_entry(path)
-            texts[str(path)], header = entry.program, (entry.space, dict(entry.settings))
-        except ValueError:  # a plain DSL file (maybe with comments)
-            texts[str(path)], header = path.read_text(), None
-        headers.append(header)
+    for path in files:  # a zoo file's header gives its space and settings
+        texts[str(path)], entry = read_program_file(path)
+        headers.append((entry.space, dict(entry.settings)) if entry else None)
     return texts, headers
 
 
