@@ -24,6 +24,7 @@ from rich.markup import escape
 from automl.defaults import DEFAULT_DATABASE
 
 if TYPE_CHECKING:  # the command line imports these when a command runs, not to show --help
+    from automl.results import Results
     from automl.space import SearchSpace
     from automl.store import Store
 
@@ -83,6 +84,13 @@ def open_store(url: str, create: bool = False) -> Store:
     if create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return Store.open(url, create=create)
+
+
+def open_results(url: str) -> Results:
+    """`automl.open(url)`: read access to the results at `url` (it must exist)."""
+    from automl.results import open as open_database
+
+    return open_database(url)
 
 
 def file_or_reference(target: str) -> Path | None:

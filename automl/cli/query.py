@@ -24,6 +24,7 @@ from automl.cli.common import (
     file_or_reference,
     format_value,
     one_line,
+    open_results,
     parse_settings,
     print_json,
     user_errors,
@@ -31,12 +32,6 @@ from automl.cli.common import (
 
 if TYPE_CHECKING:  # imported when a command runs, not to show --help
     from automl.results import CandidateInfo, Results
-
-
-def open_results(url: str) -> Results:
-    from automl.results import open as open_database
-
-    return open_database(url)
 
 CandidateArgument = Annotated[str, typer.Argument(
     metavar="CANDIDATE", help="CAMPAIGN:NUMBER, e.g. lion-digits:42.")]

@@ -28,21 +28,15 @@ from automl.cli.common import (
     database_url,
     error_console,
     one_line,
+    open_results,
     parse_pairs,
     parse_settings,
     user_errors,
 )
-from automl.cli.query import open_results
 
 if TYPE_CHECKING:  # imported when a command runs, not to show --help
     from automl.space import SearchSpace
     from automl.workflows import WorkflowReport
-
-
-def get_space(name: str, settings: Any = None) -> SearchSpace:
-    from automl.plugins import get_space as space_named
-
-    return space_named(name, settings)
 
 OptionsOption = Annotated[list[str], typer.Option(
     "--option", help="Workflow option KEY=VALUE (repeatable; values read as YAML, e.g. "
@@ -70,6 +64,8 @@ def validate(
     """Held-out evaluation of a campaign's best programs or of program files, beside the
     space's references (optimizers: meta-validation tasks against tuned AdamW; evonorm: a
     network the search never saw, beside BN-ReLU and EvoNorm-B0/S0)."""
+    from automl.plugins import get_space
+
     with user_errors():
         chosen = parse_pairs(options or [], "--option")
         overrides = parse_settings(settings or [])
@@ -147,6 +143,8 @@ def _space_of_files(files: list[Path], headers: list[tuple[str, dict] | None],
                     space: str | None, overrides: dict[str, Any]) -> SearchSpace:
     """The space files are validated in: --space, else their zoo headers' (one space), with
     the first header's settings under --set."""
+    from automl.plugins import get_space
+
     named = [h for h in headers if h is not None]
     name = space or (named[0][0] if named else None)
     if name is None:
