@@ -124,6 +124,24 @@ class StoreConfig(_Strict):
     flush_seconds: float = pydantic.Field(2.0, gt=0)
 
 
+class LeaseConfig(_Strict):
+    """The campaign's lease (`automl.lease`): its owner renews a heartbeat every
+    `heartbeat_seconds`; a running campaign whose heartbeat is older than `grace_seconds` is
+    stale, and `automl resume` may take it over."""
+
+    heartbeat_seconds: float = pydantic.Field(5.0, gt=0)
+    grace_seconds: float = pydantic.Field(30.0, gt=0)
+
+    @pydantic.model_validator(mode="after")
+    def _grace_outlasts_heartbeats(self) -> LeaseConfig:
+        if self.grace_seconds < 2 * self.heartbeat_seconds:
+            raise _FieldError(("lease", "grace_seconds"),
+                              f"must be at least twice heartbeat_seconds "
+                              f"({self.heartbeat_seconds:g}), or one late heartbeat makes a "
+                              f"live campaign look dead (got {self.grace_seconds:g})")
+        return self
+
+
 class CampaignConfig(_Strict):
     name: str | None = None
     seed: int = pydantic.Field(0, ge=0, lt=2**63)
@@ -134,6 +152,7 @@ class CampaignConfig(_Strict):
     cache: CacheConfig = CacheConfig()
     executor: ExecutorConfig = ExecutorConfig()
     store: StoreConfig = StoreConfig()
+    lease: LeaseConfig = LeaseConfig()
 
     @pydantic.model_validator(mode="after")
     def _space_settings_valid(self) -> CampaignConfig:

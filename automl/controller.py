@@ -11,6 +11,11 @@ One candidate's path::
 The controller owns the loop and the campaign's lifecycle: create, resume (`automl.resume`),
 run until the budget is spent or a stop is asked for, and the summary. It is the only writer to
 the store. With the local executor the same config and seed give the same candidates.
+
+It holds the campaign's lease while it runs (`automl.lease`): taken when it creates or resumes
+the campaign, renewed by a heartbeat thread, given up with the final status. A controller that
+loses the lease stops at its next safe point without writing (`LeaseLost`); one that dies on an
+error records ``failed`` with the reason when the database still takes it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from automl import __version__, environment
+from automl import __version__, environment, lease
 from automl.cache import CacheEntry, FunctionalCache
 from automl.campaign_state import CampaignState
 from automl.candidates import CandidateFactory
@@ -36,7 +41,8 @@ from automl.progress import CampaignSummary, Progress
 from automl.resume import CampaignParts, restore
 from automl.row_buffer import RowBuffer
 from automl.space import SearchSpace
-from automl.store import CampaignRecord, Store, safe_url
+from automl.store import CampaignRecord, Store, StoreError, safe_url
+from automl.store.errors import LeaseLost
 
 # Without a candidate cap, a search stuck on cache hits would never reach its evaluation budget.
 DEFAULT_CANDIDATES_PER_EVALUATION = 50
@@ -76,12 +82,18 @@ class CampaignController:
         self._last_shared_pull = -float("inf")
         # in flight when the campaign stopped: dispatched first when it runs again
         self.redispatch: list[EvaluationTask] = []
+        self.owner: str | None = None  # the lease this controller holds (`automl.lease`)
+        self.heartbeat: lease.Heartbeat | None = None  # renewing it while `run` runs
 
     # -- campaign lifecycle ---------------------------------------------------------------
     @classmethod
-    def create(cls, config: CampaignConfig, store: Store, name: str, **kwargs: Any
-               ) -> CampaignController:
+    def create(cls, config: CampaignConfig, store: Store, name: str, hold_lease: bool = True,
+               **kwargs: Any) -> CampaignController:
+        """A new campaign, leased to this controller from its creation on. Without
+        `hold_lease` (a campaign created here for another process to run: `run --detach`) it
+        has no owner and no heartbeat, so that process's resume takes it at once."""
         space = kwargs.pop("space", None) or get_space(config.space.name, config.space.settings)
+        owner = lease.owner_text(lease.owner_identity()) if hold_lease else None
         recorded = config.model_dump(mode="json")
         # the campaign row is shared with everyone who reads the database: no password in it
         recorded["database"] = safe_url(config.database)
@@ -89,21 +101,38 @@ class CampaignController:
             name=name, space=config.space.name, seed=config.seed, config=recorded,
             settings_hash=space.settings_hash(), code_version=CODE_VERSION,
             objectives=[(o.name, o.direction) for o in space.objectives],
-            environment=environment.capture(),
+            environment=environment.capture(), owner=owner,
         )
-        return cls(config, store, campaign, space=space, **kwargs)
+        controller = cls(config, store, campaign, space=space, **kwargs)
+        controller.owner = owner
+        return controller
 
     @classmethod
-    def resume(cls, store: Store, campaign: int | str, **kwargs: Any) -> CampaignController:
-        """Continue a stored campaign from the database alone: population, cache, counters."""
+    def resume(cls, store: Store, campaign: int | str, force: bool = False,
+               max_evaluations: int | None = None, **kwargs: Any) -> CampaignController:
+        """Continue a stored campaign from the database alone: population, cache, counters.
+
+        Takes the campaign's lease first (`LeaseHeld` while a live owner holds it; `force`
+        takes it anyway, for an owner known to be dead). `max_evaluations` replaces the
+        stored evaluation budget (to extend a finished campaign)."""
         record = store.get_campaign(campaign)
         config = stored_config(record.config, record.name)
+        if max_evaluations is not None:
+            config.budget.max_evaluations = max_evaluations
         controller = cls(config, store, record, **kwargs)
         if controller.space.settings_hash() != record.settings_hash:
             raise ValueError(
                 f"campaign {record.name!r}: evaluation settings changed since it started "
                 f"(space settings or evaluator version); its stored results would not be "
                 f"comparable, so it cannot be resumed with this code")
+        owner = lease.owner_text(lease.owner_identity())
+        lease.acquire(store, record, owner, config.lease.grace_seconds, force=force)
+        controller.owner = owner
+        if max_evaluations is not None:
+            recorded = dict(record.config)
+            recorded["budget"] = {**recorded.get("budget", {}),
+                                  "max_evaluations": max_evaluations}
+            store.update_campaign_config(record.id, recorded)
         controller.next_number, controller.redispatch = restore(CampaignParts(
             store, record, controller.factory, controller.ledger, controller.buffer))
         return controller
@@ -115,11 +144,15 @@ class CampaignController:
             self.executor = make_executor(self.config, self.space)
         self.metrics = self.ledger.metrics = CampaignMetrics(
             self.campaign.name, self.campaign.space, [o.name for o in self.objectives])
-        self.store.set_campaign_status(self.campaign.id, "running")
-        self._pull_shared_cache()
-        status = "failed"
+        if self.owner is None:  # a controller built by hand holds no lease
+            self.store.set_campaign_status(self.campaign.id, "running")
+        else:
+            self.heartbeat = lease.Heartbeat(self.store, self.campaign.id, self.owner,
+                                             self.config.lease.heartbeat_seconds).start()
+        status, failure, lost = "failed", None, None
         previous_handler = self._stop_on_interrupt()
         try:
+            self._pull_shared_cache()
             self._loop(start)
             status = "stopped" if self.stop_requested else "finished"
         except KeyboardInterrupt:
@@ -127,14 +160,54 @@ class CampaignController:
             status = "stopped"
             self._drain(timeout=0.0)
             self._report_metrics(final=True)  # the drained results reach the dashboard too
+        except LeaseLost as error:
+            lost = error
+            raise
+        except BaseException as error:
+            failure = failure_reason(error)
+            raise
         finally:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
-            self.flush()
-            self.store.set_campaign_status(self.campaign.id, status)
-            if owns_executor:
-                self.executor.close()
+            try:
+                if lost is None:
+                    self._finish(status, failure)
+            finally:
+                if self.heartbeat is not None:
+                    self.heartbeat.stop()
+                if lost is not None or self.owner is not None:
+                    self.store.forget_lease(self.campaign.id)
+                if owns_executor:
+                    self.executor.close()
         return self.summary(time.monotonic() - start)
+
+    def _finish(self, status: str, failure: str | None) -> None:
+        """Store what is buffered, then the final status (with the failure's reason) while
+        this controller still holds the lease. Under an error already on its way up (`failure`
+        set), a database that refuses these too is left as it is: the lease expiry shows it."""
+        try:
+            self.flush()
+        except LeaseLost:
+            raise
+        except StoreError as error:
+            if failure is None:  # the loop ended well but the last batch could not be stored
+                self._end(status="failed", failure=failure_reason(error), quiet=True)
+                raise
+            self._end(status="failed", failure=failure, quiet=True)
+            return
+        self._end(status, failure, quiet=failure is not None)
+
+    def _end(self, status: str, failure: str | None, quiet: bool) -> None:
+        try:
+            if self.owner is None:
+                self.store.set_campaign_status(self.campaign.id, status)
+            else:
+                self.store.end_lease(self.campaign.id, self.owner, status, failure)
+        except LeaseLost:
+            raise
+        except StoreError:
+            if not quiet:
+                raise
 
     def request_stop(self) -> None:
         """Stop making candidates at the next safe point: what is in flight finishes and
@@ -168,6 +241,8 @@ class CampaignController:
             executor.submit(self.redispatch)
             self.redispatch = []
         while True:
+            if self.heartbeat is not None and self.heartbeat.lost:  # a safe point: stop here
+                raise LeaseLost(self.heartbeat.lost)
             batch: list[EvaluationTask] = []
             while (self._budget_left(start)
                    and len(ledger.outstanding) < executor.capacity
@@ -288,3 +363,15 @@ class CampaignController:
             cache_hits=statistics.hits, in_flight_hits=statistics.in_flight_hits,
             cache_hit_rate=statistics.hit_rate, seconds=seconds, stopped=self.stop_requested,
             front=self.front(), hypervolume=self.hypervolume(), restarts=self.restarts)
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why a controller died, in one line for the campaign's `failure`: the database's own
+    words for a store error (``database or disk is full``), else the exception."""
+    if isinstance(error, StoreError):
+        cause = error.__cause__
+        text = str(getattr(cause, "orig", None) or cause) if cause is not None else str(error)
+    else:
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."

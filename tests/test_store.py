@@ -564,7 +564,7 @@ def test_a_0002_cache_upgrades_to_the_write_order_and_back(store: Store) -> None
                 "candidate_number, objectives, evaluation_count, hit_count) VALUES (1, "
                 "'settings', :h, 0, '{\"error\": 0.5}', 1, 0)"), {"h": h * 32})
     store.upgrade()
-    assert store.schema_revision() == migrate.head_revision() == "0003"
+    assert store.schema_revision() == migrate.head_revision() == "0004"
     old = [cache_entry(h * 32) for h in "abc"]
     assert store.load_cache(1, "settings") == old
     assert store.load_cache(1, "settings", limit=2) == old[1:]

@@ -9,12 +9,14 @@ how a write to a campaign that does not exist fails with "no campaign".
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import Double, and_, func, insert, literal, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import codec
 from .errors import StoreError
@@ -26,8 +28,11 @@ Directions = tuple[tuple[str, str], ...]  # (objective name, "minimize" | "maxim
 
 def campaign_values(name: str, space: str, seed: int, config: dict[str, Any],
                     settings_hash: str, code_version: str, objectives: Directions | None,
-                    environment: dict[str, Any] | None) -> dict[str, Any]:
-    """The new campaign's row (validated and encoded: errors come before any transaction)."""
+                    environment: dict[str, Any] | None, owner: str | None = None
+                    ) -> dict[str, Any]:
+    """The new campaign's row (validated and encoded: errors come before any transaction).
+    With `owner` (`lease_owner` text) the campaign is created leased to it; its heartbeat is
+    set on insertion, on the database's clock (`insert_campaign`)."""
     if not name:
         raise StoreError("a campaign needs a non-empty name")
     for objective, direction in objectives or ():
@@ -47,6 +52,7 @@ def campaign_values(name: str, space: str, seed: int, config: dict[str, Any],
             {"name": n, "direction": d} for n, d in objectives],
         "environment": None if environment is None else codec.encode_json(
             environment, "campaign environment"),
+        "owner": owner,
     }
 
 
@@ -56,7 +62,84 @@ def registered(objectives: Sequence[tuple[str, str]] | None) -> Directions | Non
 
 
 def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
-    return conn.execute(insert(CAMPAIGNS), values).inserted_primary_key[0]
+    if values.get("owner") is not None:
+        values = {**values, "heartbeat_at": database_now(conn)}
+    return conn.execute(insert(CAMPAIGNS).values(**values)).inserted_primary_key[0]
+
+
+# -- the lease ---------------------------------------------------------------------------------
+# Every time compared here is the database's own clock, so that owners on machines whose clocks
+# disagree judge each other's heartbeats alike. Each function is one statement, meant to be the
+# only one of its (short) transaction, except `renew_lease` inside a write batch.
+
+_NOW = {
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)",
+}
+
+
+def database_now(conn: Connection) -> ColumnElement[float]:
+    """The database's clock in seconds since the epoch, as a SQL expression."""
+    return literal_column(_NOW[conn.dialect.name], Double)
+
+
+def take_lease(conn: Connection, campaign_id: int, owner: str, grace_seconds: float,
+               force: bool = False, expected_owner: str | None = None) -> bool:
+    """Make `owner` the campaign's owner, status running, heartbeat now: one conditional
+    UPDATE, so of two takers at once exactly one wins (PostgreSQL re-checks the condition on the
+    row the winner committed; SQLite runs one writer at a time). Allowed when nobody holds a
+    live lease: status not running, or no heartbeat, or one older than `grace_seconds`. With
+    `force`, whatever holds it; with `expected_owner` as well, only while that one holds it
+    (compare-and-swap). True if taken."""
+    now = database_now(conn)
+    c = CAMPAIGNS.c
+    if force:
+        condition = c.owner == expected_owner if expected_owner is not None else literal(True)
+    else:
+        condition = or_(c.status != "running", c.heartbeat_at.is_(None),
+                        c.heartbeat_at < now - grace_seconds)
+    stmt = (update(CAMPAIGNS).where(and_(c.id == campaign_id, condition))
+            .values(owner=owner, heartbeat_at=now, status="running", failure=None,
+                    updated_at=time.time()))
+    return conn.execute(stmt).rowcount == 1
+
+
+def renew_lease(conn: Connection, campaign_id: int, owner: str) -> bool:
+    """Heartbeat: True while `owner` still holds the lease (then its heartbeat is now)."""
+    c = CAMPAIGNS.c
+    stmt = (update(CAMPAIGNS).where(c.id == campaign_id, c.owner == owner)
+            .values(heartbeat_at=database_now(conn)))
+    return conn.execute(stmt).rowcount == 1
+
+
+def end_lease(conn: Connection, campaign_id: int, owner: str, status: str,
+              failure: str | None) -> bool:
+    """The owner's last word: status (and failure reason), written only while it holds the
+    lease. The owner stays recorded (who ran it last); the heartbeat stops."""
+    c = CAMPAIGNS.c
+    stmt = (update(CAMPAIGNS).where(c.id == campaign_id, c.owner == owner)
+            .values(status=status, failure=failure, heartbeat_at=database_now(conn),
+                    updated_at=time.time()))
+    return conn.execute(stmt).rowcount == 1
+
+
+def read_lease(conn: Connection, campaign_id: int) -> tuple[Any, ...] | None:
+    """(status, owner text, heartbeat_at, the database's clock now), None: no campaign."""
+    c = CAMPAIGNS.c
+    return conn.execute(select(c.status, c.owner, c.heartbeat_at,
+                               database_now(conn).label("checked_at"))
+                        .where(c.id == campaign_id)).first()
+
+
+def decode_owner(raw: str | None) -> dict[str, Any] | None:
+    """The owner text as a mapping (host, pid, token, ...); None when there is none."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {"owner": raw}
+    return value if isinstance(value, dict) else {"owner": raw}
 
 
 def read_objectives(conn: Connection, campaign_id: int) -> Directions | None:
@@ -97,18 +180,19 @@ def exists(conn: Connection, campaign_id: int) -> bool:
 def find(conn: Connection, id_or_name: int | str, counts: bool = True) -> CampaignRecord | None:
     """By id (int) or name (str); with ``counts=False`` the counts (a scan each) are 0."""
     key = CAMPAIGNS.c.name if isinstance(id_or_name, str) else CAMPAIGNS.c.id
-    query = with_counts() if counts else select(
-        CAMPAIGNS, literal(0).label("candidate_count"), literal(0).label("evaluation_count"))
+    query = with_counts(conn) if counts else select(
+        CAMPAIGNS, literal(0).label("candidate_count"), literal(0).label("evaluation_count"),
+        database_now(conn).label("checked_at"))
     row = conn.execute(query.where(key == id_or_name)).first()
     return None if row is None else campaign_record(row)
 
 
 def list_all(conn: Connection) -> list[CampaignRecord]:
     """All campaigns by id, with their counts (one query)."""
-    return [campaign_record(row) for row in conn.execute(with_counts())]
+    return [campaign_record(row) for row in conn.execute(with_counts(conn))]
 
 
-def with_counts() -> Any:
+def with_counts(conn: Connection) -> Any:
     def count(table: Any, *conditions: Any) -> Any:
         return (
             select(func.count())
@@ -124,6 +208,7 @@ def with_counts() -> Any:
         CAMPAIGNS,
         count(CANDIDATES).label("candidate_count"),
         count(EVALUATIONS, run).label("evaluation_count"),
+        database_now(conn).label("checked_at"),
     ).order_by(CAMPAIGNS.c.id)
 
 
@@ -143,4 +228,9 @@ def campaign_record(row: Any) -> CampaignRecord:
         evaluation_count=row.evaluation_count,
         objectives=objective_pairs(row.objectives),
         environment=None if row.environment is None else codec.decode_json(row.environment),
+        owner=decode_owner(row.owner),
+        heartbeat_at=row.heartbeat_at,
+        # the clock matters only beside a heartbeat (it says how old that is)
+        checked_at=row.checked_at if row.heartbeat_at is not None else None,
+        failure=row.failure,
     )

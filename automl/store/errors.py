@@ -18,6 +18,14 @@ class StoreError(RuntimeError):
     """A store operation failed: bad URL, unreachable database, schema or integrity problem."""
 
 
+class LeaseHeld(StoreError):
+    """A live owner holds the campaign's lease (`Store.take_lease` refused)."""
+
+
+class LeaseLost(StoreError):
+    """Another owner took the campaign's lease: this one must stop without writing."""
+
+
 def safe_url(url: URL | str) -> str:
     """The URL with its password replaced by ``***`` (text that is no URL: a placeholder)."""
     if isinstance(url, str):

@@ -63,6 +63,12 @@ class Campaign(Base):
     environment: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
     # the controller's state at its last flush (the population, in order), for resume
     state: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
+    # the lease (revision 0004): who runs the campaign, as JSON text (host, pid, a token, Ray
+    # ids; compared as text, so the same on SQLite and PostgreSQL), when it last renewed it
+    # (seconds since the epoch on the database's clock) and why it failed; NULL when unknown
+    owner: Mapped[str | None] = mapped_column(Text, nullable=True)
+    heartbeat_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class _CandidateColumns:

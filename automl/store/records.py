@@ -66,3 +66,10 @@ class CampaignRecord:
     evaluation_count: int = 0
     objectives: tuple[tuple[str, str], ...] | None = None  # (name, direction), if registered
     environment: dict[str, Any] | None = None  # versions, host, device at creation
+    # the lease (`automl.lease`): who runs it (host, pid, token, Ray ids), its last heartbeat
+    # and the database's clock when this record was read (both seconds since the epoch), and
+    # why it failed; None where unknown (campaigns stored before revision 0004)
+    owner: dict[str, Any] | None = None
+    heartbeat_at: float | None = None
+    checked_at: float | None = None
+    failure: str | None = None

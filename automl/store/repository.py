@@ -17,9 +17,9 @@ from typing import Any, Self
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from . import campaigns, migrate, queries
-from .engine import create_store_engine, require_existing_database
-from .errors import StoreError, safe_url, translated
+from . import campaigns, codec, integrity, migrate, queries
+from .engine import create_store_engine, parse_url, require_existing_database
+from .errors import LeaseHeld, LeaseLost, StoreError, safe_url, translated
 from .records import (
     CAMPAIGN_STATUSES,
     CacheEntryRow,
@@ -38,13 +38,21 @@ class Store:
         self._engine = engine
         self._writer = BatchWriter(engine.dialect.name)
         self._objectives: dict[int, campaigns.Directions | None] = {}  # per campaign
+        # the leases this store's owner holds (campaign id -> owner text): every write batch of
+        # such a campaign first checks, in its own transaction, that the lease is still held
+        self._leases: dict[int, str] = {}
 
     @classmethod
-    def open(cls, url: str, *, auto_upgrade: bool = True, create: bool = True) -> Store:
+    def open(cls, url: str, *, auto_upgrade: bool = True, create: bool = True,
+             verify: bool = False) -> Store:
         """Validate `url`, connect, and create the schema (empty database) or upgrade it to head.
 
         With ``auto_upgrade=False`` an out-of-date schema raises `StoreError` instead; with
-        ``create=False`` so does a SQLite file that does not exist yet."""
+        ``create=False`` so does a SQLite file that does not exist yet. With ``verify`` an
+        existing SQLite file is first checked (``PRAGMA quick_check``, before anything can
+        write to it) and refused when damaged (`integrity.refuse_damaged`)."""
+        if verify:
+            integrity.refuse_damaged(parse_url(url))
         engine = create_store_engine(url)
         try:
             if not create:
@@ -96,12 +104,14 @@ class Store:
         code_version: str,
         objectives: Sequence[tuple[str, str]] | None = None,
         environment: dict[str, Any] | None = None,
+        owner: str | None = None,
     ) -> CampaignRecord:
         """`objectives` ((name, direction) pairs) lets the store keep the campaign's Pareto
-        front up to date as evaluations arrive; `environment` is recorded for `reproduce`."""
+        front up to date as evaluations arrive; `environment` is recorded for `reproduce`;
+        with `owner` the campaign is created leased to it (see `take_lease`)."""
         registered = campaigns.registered(objectives)
         values = campaigns.campaign_values(name, space, seed, config, settings_hash,
-                                           code_version, registered, environment)
+                                           code_version, registered, environment, owner)
         try:
             with self._transaction(f"creating campaign {name!r}") as conn:
                 campaign_id = campaigns.insert_campaign(conn, values)
@@ -109,9 +119,12 @@ class Store:
             if isinstance(exc.__cause__, IntegrityError) and self._find(name) is not None:
                 raise StoreError(f"a campaign named {name!r} already exists") from None
             raise
+        if owner is not None:
+            self._leases[campaign_id] = owner
         return CampaignRecord(id=campaign_id, **{**values, "config": config,
                                                  "objectives": registered,
-                                                 "environment": environment})
+                                                 "environment": environment,
+                                                 "owner": campaigns.decode_owner(owner)})
 
     def get_campaign(self, id_or_name: int | str, counts: bool = True) -> CampaignRecord:
         """By id (int) or by name (str); `StoreError` "no campaign ..." if absent. With
@@ -131,6 +144,60 @@ class Store:
             raise StoreError(f"campaign status {status!r} is not one of {CAMPAIGN_STATUSES}")
         with self._transaction(f"setting status of campaign {campaign_id}") as conn:
             campaigns.touch(conn, campaign_id, status=status)
+
+    def update_campaign_config(self, campaign_id: int, config: dict[str, Any]) -> None:
+        """Replace the campaign's stored config (`automl resume --max-evals` extends the
+        budget this way)."""
+        encoded = codec.encode_json(config, "campaign config")
+        with self._transaction(f"updating the config of campaign {campaign_id}") as conn:
+            campaigns.touch(conn, campaign_id, config=encoded)
+
+    # -- the lease ---------------------------------------------------------------------------
+
+    def take_lease(self, campaign_id: int, owner: str, grace_seconds: float,
+                   force: bool = False, expected_owner: str | None = None) -> None:
+        """Become the campaign's one live owner (status running, heartbeat now) in one
+        conditional UPDATE: allowed when it is not running or its heartbeat is older than
+        `grace_seconds`; `force` skips that check (with `expected_owner`: only while that
+        owner holds it). `LeaseHeld` naming the holder when refused. From then on every write
+        batch of the campaign checks that this store still holds the lease (`LeaseLost`)."""
+        with self._immediate(f"taking the lease of campaign {campaign_id}") as conn:
+            if campaigns.take_lease(conn, campaign_id, owner, grace_seconds, force,
+                                    expected_owner):
+                self._leases[campaign_id] = owner
+                return
+            lease = campaigns.read_lease(conn, campaign_id)
+        if lease is None:
+            raise StoreError(f"no campaign {campaign_id!r}")
+        raise LeaseHeld(_held_by(campaign_id, lease))
+
+    def renew_lease(self, campaign_id: int, owner: str) -> bool:
+        """One heartbeat, its own short transaction: False when another owner took the lease
+        (this one must stop without writing)."""
+        with self._transaction(f"renewing the lease of campaign {campaign_id}") as conn:
+            return campaigns.renew_lease(conn, campaign_id, owner)
+
+    def end_lease(self, campaign_id: int, owner: str, status: str,
+                  failure: str | None = None) -> None:
+        """Write the owner's final status (and failure reason) while it still holds the
+        lease, and let the lease go; `LeaseLost` (nothing written) when another took it."""
+        if status not in CAMPAIGN_STATUSES:
+            raise StoreError(f"campaign status {status!r} is not one of {CAMPAIGN_STATUSES}")
+        self._leases.pop(campaign_id, None)
+        with self._transaction(f"setting status of campaign {campaign_id}") as conn:
+            if campaigns.end_lease(conn, campaign_id, owner, status, failure):
+                return
+            lease = campaigns.read_lease(conn, campaign_id)
+        raise LeaseLost(_lost_to(campaign_id, lease))
+
+    def lease_holder(self, campaign_id: int) -> str:
+        """Who holds the campaign's lease now, in words (for messages)."""
+        with self._transaction(f"reading the lease of campaign {campaign_id}") as conn:
+            return _held_by(campaign_id, campaigns.read_lease(conn, campaign_id))
+
+    def forget_lease(self, campaign_id: int) -> None:
+        """Stop checking writes of this campaign against a lease (it was lost or given up)."""
+        self._leases.pop(campaign_id, None)
 
     # -- the hot path ------------------------------------------------------------------------
 
@@ -158,7 +225,12 @@ class Store:
                              forgotten_cache_entries, dispatched, landed, state)
         if not batch:
             return
+        owner = self._leases.get(campaign_id)
         with self._transaction(f"write_batch for campaign {campaign_id}") as conn:
+            # fencing: a batch of a leased campaign is written only while its lease is held,
+            # checked by the batch's first statement (which also renews the heartbeat)
+            if owner is not None and not campaigns.renew_lease(conn, campaign_id, owner):
+                raise LeaseLost(_lost_to(campaign_id, campaigns.read_lease(conn, campaign_id)))
             self._writer.write(conn, batch, self._registered_objectives)
 
     # -- reads -------------------------------------------------------------------------------
@@ -312,6 +384,16 @@ class Store:
             yield conn
 
     @contextmanager
+    def _immediate(self, action: str) -> Iterator[Connection]:
+        """A transaction that takes SQLite's write lock at BEGIN (no snapshot read first, so
+        a second writer waits its turn instead of failing); plain BEGIN on PostgreSQL."""
+        with translated(action, self._engine.url), self._engine.connect() as conn:
+            if self._engine.dialect.name == "sqlite":
+                conn = conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def _reading(self, campaign_id: int, action: str) -> Iterator[Connection]:
         """A transaction that first checks the campaign exists."""
         with self._transaction(f"{action} of campaign {campaign_id}") as conn:
@@ -322,3 +404,33 @@ class Store:
     def _find(self, id_or_name: int | str, counts: bool = True) -> CampaignRecord | None:
         with self._transaction(f"looking up campaign {id_or_name!r}") as conn:
             return campaigns.find(conn, id_or_name, counts)
+
+
+def _held_by(campaign_id: int, lease: Any) -> str:
+    """Who holds a campaign's lease, from `campaigns.read_lease`'s row."""
+    if lease is None:
+        return f"no campaign {campaign_id!r}"
+    status, raw_owner, heartbeat_at, now = lease
+    owner = campaigns.decode_owner(raw_owner) or {}
+    who = describe_owner(owner)
+    if heartbeat_at is None:
+        return f"campaign {campaign_id} is {status}, owned by {who} (no heartbeat)"
+    return (f"campaign {campaign_id} is {status}, owned by {who}, last heartbeat "
+            f"{max(0.0, now - heartbeat_at):.0f} s ago")
+
+
+def _lost_to(campaign_id: int, lease: Any) -> str:
+    return (f"campaign {campaign_id}: lost its lease ({_held_by(campaign_id, lease)}); "
+            f"stopped without writing, the campaign is the new owner's")
+
+
+def describe_owner(owner: dict[str, Any] | None) -> str:
+    """`host H pid P` (and the Ray actor or job), or `nobody` for no owner."""
+    if not owner:
+        return "nobody"
+    parts = [f"host {owner.get('host', '?')} pid {owner.get('pid', '?')}"]
+    if owner.get("ray_actor_id"):
+        parts.append(f"Ray actor {owner['ray_actor_id']}")
+    elif owner.get("ray_job_id"):
+        parts.append(f"Ray job {owner['ray_job_id']}")
+    return ", ".join(parts)
