@@ -104,7 +104,9 @@ class LocalExecutor(Executor):
 
 
 def make_executor(config: CampaignConfig, space: SearchSpace) -> Executor:
-    """The executor ``config.executor.kind`` names (`automl.plugins.EXECUTORS`)."""
+    """The executor ``config.executor.kind`` names (`automl.plugins.EXECUTORS`), once the
+    libraries the space's evaluation needs are known to be installed (before any candidate)."""
+    space.check_requirements()
     executor = EXECUTORS.load(config.executor.kind).from_config(config, space)
     missing = [name for name in ("capacity", "batch_size") if not hasattr(executor, name)]
     if missing:

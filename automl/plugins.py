@@ -22,6 +22,8 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
+from automl.extras import EXTRAS, missing_extra
+
 if TYPE_CHECKING:
     from automl.space import SearchSpace
 
@@ -63,7 +65,16 @@ class PluginGroup:
             point = self._points().get(name)
             if point is None:
                 raise self.error(self.unknown(name))
-            self._loaded[name] = point.load()
+            try:
+                self._loaded[name] = point.load()
+            except ModuleNotFoundError as error:
+                # a plug-in of an extra that is not installed: name the extra (a built-in
+                # space or executor has an extra of its own name that installs all it needs)
+                own_extra = name if name in EXTRAS else None
+                missing = missing_extra(error, f"{self.kind} {name!r}", own_extra)
+                if missing is None:
+                    raise
+                raise missing from None
         return self._loaded[name]
 
     def unknown(self, name: str) -> str:

@@ -26,6 +26,7 @@ import pydantic
 
 from automl import dsl
 from automl.evolution.mutations import MutationSettings, mutate
+from automl.extras import require
 from automl.hashing import DEFAULT_MANTISSA_BITS, hash_program, settings_hash
 from automl.ir import Program, Signature, validate
 from automl.objective import Objective
@@ -235,6 +236,17 @@ class SearchSpace(ABC):
         """A reason to reject without full evaluation (cheap early rejection), or None."""
         return None
 
+    def requirements(self) -> dict[str, str]:
+        """Libraries this space's evaluation needs with these settings beyond what importing
+        the space already needs: module -> the package extra that installs it
+        (`automl.extras`). Checked before a campaign evaluates anything."""
+        return {}
+
+    def check_requirements(self) -> None:
+        """Raise `automl.extras.MissingExtraError` naming the extra to install when a library
+        of `requirements` is missing (before evaluating: not as every candidate's failure)."""
+        require(self.requirements(), f"search space {self.name!r} with these settings")
+
     @abstractmethod
     def evaluate_one(self, program: Program) -> tuple[dict[str, float], dict[str, Any]]:
         """Objectives and extra metrics of one program. May raise: that is a failure."""
@@ -243,6 +255,8 @@ class SearchSpace(ABC):
         """Evaluate a batch; never raises. Spaces override `evaluate_batch`, not this."""
         try:
             evaluations = self.evaluate_batch(programs)
+        except ModuleNotFoundError:
+            raise  # a library missing here fails every candidate alike: not the programs' fault
         except Exception as error:  # the whole batch failed: each candidate records why
             reason = f"batch evaluation raised {type(error).__name__}: {error}"
             return [Evaluation(None, {}, reason) for _ in programs]
@@ -264,6 +278,8 @@ class SearchSpace(ABC):
         try:
             with np.errstate(all="ignore"):
                 objectives, metrics = self.evaluate_one(program)
+        except ModuleNotFoundError:
+            raise  # the environment's failure (an extra not installed), not the candidate's
         except Exception as error:  # a candidate's failure is data, not a crash
             return Evaluation(None, {}, f"{type(error).__name__}: {error}",
                               time.perf_counter() - start)

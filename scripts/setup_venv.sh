@@ -1,8 +1,35 @@
 #!/usr/bin/env bash
-# Create .venv if missing and install the project with its dev extras (sourced by the
-# quick-start scripts, run from the repository root).
+# Create .venv if missing and install the project into it with the extras named in
+# $AUTOML_EXTRAS (comma-separated, e.g. "all,dev"; empty: the base install, which is what the
+# core and the AutoNumerics space need). Sourced by the quick-start scripts from the
+# repository root.
+#
+# pip runs once per state of pyproject.toml: .venv/.automl-installed records its hash and the
+# extras installed with it, and a later call that asks for nothing new skips pip (the install
+# is editable, so code changes need no reinstall). pip's output goes to .venv/pip-install.log
+# and is shown only when it fails.
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+_stamp=.venv/.automl-installed
+_hash=$(.venv/bin/python -c "import hashlib; print(hashlib.sha256(open('pyproject.toml', 'rb').read()).hexdigest()[:16])")
+_have=""
+if [ -f "$_stamp" ] && [ "$(head -n 1 "$_stamp")" = "$_hash" ]; then
+    _have=$(sed -n 2p "$_stamp")
+fi
+_missing=""
+for _extra in $(echo "${AUTOML_EXTRAS:-}" | tr "," " "); do
+    case ",$_have," in *",$_extra,"*) ;; *) _missing="$_missing $_extra" ;; esac
+done
+if [ ! -f "$_stamp" ] || [ "$(head -n 1 "$_stamp")" != "$_hash" ] || [ -n "$_missing" ]; then
+    _all=$(echo "$_have,${AUTOML_EXTRAS:-}" | tr ',' '\n' | sed '/^$/d' | sort -u | paste -sd, -)
+    echo "installing the project into .venv${_all:+ with [$_all]} (pip output: .venv/pip-install.log)" >&2
+    if ! PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install -e ".${_all:+[$_all]}" \
+            > .venv/pip-install.log 2>&1; then
+        tail -n 30 .venv/pip-install.log >&2
+        echo "error: pip install failed; the whole log is .venv/pip-install.log" >&2
+        exit 1
+    fi
+    printf '%s\n%s\n' "$_hash" "$_all" > "$_stamp"
+fi
+unset _stamp _hash _have _missing _extra _all

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the project into .venv (created if missing) and run the whole test suite.
+# Install the project into .venv (created if missing) with every extra and the development
+# tools, and run the whole test suite.
 #   scripts/test.sh            the whole suite (what CI runs via .ci/run)
 #   scripts/test.sh --quick    the development loop: everything but the `slow` and `ray` tests
 # Other arguments go to pytest. PostgreSQL tests use $AUTOML_TEST_PG_URL (default
@@ -7,7 +8,7 @@
 # when the server is unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup_venv.sh
+AUTOML_EXTRAS=all,dev source scripts/setup_venv.sh
 if [ "${1:-}" = "--quick" ]; then
     shift
     exec .venv/bin/python -m pytest -m "not slow and not ray" "$@"

@@ -9,8 +9,9 @@ import typer
 from rich.markup import escape
 
 from automl import plugins
-from automl.cli import campaigns, programs, query, workflows
+from automl.cli import campaigns, db, programs, query, workflows
 from automl.cli.common import error_console
+from automl.extras import missing_extra
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Evolutionary AutoML search over program spaces.")
@@ -25,6 +26,7 @@ app.command("hash")(programs.hash_command)
 app.command("eval")(programs.eval_command)
 app.command("baselines")(programs.baselines_command)
 db_app.command("upgrade")(programs.db_upgrade)
+db_app.command("check")(db.check)
 for verb in (query.top, query.pareto, query.show, query.lineage, query.export, query.reproduce,
              query.report, query.compare, query.zoo):
     app.command()(verb)
@@ -48,7 +50,11 @@ def main() -> None:
         sys.exit(1)
     except Exception as error:
         if not hasattr(error, "format_message") or not hasattr(error, "exit_code"):
-            raise  # not a command-line usage error (typer's vendored click exceptions)
+            missing = missing_extra(error)  # an extra's library, outside a command's own guard
+            if missing is None:
+                raise  # a bug: the traceback is what its report needs
+            error_console.print(f"[bold red]error:[/] {escape(str(missing))}", highlight=False)
+            sys.exit(2)
         context = getattr(error, "ctx", None)
         command = f"{context.command_path}: " if context is not None else ""
         error_console.print(f"[bold red]error:[/] {escape(command + error.format_message())}",

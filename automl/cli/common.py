@@ -36,11 +36,24 @@ def user_error_types() -> tuple[type[Exception], ...]:
     """What a user's mistake raises (bad config, program text, database URL, unknown plug-in,
     missing file): printed as one line with exit status 2, never as a traceback."""
     from automl.config import ConfigError
+    from automl.extras import MissingExtraError
     from automl.ir import ProgramError
     from automl.plugins import UnknownPluginError
     from automl.store import StoreError
 
-    return (ConfigError, StoreError, ProgramError, UnknownPluginError, ValueError, OSError)
+    return (ConfigError, StoreError, ProgramError, UnknownPluginError, MissingExtraError,
+            ValueError, OSError)
+
+
+def as_user_error(error: Exception) -> Exception | None:
+    """`error` as the user error it is (a library of an extra that is not installed becomes a
+    `MissingExtraError` naming the extra), or None for a bug."""
+    from automl.extras import missing_extra
+
+    missing = missing_extra(error)
+    if missing is not None:
+        return missing
+    return error if isinstance(error, user_error_types()) else None
 
 DatabaseOption = Annotated[str | None, typer.Option(
     "--db", help=f"Database URL (default: $AUTOML_DB or {DEFAULT_DATABASE}).")]
@@ -57,9 +70,10 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if not isinstance(error, user_error_types()):
+        known = as_user_error(error)
+        if known is None:
             raise
-        error_console.print(f"[bold red]error:[/] {escape(describe(error))}", highlight=False)
+        error_console.print(f"[bold red]error:[/] {escape(describe(known))}", highlight=False)
         raise typer.Exit(2) from None
 
 

@@ -45,6 +45,7 @@ def eval_command(file: FileArgument, space: SpaceOption, settings: SettingsOptio
     """Evaluate one DSL program and print its objectives."""
     with user_errors():
         search_space, program = load_program(space, file, settings or [])
+        search_space.check_requirements()
         simplified, removed = search_space.simplify(program)
         (evaluation,) = search_space.evaluate([simplified])
     payload = {"file": str(file), "space": space, "objectives": evaluation.objectives,

@@ -132,6 +132,10 @@ class AutoNumericsSpace(SearchSpace):
         return Signature(inputs=("x",), outputs=("f",), ops=self.settings.ops,
                          parameter_pattern=rf"{PARAMETER_STEM}\d+", registry=TABLE)
 
+    def requirements(self) -> dict[str, str]:
+        # float32 mode compiles the programs and the library function with XLA
+        return {"jax": "jax"} if self.settings.precision == "float32" else {}
+
     @property
     def objectives(self) -> tuple[Objective, ...]:
         if self.settings.precision == "float32":

@@ -139,6 +139,9 @@ class EvoNormSpace(BatchEvaluatedSpace):
     evaluator_version = 1
     settings: EvoNormSettings
 
+    def requirements(self) -> dict[str, str]:
+        return {"sklearn": "evonorm"}  # the tasks' data: scikit-learn's digits
+
     @cached_property
     def signature(self) -> Signature:
         return Signature(

@@ -156,6 +156,9 @@ class OptimizersSpace(BatchEvaluatedSpace):
     evaluator_version = 5
     settings: OptimizersSettings
 
+    def requirements(self) -> dict[str, str]:
+        return {"sklearn": "optimizers"}  # the tasks' data: scikit-learn's digits
+
     @cached_property
     def signature(self) -> Signature:
         return Signature(
