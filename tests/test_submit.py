@@ -164,7 +164,7 @@ def test_the_job_runs_automl_run_on_the_config_alone(workdir, fake_cluster):
     assert "warning" not in result.output  # a local address: SQLite is fine
 
 
-def test_passwords_are_never_printed_and_sqlite_far_away_warns(workdir, fake_cluster):
+def test_passwords_are_never_printed_and_sqlite_far_away_is_refused(workdir, fake_cluster):
     (workdir / "far.yaml").write_text(
         SMALL_CONFIG.replace("{kind: local, batch_size: 8}",
                              "{kind: local, batch_size: 8, address: 'ray://laptop:10001'}"))
@@ -184,11 +184,15 @@ def test_passwords_are_never_printed_and_sqlite_far_away_warns(workdir, fake_clu
 
     sqlite = runner.invoke(app, ["submit", "small.yaml", "--address", "http://192.0.2.1:8265",
                                  "--db", "sqlite:///s.db", "--name", "far-sqlite"])
-    assert sqlite.exit_code == 0 and "warning: a SQLite database is a file on one machine" \
-        in sqlite.output
+    assert sqlite.exit_code == 2 and "a SQLite database is a file on one machine" \
+        in sqlite.output  # refused (issue 29): `automl status` here could never read it
+
+    nothing = runner.invoke(app, ["submit", "small.yaml", "--address", "http://192.0.2.1:8265",
+                                  "--name", "no-db"])
+    assert nothing.exit_code == 2 and "no database for the job" in nothing.output
 
     default = runner.invoke(app, ["submit", "small.yaml", "--address", "http://192.0.2.1:8265",
-                                  "--name", "cluster-db", "--json"])
+                                  "--name", "cluster-db", "--cluster-db", "--json"])
     assert default.exit_code == 0, default.output
     assert "env_vars" not in fake_cluster[-1].submitted["runtime_env"]  # the cluster's own
     assert json.loads(default.stdout)["status_command"] == "automl status cluster-db"
@@ -208,7 +212,7 @@ def test_wait_follows_the_logs_and_a_failed_job_exits_1(workdir, monkeypatch):
 
     monkeypatch.setattr(cli_cluster, "_connect", EndingClient)
     result = runner.invoke(app, ["submit", "small.yaml", "--address", "http://127.0.0.1:1",
-                                 "--name", "w1", "--wait", "--json"])
+                                 "--name", "w1", "--cluster-db", "--wait", "--json"])
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["status"] == "FAILED"
     assert "error: the database is gone" in result.stderr  # the logs: not on stdout

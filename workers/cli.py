@@ -10,11 +10,24 @@ config file travels, as the job's ``working_dir``; inside a Ray job the driver's
 ``$RAY_ADDRESS`` names the cluster it runs in, which ``ray.init()`` (``executor.address``
 unset) connects to. A config that sets ``executor.address`` travels as a copy without it.
 
-The database (``--db``) travels as the job's ``$AUTOML_DB``, never on its command line; it
-must be reachable from the cluster: a PostgreSQL URL in practice. Without ``--db`` the job
-uses the cluster's own ``$AUTOML_DB`` (docker/docker-compose.yml sets one), else the config's
-``database``. ``automl status NAME`` then follows the campaign from any machine that reaches
-the database.
+The database (``--db``, else this shell's ``$AUTOML_DB``) travels as the job's ``$AUTOML_DB``,
+never on its command line; it must be shared, i.e. reachable from the cluster and from here: a
+PostgreSQL URL, or a SQLite file only when the cluster runs on this machine (made absolute).
+``--cluster-db`` instead uses the ``$AUTOML_DB`` the cluster's nodes set themselves
+(docker/docker-compose.yml sets one), which keeps a password off the job's runtime_env. With
+none of these, `submit` refuses: the job would write the config's SQLite default into Ray's
+temporary working directory, where `automl status` never finds it. ``automl status NAME`` then
+follows the campaign from any machine that reaches the database.
+
+A PostgreSQL password given in the URL is readable in the job's runtime_env (`ray job list`,
+the dashboard): give a URL without one and let libpq find it on the cluster's nodes
+(``PGPASSWORD`` in the environment `ray start` ran with, or ``~/.pgpass``); see README,
+"Distributed campaigns".
+
+Ray's token authentication (``RAY_AUTH_MODE=token``, the default of recent Ray for local
+clusters): the token comes from ``$RAY_AUTH_TOKEN``, ``$RAY_AUTH_TOKEN_PATH`` or
+``~/.ray/auth_token``, as Ray reads it; when the dashboard refuses, one line says which is
+missing.
 """
 
 from __future__ import annotations
@@ -56,9 +69,12 @@ def submit(
         "--address", envvar="RAY_API_SERVER_ADDRESS", show_envvar=True,
         help="The cluster's dashboard (Jobs API), e.g. http://HEAD:8265.")],
     db: Annotated[str | None, typer.Option(
-        "--db", help="Database URL the job writes to; it must be reachable from the cluster "
-                     "(PostgreSQL). Default: the cluster's $AUTOML_DB, else the config's "
-                     "database.")] = None,
+        "--db", help="Database URL the job writes to, shared with the cluster (PostgreSQL; "
+                     "SQLite only for a cluster on this machine). Default: $AUTOML_DB.")
+    ] = None,
+    cluster_db: Annotated[bool, typer.Option(
+        "--cluster-db", help="Write to the $AUTOML_DB the cluster's nodes set themselves "
+                             "(keeps its password off the job's runtime_env).")] = False,
     name: Annotated[str | None, typer.Option(
         help="Campaign name, also the Ray job's submission id (default: "
              "<config name>-<timestamp>).")] = None,
@@ -84,7 +100,7 @@ def submit(
             "budget.max_evaluations": "--max-evals", "seed": "--seed"})
         campaign = _campaign_name(name, config, config_path)
         address = _dashboard_url(address)
-        url = _job_database(db, _is_local(address)) if db is not None else None
+        url = _shared_database(db, cluster_db, address)
 
         command = ["automl", "run", config_path.name, "--name", campaign, "--executor", "ray"]
         if max_evals is not None:
@@ -178,9 +194,28 @@ def _is_local(address: str) -> bool:
         return False
 
 
+def _shared_database(db: str | None, cluster_db: bool, address: str) -> str | None:
+    """The URL the job gets as its $AUTOML_DB: --db, else $AUTOML_DB here; None with
+    --cluster-db (the nodes' own). ValueError (one line) when there is none, or when it is
+    no database both the cluster and this machine reach."""
+    if cluster_db:
+        if db is not None:
+            raise ValueError("--cluster-db and --db: give one (--cluster-db uses the "
+                             "$AUTOML_DB of the cluster's nodes)")
+        return None
+    db = db or os.environ.get("AUTOML_DB") or None
+    if db is None:
+        raise ValueError("no database for the job: give --db postgresql+psycopg://USER@HOST/DB "
+                         "(or set $AUTOML_DB), or --cluster-db if the cluster's nodes set "
+                         "their own $AUTOML_DB; without one the job would write SQLite into "
+                         "Ray's temporary working directory, invisible to `automl status`")
+    return _job_database(db, _is_local(address))
+
+
 def _job_database(url: str, local: bool) -> str:
     """The --db URL as the job will use it: a relative SQLite path made absolute (the job's
-    working directory is a temporary one); a warning when SQLite leaves this machine."""
+    working directory is a temporary one); SQLite is refused unless the cluster runs on this
+    machine (a file elsewhere is invisible to `automl status` here)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -199,15 +234,17 @@ def _job_database(url: str, local: bool) -> str:
         url = parsed.set(database=str(Path(path).expanduser().absolute())).render_as_string(
             hide_password=False)
         if not local:
-            error_console.print(
-                "[bold yellow]warning:[/] a SQLite database is a file on one machine: the job "
-                f"writes {escape(safe_url(url))} on the cluster's head node, where `automl "
-                "status` here cannot read it; use a PostgreSQL URL both reach", highlight=False)
+            raise ValueError(
+                f"--db {safe_url(url)}: a SQLite database is a file on one machine, and this "
+                "cluster is not on this one: the job would write it on the cluster's head "
+                "node, where `automl status` here cannot read it; use a PostgreSQL URL both "
+                "reach")
     if parsed.password:
         error_console.print(
             "[bold yellow]warning:[/] the database password travels in the job's runtime_env "
-            "($AUTOML_DB), which dashboard users can read; prefer credentials set on the "
-            "cluster (its $AUTOML_DB, ~/.pgpass) and submit without --db", highlight=False)
+            "($AUTOML_DB), which `ray job list` and dashboard users can read; prefer a URL "
+            "without it and PGPASSWORD or ~/.pgpass on the cluster's nodes, or --cluster-db",
+            highlight=False)
     return url
 
 

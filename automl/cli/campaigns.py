@@ -1,17 +1,19 @@
 """The campaign verbs of `automl`: run, resume, ls, status. Each ends as the controller
-ends; `run --detach` hands the campaign to a launcher plug-in (the Ray one in ``workers/``)."""
+ends; `run --detach` hands the campaign to a launcher plug-in (the Ray one in ``workers/``).
+
+`run` and `resume` refuse an existing SQLite file that ``PRAGMA quick_check`` finds damaged
+(before writing anything); `ls` and `status` warn about one and go on. `status` and `ls` tell a
+live campaign from a dead one by its lease (`automl.lease`): running, stale, stopped, failed
+(with the reason) or finished."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from automl.cli.common import (
@@ -27,6 +29,7 @@ from automl.cli.common import (
     print_json,
     user_errors,
 )
+from automl.cli.progress_bar import progress_bar
 
 if TYPE_CHECKING:  # imported when a command runs, not to show --help
     from automl.config import CampaignConfig
@@ -54,6 +57,8 @@ def run(
     from automl.controller import CampaignController
 
     with user_errors():
+        if max_evals is not None and max_evals < 1:
+            raise ValueError(f"--max-evals: must be at least 1 (got {max_evals})")
         overrides: dict[str, Any] = {}
         if address is not None:
             overrides["executor.kind"] = "ray"
@@ -69,13 +74,14 @@ def run(
             "executor.address": "--address", "budget.max_evaluations": "--max-evals",
             "seed": "--seed"})
         url = database_url(db, config.database)
+        _refuse_damaged(url)
         store = open_store(url, create=True)
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
         campaign_name = name or f"{config.name or config_path.stem}-{stamp}"
         if detach:
             _run_detached(config, store, campaign_name, url, as_json)
             return
-        with _progress_bar(config.budget.max_evaluations, quiet=as_json) as on_progress:
+        with progress_bar(config.budget.max_evaluations, quiet=as_json) as on_progress:
             controller = CampaignController.create(config, store, campaign_name,
                                                    on_progress=on_progress)
             summary = controller.run()
@@ -97,7 +103,8 @@ def _run_detached(config: CampaignConfig, store: Store, name: str, url: str,
     if url.startswith("sqlite") and config.executor.address not in (None, "auto", "local"):
         error_console.print("[yellow]warning:[/] a SQLite database is only reachable from a "
                             "cluster on this machine", highlight=False)
-    CampaignController.create(config, store, name)
+    # no lease here: the launched controller's resume takes it at once
+    CampaignController.create(config, store, name, hold_lease=False)
     store.close()
     LAUNCHERS.load(config.executor.kind)(config, url, name)
     if as_json:
@@ -111,22 +118,86 @@ def _run_detached(config: CampaignConfig, store: Store, name: str, url: str,
 def resume(
     campaign: Annotated[str, typer.Argument(help="Campaign id or name.")],
     db: DatabaseOption = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Take the campaign over even while its owner's heartbeat is recent "
+                        "(only when that owner is known to be dead).")] = False,
+    max_evals: Annotated[int | None, typer.Option(
+        "--max-evals", help="New evaluation budget (extends a finished campaign).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Continue a stopped or crashed campaign from the database alone (population, cache,
-    counters; candidates that were in flight are evaluated again, once)."""
+    """Continue a stopped, failed or crashed (stale) campaign from the database alone
+    (population, cache, counters; candidates that were in flight are evaluated again, once).
+    Refused while a live owner runs it."""
     from automl.controller import CampaignController
+    from automl.store.errors import LeaseHeld
 
     with user_errors():
+        if max_evals is not None and max_evals < 1:
+            raise ValueError(f"--max-evals: must be at least 1 (got {max_evals})")
         url = database_url(db)
+        _refuse_damaged(url)
         store = open_store(url)
         key = campaign_key(campaign)
-        budget = store.get_campaign(key, counts=False).config["budget"]["max_evaluations"]
-        with _progress_bar(budget, quiet=as_json) as on_progress:
-            controller = CampaignController.resume(store, key, on_progress=on_progress)
-            summary = controller.run()
+        record = store.get_campaign(key, counts=False)
+        if record.status == "finished" and max_evals is None:
+            _already_finished(store.get_campaign(record.id), as_json)
+            store.close()
+            return
+        budget = max_evals or record.config["budget"]["max_evaluations"]
+        try:
+            with progress_bar(budget, quiet=as_json) as on_progress:
+                controller = CampaignController.resume(store, key, force=force,
+                                                       max_evaluations=max_evals,
+                                                       on_progress=on_progress)
+                summary = controller.run()
+        except LeaseHeld as held:
+            raise ValueError(f"cannot resume {record.name!r}: {held}; it is alive unless its "
+                             f"heartbeat stops for {_grace(record):g} s (resume --force if "
+                             f"that owner is known to be dead)") from None
         store.close()
     _print_summary(summary, controller.space, url, as_json)
+
+
+def _already_finished(record: Any, as_json: bool) -> None:
+    budget = record.config["budget"]["max_evaluations"]
+    if as_json:
+        print_json({"campaign": record.name, "id": record.id, "status": "finished",
+                    "resumed": False, "evaluations": record.evaluation_count,
+                    "max_evaluations": budget})
+        return
+    console.print(f"campaign [bold]{escape(record.name)}[/] (id {record.id}) is finished: "
+                  f"{record.evaluation_count} evaluations of its budget of {budget}; nothing "
+                  f"to resume (`automl resume {escape(record.name)} --max-evals N` extends "
+                  f"it)", highlight=False)
+
+
+def _grace(record: Any) -> float:
+    from automl.lease import grace_of
+
+    return grace_of(record)
+
+
+def _refuse_damaged(url: str) -> None:
+    """A command about to write: refuse an existing SQLite file that quick_check finds
+    damaged (one line, exit 2), before anything opens it for writing."""
+    from automl.store.engine import parse_url
+    from automl.store.integrity import refuse_damaged
+
+    refuse_damaged(parse_url(url))
+
+
+def _warn_if_damaged(url: str) -> None:
+    """A command that only reads: one warning line about a damaged SQLite file, then on."""
+    from automl.store.engine import parse_url, sqlite_file
+    from automl.store.integrity import damage_message, sqlite_problems
+
+    path = sqlite_file(parse_url(url))
+    if path is None or not path.exists():
+        return
+    problems = sqlite_problems(path)
+    if problems:
+        message = damage_message(path, problems, "what it shows may be wrong")
+        error_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 def _print_summary(summary: Any, space: SearchSpace, url: str, as_json: bool) -> None:
@@ -172,38 +243,20 @@ def _front_table(space: SearchSpace, front: list) -> None:
     console.print(table)
 
 
-@contextmanager
-def _progress_bar(total: int, quiet: bool) -> Iterator[Callable | None]:
-    if quiet:
-        yield None
-        return
-    with Progress(TextColumn("[bold]evaluations"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[details]}"), TimeElapsedColumn(),
-                  console=error_console, transient=False) as bar:
-        task = bar.add_task("run", total=total, details="")
-        last = [0.0]
-
-        def on_progress(progress: Any) -> None:
-            now = time.monotonic()
-            if now - last[0] < 0.1 and progress.evaluations < total:
-                return
-            last[0] = now
-            best = ", ".join(f"{k}={format_value(v)}" for k, v in progress.best.items())
-            bar.update(task, completed=progress.evaluations,
-                       details=f"cands {progress.candidates} hits {progress.cache_hit_rate:.0%}"
-                               f" failed {progress.failed} {best}")
-
-        yield on_progress
-
-
 def list_campaigns(db: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """List campaigns in the database."""
-    with user_errors(), open_store(database_url(db)) as store:
-        campaigns = store.list_campaigns()
+    from automl.lease import liveness
+
+    with user_errors():
+        url = database_url(db)
+        _warn_if_damaged(url)
+        with open_store(url) as store:
+            campaigns = store.list_campaigns()
     if as_json:
         print_json([{"id": c.id, "name": c.name, "space": c.space, "status": c.status,
                       "seed": c.seed, "candidates": c.candidate_count,
-                      "evaluations": c.evaluation_count, "created_at": c.created_at}
+                      "evaluations": c.evaluation_count, "created_at": c.created_at,
+                      **_lease_fields(c)}
                      for c in campaigns])
         return
     table = Table(title="campaigns")
@@ -211,7 +264,8 @@ def list_campaigns(db: DatabaseOption = None, as_json: JsonOption = False) -> No
                    "created"):
         table.add_column(column)
     for c in campaigns:
-        table.add_row(str(c.id), escape(c.name), escape(c.space), c.status, str(c.seed),
+        table.add_row(str(c.id), escape(c.name), escape(c.space), escape(liveness(c)[1]),
+                      str(c.seed),
                       str(c.candidate_count),
                       str(c.evaluation_count),
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created_at)))
@@ -223,8 +277,15 @@ def status(
     db: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Counts by candidate status, cache statistics and best objective values."""
-    with user_errors(), open_store(database_url(db)) as store:
+    """Liveness (running, stale, stopped, failed with the reason, finished), counts by
+    candidate status, cache statistics and best objective values."""
+    from automl.lease import liveness
+
+    with user_errors():
+        url = database_url(db)
+        _warn_if_damaged(url)
+        store = open_store(url)
+    with user_errors(), store:
         record = store.get_campaign(campaign_key(campaign))
         counts = store.status_counts(record.id)
         rejections = store.rejection_reasons(record.id) if counts.get("rejected") else {}
@@ -238,12 +299,12 @@ def status(
     payload = {"id": record.id, "name": record.name, "space": record.space,
                "status": record.status, "seed": record.seed, "candidates": total,
                "by_status": counts, "rejected_by_reason": rejections,
-               "cache_hit_rate": hit_rate, "best": best}
+               "cache_hit_rate": hit_rate, "best": best, **_lease_fields(record)}
     if as_json:
         print_json(payload)
         return
-    table = Table(title=f"campaign {escape(record.name)} (id {record.id}): {record.status}",
-                  show_header=False)
+    table = Table(title=f"campaign {escape(record.name)} (id {record.id}): "
+                        f"{escape(liveness(record)[1])}", show_header=False)
     table.add_row("space", record.space)
     table.add_row("seed", str(record.seed))
     table.add_row("candidates", str(total))
@@ -256,3 +317,13 @@ def status(
     for key, value in best.items():
         table.add_row(f"best {key}", format_value(value))
     console.print(table)
+
+
+def _lease_fields(record: Any) -> dict[str, Any]:
+    """The lease in `--json`: `liveness` (running, stale, stopped, failed, finished), the
+    words shown, the owner, the heartbeat's age in seconds, the failure's reason."""
+    from automl.lease import heartbeat_age, liveness
+
+    state, words = liveness(record)
+    return {"liveness": state, "status_text": words, "owner": record.owner,
+            "heartbeat_age_s": heartbeat_age(record), "failure": record.failure}
