@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 import time
@@ -25,8 +24,11 @@ PG_CONNECT_TIMEOUT_S = 10
 SQLITE_WAL_SWITCH_TIMEOUT_S = 10.0
 
 # NaN/inf are encoded by `codec` before they get here; refuse any that slip through instead of
-# writing JSON that PostgreSQL rejects and SQLite accepts.
-_json_dumps = functools.partial(json.dumps, allow_nan=False, ensure_ascii=False)
+# writing JSON that PostgreSQL rejects and SQLite accepts. The writer's COPY path serializes its
+# JSON columns with this too, so both paths store the same text. One encoder, built once: what
+# json.dumps(value, allow_nan=False, ensure_ascii=False) writes, without building an encoder
+# for every value (a third of the serializer's time on small values).
+json_dumps = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
 
 
 def parse_url(raw: str | URL) -> URL:
@@ -93,7 +95,7 @@ def require_existing_database(url: URL) -> None:
 def create_store_engine(raw: str | URL) -> Engine:
     """An engine for a validated URL. Does not connect yet."""
     url = parse_url(raw)
-    kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
+    kwargs: dict[str, Any] = {"json_serializer": json_dumps}
     if url.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
         if "connect_timeout" not in url.query:
