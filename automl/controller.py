@@ -140,8 +140,6 @@ class CampaignController:
     def run(self) -> CampaignSummary:
         start = time.monotonic()
         owns_executor = self.executor is None
-        if self.executor is None:
-            self.executor = make_executor(self.config, self.space)
         self.metrics = self.ledger.metrics = CampaignMetrics(
             self.campaign.name, self.campaign.space, [o.name for o in self.objectives])
         if self.owner is None:  # a controller built by hand holds no lease
@@ -152,6 +150,8 @@ class CampaignController:
         status, failure, lost = "failed", None, None
         previous_handler = self._stop_on_interrupt()
         try:
+            if self.executor is None:  # inside: a cluster that refuses us fails the campaign
+                self.executor = make_executor(self.config, self.space)
             self._pull_shared_cache()
             self._loop(start)
             status = "stopped" if self.stop_requested else "finished"
@@ -177,7 +177,7 @@ class CampaignController:
                     self.heartbeat.stop()
                 if lost is not None or self.owner is not None:
                     self.store.forget_lease(self.campaign.id)
-                if owns_executor:
+                if owns_executor and self.executor is not None:
                     self.executor.close()
         return self.summary(time.monotonic() - start)
 
@@ -346,11 +346,11 @@ class CampaignController:
                         self.cache.statistics.hit_rate, ledger.failed, dict(ledger.best))
 
     def front(self) -> list[FrontMember]:
-        """The Pareto front of every evaluation so far, by the last objective (then number);
-        each member's payload is its program text."""
-        last = self.objectives[-1].name
+        """The Pareto front of every evaluation so far, best first by the first objective
+        (then number), the order of `automl pareto`; each member's payload is its program."""
+        first = self.objectives[0]
         return sorted(self.ledger.front.members(),
-                      key=lambda m: (m.objectives[last], m.number))
+                      key=lambda m: (first.to_minimization(m.objectives[first.name]), m.number))
 
     def hypervolume(self) -> float | None:
         return self.ledger.front.hypervolume() if len(self.ledger.front) else None

@@ -267,13 +267,9 @@ def _connect(address: str) -> Any:
         with _only_address(address):
             return JobSubmissionClient(address)
     except AuthenticationError:
-        token = os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
-        raise ValueError(
-            f"the Ray dashboard at {address} "
-            + ("rejected this machine's token: set $RAY_AUTH_TOKEN (or ~/.ray/auth_token) to "
-               "the cluster's" if token else
-               "requires its token: set RAY_AUTH_MODE=token and $RAY_AUTH_TOKEN (or "
-               "~/.ray/auth_token) to the cluster's token")) from None
+        from workers.ray_executor import token_hint
+
+        raise ValueError(token_hint(f"the Ray dashboard at {address}")) from None
     except Exception as error:  # noqa: BLE001 - any failure here means "not a usable Jobs API"
         raise ValueError(f"no Ray Jobs API at {address}: {_one_line(error)}") from None
 

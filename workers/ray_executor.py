@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ray
-from ray.exceptions import RayActorError, RayError
+from ray.exceptions import AuthenticationError, RayActorError, RayError
 
 from automl.executor import EvaluationResult, EvaluationTask, Executor, evaluate_batch
 from automl.plugins import get_space
@@ -61,7 +61,26 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None,
                                "logging_level": "WARNING", "configure_logging": True}
     if address == "local":
         options["num_cpus"] = num_cpus
-    ray.init(**options)
+    try:
+        ray.init(**options)
+    except AuthenticationError:
+        raise ValueError(token_hint(f"the Ray cluster at {address}")) from None
+
+
+def token_hint(where: str) -> str:
+    """One line: what this machine lacks for a cluster with Ray's token authentication on
+    (``RAY_AUTH_MODE=token``; the token from $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or
+    ~/.ray/auth_token, as Ray reads it)."""
+    token_mode = os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.expanduser("~/.ray/auth_token")
+    has_token = bool(os.environ.get("RAY_AUTH_TOKEN")) or os.path.isfile(path)
+    missing = ([] if token_mode else ["RAY_AUTH_MODE=token"]) + (
+        [] if has_token else ["the cluster's token in $RAY_AUTH_TOKEN (or a file named by "
+                              "$RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token)"])
+    if not missing:
+        return (f"{where} rejected this machine's Ray token: $RAY_AUTH_TOKEN (or "
+                f"$RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token) must hold the cluster's token")
+    return f"{where} requires Ray's token authentication: set {' and '.join(missing)}"
 
 
 @dataclass
