@@ -31,7 +31,7 @@ class CampaignSummary:
     cache_hit_rate: float
     seconds: float
     stopped: bool
-    # the Pareto front, by the last objective; each member's payload is its program's text
+    # the Pareto front, best first by the first objective; each payload is the program's text
     front: list[FrontMember] = field(default_factory=list)
     hypervolume: float | None = None
     restarts: int = 0  # evolution.restart_after: times the population restarted from the best

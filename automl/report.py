@@ -1,9 +1,10 @@
-"""One self-contained HTML page per campaign: `automl report CAMPAIGN --out DIR`.
+"""One self-contained HTML page per campaign: `automl report CAMPAIGN --out DIR|FILE.html`.
 
-The page (``DIR/index.html``) embeds its plots as base64 PNGs and carries its own CSS, so it
-can be mailed or archived and opened offline. Sections: header (counts, environment, config),
-hypervolume over evaluations, cache-hit rate over candidates, the Pareto front, the front and
-the top programs, and the space's hand-written baselines evaluated beside them.
+The page (``FILE.html``, or ``DIR/index.html``) embeds its plots as base64 PNGs and carries
+its own CSS, so it can be mailed or archived and opened offline. Sections: header (counts,
+environment, config), hypervolume over evaluations, cache-hit rate over candidates, the Pareto
+front, the front and the top programs, and the space's hand-written baselines evaluated beside
+them.
 
 Plots use matplotlib's Agg canvas on `Figure` objects directly (never pyplot), so writing a
 report neither needs a display nor touches the global backend of a notebook that calls it.
@@ -36,13 +37,21 @@ MAX_SCATTER = 50_000  # evaluated candidates drawn behind the front (subsampled 
 MAX_FRONT_ROWS = 20
 TOP_K = 10
 
-__all__ = ["best_over_evaluations", "hypervolume_over_evaluations", "parallel_coordinates",
-           "plot_front", "write_report"]
+__all__ = ["best_over_evaluations", "hypervolume_over_evaluations", "image_format_of",
+           "image_formats", "parallel_coordinates", "plot_front", "report_page", "view_range",
+           "write_report"]
 
 
-def write_report(results: Results, campaign: str | int, out_dir: str | Path,
+def report_page(out: str | Path) -> Path:
+    """Where a report given `out` goes: `out` itself when it names an HTML file
+    (``report.html``), else ``out/index.html`` (a folder, made if missing)."""
+    out = Path(out)
+    return out if out.suffix.lower() in (".html", ".htm") else out / "index.html"
+
+
+def write_report(results: Results, campaign: str | int, out: str | Path,
                  baselines: bool = True) -> Path:
-    """Write ``out_dir/index.html`` for `campaign` and return its path."""
+    """Write the report of `campaign` to `report_page(out)` and return that path."""
     info = results.campaign(campaign)
     objectives = results.objectives(campaign)
     evaluations = results.evaluations(campaign)
@@ -61,9 +70,8 @@ def write_report(results: Results, campaign: str | int, out_dir: str | Path,
     ]
     if baselines:
         sections.append(_baselines_section(results, campaign, objectives))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    page = out / "index.html"
+    page = report_page(out)
+    page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(_page(f"automl report: {info.name}", sections), encoding="utf-8")
     return page
 
@@ -130,11 +138,30 @@ def _from_minimization(values: np.ndarray, objective: Objective) -> np.ndarray:
 
 
 # -- plots ---------------------------------------------------------------------------------
-def _png(figure: Figure) -> bytes:
+def _png(figure: Figure, image_format: str = "png") -> bytes:
+    """The figure's image bytes (PNG unless `image_format` names another of
+    `image_formats()`)."""
     FigureCanvasAgg(figure)  # attaches the Agg canvas: no display, no global backend
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    figure.savefig(buffer, format=image_format, dpi=100, bbox_inches="tight")
     return buffer.getvalue()
+
+
+def image_formats() -> list[str]:
+    """The file formats a plot can be written in (matplotlib's Agg canvas: png, svg, pdf,
+    jpg with Pillow, ...), by file suffix."""
+    return sorted(FigureCanvasAgg(Figure()).get_supported_filetypes())
+
+
+def image_format_of(path: str | Path) -> str:
+    """The format a plot written to `path` takes from its suffix; ValueError naming the path
+    and the formats there are for any other suffix (bytes must match the name)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in image_formats():
+        raise ValueError(f"{path}: cannot tell the plot format from the suffix "
+                         f"{'.' + suffix if suffix else '(none)'}; use one of "
+                         f"{', '.join('.' + f for f in image_formats())}")
+    return suffix
 
 
 def _axes(width: float = 7.0, height: float = 4.0) -> tuple[Figure, Any]:
@@ -160,9 +187,11 @@ def _line_plot(x: np.ndarray, y: np.ndarray, xlabel: str, ylabel: str, log: bool
 
 def plot_front(results: Results, campaign: str | int,
                evaluations: Sequence[EvaluationRow] | None = None,
-               front_members: Sequence[CandidateInfo] | None = None) -> bytes:
-    """PNG of the front: a scatter (2 objectives), parallel coordinates (more), or a histogram
-    of the evaluated values (1). `evaluations` and `front_members` save reloading them."""
+               front_members: Sequence[CandidateInfo] | None = None,
+               image_format: str = "png") -> bytes:
+    """Image of the front: a scatter (2 objectives), parallel coordinates (more), or a
+    histogram of the evaluated values (1). `evaluations` and `front_members` save reloading
+    them; `image_format` is one of `image_formats()`."""
     objectives = results.objectives(campaign)
     if evaluations is None:
         evaluations = results.evaluations(campaign)
@@ -175,13 +204,13 @@ def plot_front(results: Results, campaign: str | int,
                         for c in front_members if c.objectives],
                        dtype=float).reshape(-1, len(objectives))
     if len(objectives) == 1:
-        return _histogram(everything[:, 0], objectives[0])
+        return _histogram(everything[:, 0], objectives[0], image_format)
     if len(objectives) == 2:
-        return _scatter_front(everything, front, objectives)
-    return parallel_coordinates(front, objectives)
+        return _scatter_front(everything, front, objectives, image_format)
+    return parallel_coordinates(front, objectives, image_format)
 
 
-def _histogram(values: np.ndarray, objective: Objective) -> bytes:
+def _histogram(values: np.ndarray, objective: Objective, image_format: str = "png") -> bytes:
     figure, axes = _axes()
     if objective.log_scale:  # log-spaced bins, or the whole histogram is one bar
         values = np.log10(np.maximum(values, 1e-300))
@@ -190,16 +219,57 @@ def _histogram(values: np.ndarray, objective: Objective) -> bytes:
         axes.set_xlabel(_label(objective))
     axes.hist(values, bins=50, color="tab:blue")
     axes.set_ylabel("evaluations")
-    return _png(figure)
+    return _png(figure, image_format)
+
+
+def view_range(front: np.ndarray, everything: np.ndarray, log_scale: bool
+               ) -> tuple[float, float]:
+    """The axis range of a front plot: the whole front, and the evaluated points up to their
+    90th percentile but no further than a span beyond the front's worst value (3 decades on a
+    log axis, the front's own width on a linear one), so that a few huge errors (1e51) do not
+    squash the front into a corner. Points beyond are drawn clipped at the edge."""
+    values = everything[np.isfinite(everything)]
+    if log_scale:
+        values = values[values > 0]
+    inside = np.concatenate([front[np.isfinite(front)], values])
+    if len(inside) == 0:
+        return (0.1, 10.0) if log_scale else (0.0, 1.0)
+    front_values = front[np.isfinite(front)] if len(front) else inside
+    if log_scale:
+        front_values = front_values[front_values > 0] if np.any(front_values > 0) else values
+        logs = np.log10(front_values if len(front_values) else inside)
+        low = min(logs.min(), np.log10(values.min()) if len(values) else logs.min())
+        cap = logs.max() + 3.0
+        high = min(max(logs.max(), np.quantile(np.log10(values), 0.9) if len(values)
+                       else logs.max()), cap)
+        low, high = (low - 0.5, high + 0.5) if high > low else (low - 1.0, high + 1.0)
+        return 10.0 ** low, 10.0 ** high
+    low = min(front_values.min(), values.min() if len(values) else front_values.min())
+    width = max(front_values.max() - front_values.min(), 1e-12 * max(1.0, abs(low)))
+    high = min(max(front_values.max(), np.quantile(values, 0.9) if len(values)
+                   else front_values.max()), front_values.max() + width)
+    margin = 0.05 * (high - low) if high > low else max(abs(low), 1.0) * 0.05
+    return low - margin, high + margin
 
 
 def _scatter_front(everything: np.ndarray, front: np.ndarray,
-                   objectives: Sequence[Objective]) -> bytes:
+                   objectives: Sequence[Objective], image_format: str = "png") -> bytes:
     figure, axes = _axes(7.0, 5.0)
     if len(everything) > MAX_SCATTER:  # fixed seed: the same report draws the same dots
         keep = np.random.default_rng(0).choice(len(everything), MAX_SCATTER, replace=False)
         everything = everything[keep]
-    axes.scatter(everything[:, 0], everything[:, 1], s=6, color="0.7", label="evaluated")
+    everything = everything[np.all(np.isfinite(everything), axis=1)]
+    (x_low, x_high), (y_low, y_high) = (view_range(front[:, j], everything[:, j],
+                                                    objectives[j].log_scale) for j in (0, 1))
+    clipped = ((everything[:, 0] > x_high) | (everything[:, 0] < x_low)
+               | (everything[:, 1] > y_high) | (everything[:, 1] < y_low))
+    inside = everything[~clipped]
+    axes.scatter(inside[:, 0], inside[:, 1], s=6, color="0.7", label="evaluated")
+    if clipped.any():  # at the edge of the view, marked apart, counted in the legend
+        edge = np.column_stack([np.clip(everything[clipped, 0], x_low, x_high),
+                                np.clip(everything[clipped, 1], y_low, y_high)])
+        axes.scatter(edge[:, 0], edge[:, 1], s=10, marker="^", color="0.5",
+                     label=f"{int(clipped.sum())} beyond the axes (drawn at the edge)")
     # results.pareto sorts by the first objective's minimization scale, so a post-step line
     # traces the boundary of the dominated region whatever the directions
     axes.plot(front[:, 0], front[:, 1], drawstyle="steps-post", color="tab:red", lw=1)
@@ -210,12 +280,15 @@ def _scatter_front(everything: np.ndarray, front: np.ndarray,
         axes.set_xscale("log")
     if objectives[1].log_scale:
         axes.set_yscale("log")
+    axes.set_xlim(x_low, x_high)
+    axes.set_ylim(y_low, y_high)
     axes.grid(alpha=0.3)
     axes.legend()
-    return _png(figure)
+    return _png(figure, image_format)
 
 
-def parallel_coordinates(front: np.ndarray, objectives: Sequence[Objective]) -> bytes:
+def parallel_coordinates(front: np.ndarray, objectives: Sequence[Objective],
+                         image_format: str = "png") -> bytes:
     """PNG with one vertical axis per objective and one line per front member; each axis is
     min-max normalized (log10 first where the objective is log-scaled) and labelled with its
     range, since the objectives' units are unrelated."""
@@ -239,7 +312,7 @@ def parallel_coordinates(front: np.ndarray, objectives: Sequence[Objective]) -> 
     axes.set_yticks([])
     axes.set_ylim(-0.15, 1.15)
     axes.set_title(f"Pareto front: {len(values)} members (each axis min-max normalized)")
-    return _png(figure)
+    return _png(figure, image_format)
 
 
 # -- sections ------------------------------------------------------------------------------

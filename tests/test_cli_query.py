@@ -56,6 +56,7 @@ def _no_env_db(monkeypatch):
     monkeypatch.delenv("AUTOML_DB", raising=False)
 
 
+@pytest.mark.slow
 def test_top_and_pareto(db):
     best = payload("top", "c1", "-k", "4", "--objective", "max_relative_error", "--db", db)
     errors = [c["objectives"]["max_relative_error"] for c in best]
@@ -204,6 +205,7 @@ def test_a_wall_clock_objective_is_shown_but_never_fails_a_reproduction():
                                                       frozenset({"t"}))).ok
 
 
+@pytest.mark.slow
 def test_pareto_plot_and_report_write_their_files(db, tmp_path):
     plot = tmp_path / "front.png"
     result = invoke("pareto", "c1", "--plot", str(plot), "--db", db)
@@ -216,6 +218,19 @@ def test_pareto_plot_and_report_write_their_files(db, tmp_path):
     assert "data:image/png;base64," in page
     for candidate in payload("pareto", "c1", "--db", db):
         assert f"{candidate['number']}" in page
+
+
+def test_plot_format_follows_the_suffix_and_report_out_names_a_file_or_a_folder(db, tmp_path):
+    svg = tmp_path / "front.svg"
+    assert invoke("pareto", "c1", "--plot", str(svg), "--db", db).exit_code == 0
+    assert b"<svg" in svg.read_bytes()[:400]
+    wrong = invoke("pareto", "c1", "--plot", str(tmp_path / "front.xyz"), "--db", db)
+    assert wrong.exit_code == 2 and not (tmp_path / "front.xyz").exists()
+    assert "front.xyz: cannot tell the plot format from the suffix .xyz" in wrong.output
+    page = tmp_path / "reports" / "c1.html"  # a file, in a folder made for it
+    result = invoke("report", "c1", "--out", str(page), "--no-baselines", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert page.is_file() and "<html" in page.read_text()[:200].lower()
 
 
 def test_export_an_optimizer_file_as_a_numpy_module(tmp_path):
@@ -264,6 +279,7 @@ def test_status_counts_rejections_by_reason(db, tmp_path):
     assert "quality" in table and "unstable" in table
 
 
+@pytest.mark.slow
 def test_baselines_table_for_autonumerics():
     """`automl baselines --target exp2`: Taylor, Pade, minimax polynomials, fitted Horner
     forms and minimax-fitted rationals with their error and cost, cheapest first; minimax

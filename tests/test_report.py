@@ -52,6 +52,7 @@ def page(results, tmp_path_factory):
     return path.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_page_is_self_contained(page):
     assert "<script" not in page
     assert "http://" not in page and "https://" not in page
@@ -104,6 +105,7 @@ def test_baselines_appear(results, page):
     assert "class=error" not in baselines  # the autonumerics baselines all evaluate
 
 
+@pytest.mark.slow
 def test_a_broken_baseline_shows_its_error(results, tmp_path, monkeypatch):
     space = results.space(NAME)
     monkeypatch.setattr(space, "baselines",
@@ -114,6 +116,7 @@ def test_a_broken_baseline_shows_its_error(results, tmp_path, monkeypatch):
     assert baselines.count("class=error") == 1
 
 
+@pytest.mark.slow
 def test_without_baselines(results, tmp_path):
     text = write_report(results, NAME, tmp_path, baselines=False).read_text(encoding="utf-8")
     assert "<h2>Baselines</h2>" not in text
@@ -176,3 +179,31 @@ def test_single_objective_histogram():
     values = 10 ** -np.random.default_rng(0).uniform(0, 6, 100)
     assert _histogram(values, Objective("error", "minimize", log_scale=True)
                       ).startswith(PNG_MAGIC)
+
+
+def test_the_front_plot_view_leaves_outliers_at_the_edge():
+    """A few huge errors (1e51) must not stretch the axis: the view spans the front and the
+    bulk of the evaluated points, at most 3 decades beyond the front's worst on a log axis."""
+    from automl.report import view_range
+
+    rng = np.random.default_rng(0)
+    front = np.array([1e-12, 1e-9, 1e-6, 1e-3])
+    evaluated = np.concatenate([10.0 ** rng.uniform(-12, 0, 500), [1e51, 1e40, np.inf]])
+    low, high = view_range(front, evaluated, log_scale=True)
+    assert low <= 1e-12 and 1e-3 <= high <= 1e0 * 10 ** 0.5
+    linear_front = np.array([1.0, 2.0, 5.0])
+    low, high = view_range(linear_front, np.array([1.0, 3.0, 4.0, 1e30]), log_scale=False)
+    assert low < 1.0 and 5.0 < high < 10.0  # a span of the front's width beyond it at most
+    # only non-finite values: still a usable range
+    assert view_range(np.array([]), np.array([np.nan]), log_scale=True) == (0.1, 10.0)
+
+
+def test_image_formats_come_from_the_suffix():
+    from automl.report import image_format_of
+
+    assert image_format_of("front.PNG") == "png" and image_format_of("a/b.svg") == "svg"
+    with pytest.raises(ValueError, match=r"front\.jpeg2: cannot tell"):
+        image_format_of("front.jpeg2")
+    with pytest.raises(ValueError, match=r"\(none\)"):
+        image_format_of("front")
+

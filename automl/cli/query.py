@@ -86,7 +86,9 @@ def top(
 
 def pareto(
     campaign: CampaignArgument,
-    plot: Annotated[Path | None, typer.Option(help="Also draw the front to this PNG.")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="Also draw the front to this file (format from the suffix: .png, .svg, .pdf, "
+             "...).")] = None,
     db: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -94,13 +96,15 @@ def pareto(
     with user_errors(), open_results(database_url(db)) as results:
         front = results.pareto(campaign)
         if plot is not None:
-            from automl.report import plot_front
+            from automl.report import image_format_of, plot_front
 
-            plot.write_bytes(plot_front(results, campaign))
+            image = plot_front(results, campaign, image_format=image_format_of(plot))
+            plot.write_bytes(image)
         if as_json:
             print_json([_candidate_json(c) for c in front])
             return
-        console.print(_candidates_table(results, campaign, "Pareto front", front))
+        first = results.objectives(campaign)[0].name
+        console.print(_candidates_table(results, campaign, f"Pareto front, by {first}", front))
         if plot is not None:
             console.print(f"plot: {escape(str(plot))}")
 
@@ -250,7 +254,8 @@ def reproduce(
 
 def report(
     campaign: CampaignArgument,
-    out: Annotated[Path, typer.Option("--out", help="Directory for index.html.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="The page: FILE.html, or a folder for index.html.")],
     baselines: Annotated[bool, typer.Option(help="Evaluate the space's baselines.")] = True,
     db: DatabaseOption = None,
 ) -> None:
@@ -258,7 +263,6 @@ def report(
     from automl.report import write_report
 
     with user_errors(), open_results(database_url(db)) as results:
-        out.mkdir(parents=True, exist_ok=True)
         page = write_report(results, campaign, out, baselines=baselines)
     console.print(f"report: {escape(str(page))}")
 
