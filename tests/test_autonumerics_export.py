@@ -66,6 +66,7 @@ def float64():
     jax.config.update("jax_enable_x64", False)
 
 
+@pytest.mark.slow
 def test_numpy_export_is_exact_and_hashes_like_the_program(space, tmp_path):
     x = targets.validation_points(space.target, 2000)
     for index, program in enumerate(programs(space)):
@@ -118,6 +119,7 @@ def test_constant_statements_fold_and_constant_outputs_broadcast(tmp_path):
         np.zeros(3)), [-0.5] * 3)
 
 
+@pytest.mark.slow
 def test_jax_export_matches_in_float64(space, tmp_path, float64):
     x = targets.validation_points(space.target, 2000)
     for index, program in enumerate(programs(space)):
@@ -136,6 +138,7 @@ def test_jax_export_matches_in_float64(space, tmp_path, float64):
                                        atol=1e-14)
 
 
+@pytest.mark.slow
 def test_jax_export_runs_in_float32_by_default(tmp_path):
     space = get_space("autonumerics", {"target": "exp2"})
     program = space.parse(space.baselines()["minimax_5"])

@@ -162,6 +162,7 @@ def test_lsq_minimax_reaches_remez(degree: int, exp2_grid: tuple[np.ndarray, np.
         assert off_grid.max() <= 1.5 * remez_error
 
 
+@pytest.mark.slow
 def test_cma_fits_a_small_polynomial(exp2_grid: tuple[np.ndarray, np.ndarray]) -> None:
     x, truth = exp2_grid
     _, remez_error = minimax_polynomial(EXP2, 2)

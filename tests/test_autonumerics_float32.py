@@ -48,6 +48,7 @@ def test_fit_from_starts_keeps_the_best_start_and_counts_all_of_them() -> None:
         fit_from_starts(model, space.grid, space.truth, [])
 
 
+@pytest.mark.slow
 def test_restarts_are_reproducible_and_extend_the_single_start() -> None:
     # trf: with lm, this single start's fit ends with a pole inside [0, 1] (a failed evaluation)
     one = AutoNumericsSpace({"target": "exp2", "fit_solver": "trf"})
@@ -102,6 +103,7 @@ def float32_space() -> AutoNumericsSpace:
                               "float32_check_points": 20_000, "timing_repeats": 5})
 
 
+@pytest.mark.slow
 def test_float32_mode_scores_ulps_and_time_beside_jnp_exp2(
         float32_space: AutoNumericsSpace) -> None:
     assert [o.name for o in float32_space.objectives] == ["max_ulp_error", "relative_time"]
@@ -146,6 +148,7 @@ def fma_horner(space: AutoNumericsSpace, degree: int):
     return program, {f"c{i}": c for i, c in enumerate(coefficients)}
 
 
+@pytest.mark.slow
 def test_refining_on_the_float32_lattice_lowers_the_ulps_of_the_rounded_fit() -> None:
     space = AutoNumericsSpace({"target": "exp2", "ops": ["add", "mul", "fma"],
                                "float32_check_points": 20_000})

@@ -45,6 +45,7 @@ def json_rows(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.slow
 def test_candidates_per_cost_are_validated_best_first(campaign_db):
     with automl.open(campaign_db) as results:
         space = results.space("front")
@@ -86,6 +87,7 @@ def test_front_table_is_the_best_of_cost_at_most_c_for_evolved_and_baselines():
     assert markdown[2 + 4] == "| 5 | 1e-05 | 0.0001 | - | - | - | - | 10x |"
 
 
+@pytest.mark.slow
 def test_automl_front_prints_the_package_report_as_json_lines_and_markdown(campaign_db):
     result = runner.invoke(app, [
         "front", "front", "--db", campaign_db, "--json", "--markdown",
@@ -136,6 +138,7 @@ def test_automl_front_says_what_is_wrong_on_one_line(campaign_db):
     assert missing.exit_code == 2 and "nope" in missing.stderr
 
 
+@pytest.mark.slow
 def test_float32_front_keeps_the_fewest_ulps_among_the_checked(campaign_db):
     per_cost, max_cost = 2, 4
     result = runner.invoke(app, [
@@ -163,6 +166,7 @@ def test_float32_front_keeps_the_fewest_ulps_among_the_checked(campaign_db):
         assert row["max_ulp_error"] == pytest.approx(min(ulps))
 
 
+@pytest.mark.slow
 def test_until_keeps_only_what_the_campaign_had_found_by_then(campaign_db):
     with automl.open(campaign_db) as results:
         space = results.space("front")

@@ -194,6 +194,7 @@ executor: {{kind: local, batch_size: 4}}
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inherit", [True, False])
 def test_children_start_their_fits_from_their_parents_constants(tmp_path, inherit) -> None:
     with Store.open(f"sqlite:///{tmp_path / 'campaign.db'}") as store:

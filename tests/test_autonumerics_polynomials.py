@@ -94,6 +94,7 @@ def test_remez_equioscillates(degree: int) -> None:
     assert result.max_relative_error == pytest.approx(result.levelled_error, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_remez_targets_with_a_zero_vanish_there() -> None:
     for name, zero in (("log", 1.0), ("erf", 0.0)):
         result = remez_relative(name, 4)

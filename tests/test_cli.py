@@ -39,6 +39,7 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_run_then_ls_and_status_read_the_same_campaign(workdir):
     db = f"sqlite:///{workdir / 'runs.db'}"
     result = invoke("run", "small.yaml", "--db", db, "--json", "--seed", "5", "--name", "c1")
@@ -72,6 +73,7 @@ def test_names_with_rich_markup_characters_print_verbatim(workdir):
     assert listed.exit_code == 0 and "[/oops]" in listed.stdout
 
 
+@pytest.mark.slow
 def test_reading_commands_never_create_a_database_on_a_mistyped_path(workdir):
     """`ls`, `status` and `automl.open` on a path with no database say so, and leave no empty
     database behind (which the next `ls` would list as holding no campaigns)."""
@@ -94,6 +96,7 @@ def test_reading_commands_never_create_a_database_on_a_mistyped_path(workdir):
     assert invoke("ls", "--db", db).exit_code == 0
 
 
+@pytest.mark.slow
 def test_max_evals_overrides_the_config_budget(workdir):
     db = f"sqlite:///{workdir / 'runs.db'}"
     result = invoke("run", "small.yaml", "--db", db, "--json", "--max-evals", "15")
@@ -169,6 +172,7 @@ def test_a_candidate_that_fails_evaluation_exits_1_with_the_reason(workdir):
         json.loads(result.stdout)["error"]
 
 
+@pytest.mark.slow
 def test_console_script_runs_a_real_campaign_in_a_subprocess(workdir):
     """The installed `automl` entry point, as in the README quick start (with a smaller budget)."""
     executable = Path(sys.executable).with_name("automl")
@@ -184,6 +188,7 @@ def test_console_script_runs_a_real_campaign_in_a_subprocess(workdir):
     assert (workdir / "sub.db").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_running_campaign_with_everything_stored(workdir):
     """A real SIGINT to a real `automl run`: exit 130, status 'stopped', nothing half-written."""
     import signal
@@ -261,6 +266,7 @@ def test_a_misspelled_space_setting_lists_the_settings_of_that_space(workdir):
     assert "target" in line and "fit_constants" in line and "evolution" not in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "expected"), [
     (["run", "small.yaml", "--max-evals", "abc"],
      "error: automl run: Invalid value for '--max-evals': Input should be a valid integer, "

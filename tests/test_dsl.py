@@ -580,6 +580,7 @@ def test_random_expression_matches_numpy(expression):
     assert parse(printed, XYZ) == p
 
 
+@pytest.mark.slow
 def test_a_long_program_parses_in_time_linear_in_its_length():
     """`f = x + x + ... + x` with 200,000 terms: parse, simplify and hash took 7 s on a busy
     2-core machine (quadratic temporary naming made 20,000 terms take minutes). The bound is

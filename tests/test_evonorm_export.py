@@ -72,6 +72,7 @@ def test_numpy_export_equals_run_layer_numpy_and_hashes_like_the_program(space, 
                 == space.fingerprint(program)), name
 
 
+@pytest.mark.slow
 def test_jax_export_equals_numpy_export_in_training_and_inference(space, tmp_path):
     import jax.numpy as jnp
 

@@ -145,6 +145,7 @@ def test_literals_and_unknown_ops_are_rejected_with_a_location(space):
 
 
 # -- baselines == hand-written JAX -----------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("training", [True, False])
 def test_baselines_equal_hand_written_layers(space, layer_fn, shape, training):
@@ -215,6 +216,7 @@ def test_s0_is_per_sample_and_b0_depends_on_the_batch_in_training(space, layer_f
                                rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_traced_training_flag_equals_the_static_one(space, layer_fn):
     x, p, state = random_layer_inputs(SHAPES[1], seed=3)
     bn = interpreter.encode([space.parse(BASELINES["bn_relu"])]).layer(0)
@@ -227,6 +229,7 @@ def test_a_traced_training_flag_equals_the_static_one(space, layer_fn):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_layers_are_twice_differentiable_through_the_interpreter(space):
     """The stability check takes Hessian-vector products through the layer."""
     x, p, state = random_layer_inputs((2, 3, 3, 8), seed=4)
@@ -254,6 +257,7 @@ def op_inputs(shape=(3, 4, 2, 10), seed=0):
     return a, b
 
 
+@pytest.mark.slow
 def test_numpy_ops_equal_jax_ops():
     a, b = op_inputs()
     jax_ops = jax_functions()
@@ -268,6 +272,7 @@ def test_numpy_ops_equal_jax_ops():
         assert np.isfinite(expected).all(), name
 
 
+@pytest.mark.slow
 def test_ops_are_safe_and_their_gradients_finite():
     a, b = op_inputs(seed=1)
     jax_ops = jax_functions()
@@ -313,6 +318,7 @@ def random_layers(space, count, seed):
     return layers
 
 
+@pytest.mark.slow
 def test_interpreter_equals_run_numpy_on_random_layers(space, float64):
     layers = random_layers(space, 40, seed=5)
     assert max(len(layer) for layer in layers) > 6
@@ -335,6 +341,7 @@ def test_interpreter_equals_run_numpy_on_random_layers(space, float64):
                                        err_msg=space.format(layer))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("training", [True, False])
 def test_unrolled_layer_equals_the_interpreter(space, training):
     """The per-program code path (scripts/bench_evonorm.py's per-candidate jit) computes what

@@ -78,6 +78,7 @@ def programs(*codes: int) -> jax.Array:
 
 
 # -- models ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_architectures_sites_and_shapes():
     sites = {"resnet": 5, "mobilenetv2": 6, "efficientnet": 5, "vgg": 4}
     assert set(models.ARCHITECTURES) == set(sites)
@@ -96,6 +97,7 @@ def test_architectures_sites_and_shapes():
         models.get_architecture("alexnet")
 
 
+@pytest.mark.slow
 def test_depthwise_matches_grouped_convolution():
     x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 8, 8, 5)), jnp.float32)
     kernel = jnp.asarray(np.random.default_rng(1).normal(size=(3, 3, 5)), jnp.float32)
@@ -143,6 +145,7 @@ def test_batched_trainer_equals_training_each_program_alone():
         alone(programs(0, 1))
 
 
+@pytest.mark.slow
 def test_nan_layer_is_a_failure_value_not_an_exception():
     proxy = training.make_proxy(menu(nan, bn_relu), 2, architectures=("vgg",), steps=10,
                                 failure_value=-1.0)
@@ -154,6 +157,7 @@ def test_nan_layer_is_a_failure_value_not_an_exception():
     assert 0.0 <= result.accuracy[1] <= 1.0 and np.isfinite(result.loss[1])
 
 
+@pytest.mark.slow
 def test_quality_check_rejects_a_zero_layer_and_keeps_bn_relu():
     check = training.make_quality_check("resnet", menu(zeros, bn_relu, nan), num_programs=3)
     result = check(programs(0, 1, 2))
@@ -162,6 +166,7 @@ def test_quality_check_rejects_a_zero_layer_and_keeps_bn_relu():
     assert result.accuracy[0] < training.QUALITY_THRESHOLD < result.accuracy[1]
 
 
+@pytest.mark.slow
 def test_stability_check_flags_an_exploding_layer_not_bn_relu():
     check = training.make_stability_check("vgg", menu(bn_relu, exp_exp), num_programs=2)
     result = check(programs(0, 1))
@@ -208,6 +213,7 @@ def test_cifar10_loader_errors_name_what_is_missing(tmp_path):
         training.load_cifar10(tmp_path)
 
 
+@pytest.mark.slow
 def test_cifar10_trains_a_program_batch(tmp_path):
     _write_cifar(tmp_path, np.random.default_rng(0), count=4)
     data = training.cifar10_dataset(tmp_path)

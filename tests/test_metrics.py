@@ -204,6 +204,7 @@ def scrape(port: int, campaign: str) -> dict[tuple[str, str | None], float]:
     return found
 
 
+@pytest.mark.slow
 def test_a_ray_campaign_exports_its_metrics_to_prometheus(metrics_port, tmp_path):
     config = parse_config("""
 seed: 1

@@ -86,6 +86,7 @@ def test_mutation_table_matches_kinds():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @HYPOTHESIS
 @given(st.sampled_from(sorted(CASES)), st.sampled_from(sorted(MUTATIONS)), HISTORIES, SEED)
 def test_each_kind_gives_valid_program_or_none(case, kind, history, seed):

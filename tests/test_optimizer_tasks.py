@@ -89,6 +89,7 @@ def test_task_names_and_unknown_name():
     assert all(name in str(error.value) for name in TASK_NAMES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXPECTED_TASKS))
 def test_task_contract(name):
     task = get_task(name)
@@ -138,6 +139,7 @@ def test_digits_split_is_fixed():
     assert np.array_equal(get_task("mlp_digits").train_x, task.train_x)
 
 
+@pytest.mark.slow
 def test_convnet_equals_lax_convolutions():
     task = get_task("convnet_digits")
     params = task.init_params(jax.random.PRNGKey(3))
@@ -154,6 +156,7 @@ def test_convnet_equals_lax_convolutions():
     np.testing.assert_allclose(task.loss(params, patches, labels), expected, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_float32_under_x64():
     jax.config.update("jax_enable_x64", True)
     try:
@@ -173,6 +176,7 @@ def test_funnel_is_about_ten_times_larger(funnel, proxy):
     assert ratio >= 5, ratio
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXPECTED_TASKS))
 def test_adam_learns_and_lr_zero_does_nothing(name):
     task = get_task(name)
@@ -198,6 +202,7 @@ def test_adam_learns_and_lr_zero_does_nothing(name):
         assert metric[-1] < threshold, metric[-1]
 
 
+@pytest.mark.slow
 def test_single_run_matches_vmapped_lane():
     name = "logreg_digits"
     single = jax.jit(adam_run(get_task(name)))(jnp.float32(ADAM[name][0]))

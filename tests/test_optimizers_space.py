@@ -82,6 +82,7 @@ def float64():
     jax.config.update("jax_enable_x64", False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("text", "reference"), [
     (LION, optax.lion(1e-3, b1=0.9, b2=0.99, weight_decay=0.01)),
     (ADAMW, optax.adamw(1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01)),
@@ -117,6 +118,7 @@ def test_lion_with_weight_decay_keeps_weights_in_the_inf_ball(space):
     assert np.max(np.abs(w)) >= bound * (1 - 2 * lr), "the constraint is active"
 
 
+@pytest.mark.slow
 def test_the_interpreter_computes_what_numpy_computes(space):
     """Random mutants of AdamW: one interpreted step equals one numpy step (float32). numpy
     sees two parameter tensors as two rows, the interpreter as two segments of a flat vector:
@@ -158,6 +160,7 @@ def test_encoding_rejects_programs_that_do_not_fit(space):
     assert not evaluation.ok and "cannot be evaluated" in evaluation.error
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batching", ["map", "vmap"])
 def test_batched_training_matches_per_candidate_compilation(batching):
     """The interpreter's batched trainer (programs one after another, or all at once as on a
@@ -177,6 +180,7 @@ def test_batched_training_matches_per_candidate_compilation(batching):
     assert len({round(float(row.min()), 4) for row in losses}) == 3, "programs differ"
 
 
+@pytest.mark.slow
 def test_an_optimizer_campaign_runs_end_to_end(tmp_path):
     """Warm start from AdamW, regularized evolution on `score`, candidates stored."""
     from automl.config import parse_config
@@ -204,6 +208,7 @@ def load_module(source: str, tmp_path, name: str):
     return load_standalone(source, tmp_path, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("text", "reference"), [
     (LION, optax.lion(1e-2, b1=0.9, b2=0.99, weight_decay=0.01)),
     (ADAMW, optax.adamw(1e-2, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01)),
@@ -283,6 +288,7 @@ def test_a_proxy_winner_that_fails_the_funnel_scores_no_better_than_adamw(gates)
     assert "funnel" not in results[2]["metrics"]
 
 
+@pytest.mark.slow
 def test_the_reference_is_adamw_at_its_best_weight_decay_on_each_task():
     """Ratios are taken against AdamW at its best rate and weight decay per task, so raising
     the decay alone cannot beat it; the score is the worst task's ratio."""
@@ -307,6 +313,7 @@ def test_the_worst_task_score_does_not_let_one_task_outweigh_the_rest():
     assert aggregate_ratios(ratios, "worst_task") == 1.1
 
 
+@pytest.mark.slow
 def test_a_tuned_decoupled_weight_decay_trains_like_the_decay_written_into_the_program():
     """`weight_decays` adds `lr * wd * w` to every program's update, tuned with the rate:
     AdamW without decay, tuned over it, trains as AdamW with that decay in its text."""
@@ -334,6 +341,7 @@ def test_a_tuned_decoupled_weight_decay_trains_like_the_decay_written_into_the_p
         assert by_decay[decay] == (pytest.approx(losses[column], rel=1e-6), tuned.grid[column][0])
 
 
+@pytest.mark.slow
 def test_adamw_tuned_like_its_reference_scores_exactly_one():
     """Candidates and the reference get the same (rate, decay) tuning: AdamW itself ties."""
     space = OptimizersSpace({"tasks": ["logreg_digits", "linreg_noisy"], "funnel_tasks": [],
@@ -381,6 +389,7 @@ def test_rewritings_still_hash_alike(space):
     assert space.fingerprint(a) == space.fingerprint(b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("text", "optimizer"), [
     (adamw_dsl(0.0), lambda schedule, wd: optax.adamw(schedule, eps=1e-8, weight_decay=wd)),
     (LION.replace("update = update + w * 0.01\n", ""),

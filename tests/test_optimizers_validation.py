@@ -158,6 +158,7 @@ def test_a_campaign_contributes_its_lowest_score():
             campaign=lambda c: SimpleNamespace(name="lion"), evaluations=lambda c: []), "lion")
 
 
+@pytest.mark.slow
 def test_automl_validate_trains_a_file_against_adamw(tmp_path):
     """AdamW with decay 0.01 written in, as written, is AdamW without decay at the added
     decay 0.01: the two losses agree."""

@@ -92,6 +92,7 @@ def test_dominates_shape_mismatch():
         dominates([1, 2], [1, 2, 3])
 
 
+@pytest.mark.slow
 @given(point_sets(max_n=6))
 def test_dominates_matches_reference(data):
     points, _ = data
@@ -103,6 +104,7 @@ def test_dominates_matches_reference(data):
 # --------------------------------------------------------------------------- non_dominated_mask
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(point_sets(dims=(1, 2, 3, 4)))
 def test_non_dominated_mask_matches_brute_force(data):
@@ -112,6 +114,7 @@ def test_non_dominated_mask_matches_brute_force(data):
     assert mask.tolist() == bf_mask(points)
 
 
+@pytest.mark.slow
 @settings(max_examples=100)
 @given(st.integers(0, 10_000), st.integers(1, 400), st.sampled_from([2, 3]))
 def test_non_dominated_mask_larger_random_sets(seed, n, m):
@@ -213,6 +216,7 @@ def test_crowding_distance_small_and_degenerate():
     assert not np.isnan(crowding_distance(np.array([[0, INF], [1, 2], [2, 1], [INF, 0]]))).any()
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(point_sets(values=FINITE_VALUES, dims=(1, 2, 3)))
 def test_crowding_distance_matches_reference(data):
@@ -224,6 +228,7 @@ def test_crowding_distance_matches_reference(data):
         assert got == pytest.approx(want)
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(point_sets(values=FINITE_VALUES, dims=(2, 3)))
 def test_frontwise_crowding_equals_per_front(data):
@@ -300,6 +305,7 @@ def test_hypervolume_matches_cell_count(data):
 # --------------------------------------------------------------------------- pareto_front
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(point_sets(dims=(1, 2, 3)))
 def test_pareto_front_indices(data):

@@ -35,6 +35,7 @@ def pg_url(pg_database) -> str:
     return pg_database.render_as_string(hide_password=False)
 
 
+@pytest.mark.slow
 def test_two_campaigns_write_to_one_database_at_once(pg_url, tmp_path):
     (tmp_path / "c.yaml").write_text(CONFIG.format(seed=0, budget=150, shared="false"))
     Store.open(pg_url).close()  # schema first: two processes must not both create it
@@ -65,6 +66,7 @@ def run(url: str, name: str, seed: int, shared: bool):
                 {e.candidate_number: e for e in store.load_evaluations(summary.campaign.id)})
 
 
+@pytest.mark.slow
 def test_a_shared_cache_reuses_the_results_of_other_campaigns(pg_url):
     first, first_evaluations = run(pg_url, "first", seed=1, shared=False)
     first_results = {c.functional_hash: first_evaluations[c.number] for c in first

@@ -41,6 +41,7 @@ def _oriented(objectives: dict[str, float]) -> list[float]:
     return [objectives[n] if d == "minimize" else -objectives[n] for n, d in DIRECTIONS]
 
 
+@pytest.mark.slow
 def test_maintained_front_equals_brute_force_over_all_batches(db_url: str) -> None:
     """Random batches (ties, failures, non-finite values, maximized objectives): after each
     batch the stored front is exactly the non-dominated set of every finite evaluation."""
@@ -147,6 +148,7 @@ def campaign_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
     return url, summary
 
 
+@pytest.mark.slow
 def test_pareto_matches_the_front_recomputed_from_every_evaluation(campaign_db) -> None:
     url, summary = campaign_db
     with automl.open(url) as results:
@@ -186,6 +188,7 @@ def test_top_show_and_lineage_agree_with_the_stored_rows(campaign_db) -> None:
         assert results.campaign("exp2").environment["versions"]["numpy"] == np.__version__
 
 
+@pytest.mark.slow
 def test_queries_name_what_is_missing(campaign_db) -> None:
     url, _ = campaign_db
     with automl.open(url) as results:

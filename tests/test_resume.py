@@ -126,6 +126,7 @@ class HoldingExecutor(Executor):
         return self.inner.poll(timeout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["regularized", "nsga2"])
 def test_candidates_in_flight_at_a_crash_are_dispatched_again_once(tmp_path, strategy):
     config = parse_config(CONFIG.replace("strategy: nsga2", f"strategy: {strategy}"))
@@ -166,6 +167,7 @@ def test_candidates_in_flight_at_a_crash_are_dispatched_again_once(tmp_path, str
     assert all(executor.starts[n] == first.starts[n] for n in redispatched)
 
 
+@pytest.mark.slow
 def test_in_flight_rows_and_state_commit_with_their_batch(db_url):
     """Store level, both backends: what is dispatched, what landed and the controller state
     are written in the batch's transaction; a failing batch leaves the previous one."""

@@ -245,6 +245,7 @@ def test_regularized_restart_keeps_only_the_given_member_until_children_refill_i
     assert 1 in {mb.number for mb in s.members()}
 
 
+@pytest.mark.slow
 def test_pareto_tournament_only_returns_sample_front_members():
     # A dominates B and C; D is mutually non-dominated with A; E is dominated by everybody
     objs = {1: (0.0, 2.0), 2: (1.0, 3.0), 3: (0.5, 2.5), 4: (2.0, 0.0), 5: (5.0, 5.0)}
@@ -266,6 +267,7 @@ def test_pareto_tournament_only_returns_sample_front_members():
     assert 120 < counts[5] < 280
 
 
+@pytest.mark.slow
 def test_pareto_tournament_uniform_over_sample_front():
     s = ParetoTournament(population_size=4, tournament_size=300)
     for num, o in {1: (0.0, 3.0), 2: (1.0, 1.0), 3: (3.0, 0.0), 4: (2.0, 2.0)}.items():
@@ -334,6 +336,7 @@ def add_sequences(draw):
     return size, objs
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(add_sequences())
 def test_nsga2_eviction_matches_reference(data):

@@ -97,6 +97,7 @@ CHEAP_BASELINE_SETTINGS = {
 }
 
 
+@pytest.mark.slow
 def test_baselines_parse_and_evaluate_to_finite_objectives(space):
     space = get_space(space.name, CHEAP_BASELINE_SETTINGS.get(space.name, {}))
     baselines = space.baselines()

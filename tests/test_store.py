@@ -121,6 +121,7 @@ def shown_messages(exc: BaseException) -> str:
 # -- schema and migrations -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_open_creates_schema_at_head_and_reopen_keeps_data(db_url: str) -> None:
     with Store.open(db_url) as store:
         assert store.schema_revision() == migrate.head_revision()
@@ -393,6 +394,7 @@ def test_failed_batch_stores_nothing(
     assert store.max_candidate_number(campaign_id) == 2
 
 
+@pytest.mark.slow
 def test_invalid_candidate_status_is_rejected(store: Store, campaign_id: int) -> None:
     with pytest.raises(StoreError, match="status 'pending'"):
         store.write_batch(campaign_id, candidates=[candidate(0), candidate(1, status="pending")])
@@ -446,6 +448,7 @@ def test_empty_batch_is_a_no_op(store: Store, campaign_id: int) -> None:
     assert store.get_campaign(campaign_id) == before
 
 
+@pytest.mark.slow
 def test_large_evaluation_batch(store: Store, campaign_id: int) -> None:
     n = 20_000
     rows = [
@@ -548,6 +551,7 @@ def test_next_candidate_number_counts_candidates_in_flight(store: Store, campaig
         store.next_candidate_number(42)
 
 
+@pytest.mark.slow
 def test_a_0002_cache_upgrades_to_the_write_order_and_back(store: Store) -> None:
     """Revision 0003 numbers cache writes: entries written before it count as the oldest (in
     id order), and a downgrade to 0002 keeps the entries."""
@@ -600,6 +604,7 @@ def test_objectives_encoding_round_trips(objectives: dict[str, float] | None) ->
     assert same(codec.decode_objectives(stored), objectives)
 
 
+@pytest.mark.slow
 @given(json_values)
 def test_json_encoding_round_trips(value: Any) -> None:
     stored = json.loads(json.dumps(codec.encode_json(value), allow_nan=False))
@@ -623,6 +628,7 @@ except StoreError as exc:
 """
 
 
+@pytest.mark.slow
 def test_processes_opening_one_new_database_at_once_all_succeed(db_url: str,
                                                                  tmp_path: Any) -> None:
     """`automl run` creating its database while `automl ls` (or another machine joining the
@@ -651,6 +657,7 @@ def test_processes_opening_one_new_database_at_once_all_succeed(db_url: str,
     assert [out.strip() for out, _ in outputs] == [migrate.head_revision()] * openers, outputs
 
 
+@pytest.mark.slow
 def test_cache_hashes_are_listed_page_by_page(store: Store, campaign_id: int) -> None:
     hashes = [f"{n:032x}" for n in range(25)]
     store.write_batch(campaign_id, cache_entries=[cache_entry(h) for h in hashes[:20]])
