@@ -1,4 +1,4 @@
-"""The PostgreSQL write path (`automl.store.writer.copy_rows`: COPY FROM STDIN) stores what the
+"""The PostgreSQL write path (`automl.store.writer.copy_tables`: COPY FROM STDIN) stores what the
 SQLite path (executemany INSERTs) stores: the same batch reads back identical from both, and on
 PostgreSQL the stored text of every column, JSON included, is what an INSERT stores."""
 
@@ -70,11 +70,18 @@ def batch() -> dict[str, Any]:
 
 
 def written(url: str) -> dict[str, Any]:
-    """Write `batch()` (then land two of its in-flight candidates) and read everything back."""
+    """Write `batch()`, then one that lands two of its in-flight candidates and evaluates one
+    that dominates part of the stored front, and read everything back."""
     with Store.open(url) as store:
         campaign = store.create_campaign("c", "space", 0, {}, "s", "v", objectives=OBJECTIVES).id
         store.write_batch(campaign, **batch())
-        store.write_batch(campaign, landed=[5, 7])
+        before = store.front(campaign)
+        store.write_batch(
+            campaign, landed=[5, 7],
+            candidates=[CandidateRow(9, "y = x", (4,), "m", "9" * 32, "evaluated")],
+            evaluations=[EvaluationRow(9, {"error": 1e-301, "cost": 1.0}, {}, "w", 0.0, None,
+                                       7.0)])
+        assert store.front(campaign) != before
         return {
             "candidates": store.load_candidates(campaign),
             "evaluations": store.load_evaluations(campaign),
@@ -105,7 +112,7 @@ def same(a: Any, b: Any) -> bool:
 def test_a_batch_reads_back_from_postgres_as_from_sqlite(pg_url: str, tmp_path: Any) -> None:
     on_sqlite = written(f"sqlite:///{tmp_path / 'run.db'}")
     on_postgres = written(pg_url)
-    assert len(on_sqlite["evaluations"]) == 6 and len(on_sqlite["in_flight"]) == 2
+    assert len(on_sqlite["evaluations"]) == 7 and len(on_sqlite["in_flight"]) == 2
     assert on_sqlite["evaluations"][2].metrics is None
     assert on_sqlite["evaluations"][4].metrics["series"][7] == 1.0
     for part in on_sqlite:

@@ -48,14 +48,32 @@ def update_front(conn: Connection, campaign_id: int, directions: Sequence[tuple[
     deleted, those of its evaluations that join are inserted. Must run after the batch's
     campaign stamp (`campaigns.touch`), whose row lock serializes concurrent writers of one
     campaign on PostgreSQL (SQLite has one writer anyway)."""
+    if not any(p["objectives"] for p in evaluation_params):
+        return
+    joined, dropped = front_changes(directions, stored_front(conn, campaign_id),
+                                    evaluation_params)
+    apply_front_changes(conn, campaign_id, directions, joined, dropped)
+
+
+def front_changes(directions: Sequence[tuple[str, str]], stored: list[FrontMember],
+                  evaluation_params: list[dict[str, Any]]
+                  ) -> tuple[list[FrontMember], list[FrontMember]]:
+    """(joined, dropped): the encoded evaluations that join the `stored` front (read after the
+    campaign stamp) and the stored members they dominate. Pure computation: the writer runs it
+    while PostgreSQL still stores the batch's rows."""
     from automl.evolution.front import Front, FrontMember, sign_only
 
     arrivals = [FrontMember(p["candidate_number"], p["objectives"])
                 for p in evaluation_params if p["objectives"]]
     if not arrivals:
-        return
-    front = Front.restore(sign_only(directions), stored_front(conn, campaign_id))
-    joined, dropped = front.add(arrivals)
+        return [], []
+    return Front.restore(sign_only(directions), stored).add(arrivals)
+
+
+def apply_front_changes(conn: Connection, campaign_id: int,
+                        directions: Sequence[tuple[str, str]], joined: list[FrontMember],
+                        dropped: list[FrontMember]) -> None:
+    """Store `front_changes`: delete the dropped members (by row id), insert the joined ones."""
     if dropped:
         conn.execute(delete(FRONT_MEMBERS).where(FRONT_MEMBERS.c.id == bindparam("member")),
                      [{"member": member.payload} for member in dropped])

@@ -7,17 +7,19 @@ fails without opening one. The transaction (`BatchWriter.write`) stamps the camp
 writes the rows and keeps the derived tables (`derived`) and the cache's write order in step.
 
 The plain row inserts (candidates, evaluations, their objective values, in-flight candidates)
-are executemany INSERTs on SQLite and ``COPY ... FROM STDIN`` on PostgreSQL (`copy_rows`): on
-the same connection, so inside the same transaction, with the JSON columns serialized as the
-engine serializes them for an INSERT. psycopg's executemany sends and binds one statement per
-row; COPY streams the rows and made the PostgreSQL store ~2.5x faster (scripts/bench_store.py).
-A row COPY cannot store (a duplicate key, a missing campaign) fails the batch as an INSERT
-would, with the same database error.
+are executemany INSERTs on SQLite and ``COPY ... FROM STDIN`` on PostgreSQL (`copy_tables`):
+on the same connection, so inside the same transaction, with the JSON columns serialized as
+the engine serializes them for an INSERT. psycopg's executemany sends and binds one statement
+per row; COPY streams the rows, and the client encodes the next table's rows (and computes the
+new front) while the server still stores the previous ones. A row COPY cannot store (a
+duplicate key, a missing campaign) fails the batch as an INSERT would, with the same database
+error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +83,7 @@ class BatchWriter:
 
     def __init__(self, dialect_name: str) -> None:
         self._cache_upsert = cache_upsert(dialect_name)
-        self._insert: Callable[[Connection, Table, list[dict[str, Any]]], None] = (
-            copy_rows if dialect_name == "postgresql" else insert_rows)
+        self._copy = dialect_name == "postgresql"
 
     def write(self, conn: Connection, batch: Batch,
               directions: Callable[[Connection, int], Any]) -> None:
@@ -98,17 +99,18 @@ class BatchWriter:
             conn.execute(delete(IN_FLIGHT).where(
                 IN_FLIGHT.c.campaign_id == bindparam("campaign"),
                 IN_FLIGHT.c.number == bindparam("number")), batch.landed)
-        if batch.dispatched:
-            self._insert(conn, IN_FLIGHT, batch.dispatched)
-        if batch.candidates:
-            self._insert(conn, CANDIDATES, batch.candidates)
-        if batch.evaluations:
-            self._insert(conn, EVALUATIONS, batch.evaluations)
-            self._insert(conn, OBJECTIVE_VALUES,
-                         derived.objective_value_params(campaign_id, batch.evaluations))
-            registered = directions(conn, campaign_id)
-            if registered:
-                derived.update_front(conn, campaign_id, registered, batch.evaluations)
+        if self._copy:
+            _copy_rows_and_front(conn, batch, directions)
+        else:
+            insert_rows(conn, IN_FLIGHT, batch.dispatched)
+            insert_rows(conn, CANDIDATES, batch.candidates)
+            if batch.evaluations:
+                insert_rows(conn, EVALUATIONS, batch.evaluations)
+                insert_rows(conn, OBJECTIVE_VALUES,
+                            derived.objective_value_params(campaign_id, batch.evaluations))
+                registered = directions(conn, campaign_id)
+                if registered:
+                    derived.update_front(conn, campaign_id, registered, batch.evaluations)
         if batch.forgotten:
             columns = CACHE_ENTRIES.c
             conn.execute(delete(CACHE_ENTRIES).where(
@@ -126,43 +128,93 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         conn.execute(insert(table), rows)
 
 
-def copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """`insert_rows` on PostgreSQL through ``COPY table (columns) FROM STDIN``, on the
-    connection's own DBAPI connection and so in its transaction. Stores what `insert_rows`
-    stores: a JSON column's value is serialized by `engine.json_dumps` (the engine's
-    serializer, which an INSERT uses too), None is SQL NULL in a ``none_as_null`` JSON column and
-    JSON ``null`` in any other (as SQLAlchemy binds it), other values are adapted by psycopg as
-    an INSERT's parameters are. A database error comes back as SQLAlchemy's wrapping of it
-    (`IntegrityError` for a duplicate key), like an INSERT's."""
+def _copy_rows_and_front(conn: Connection, batch: Batch,
+                         directions: Callable[[Connection, int], Any]) -> None:
+    """The PostgreSQL form of the row inserts and the front update: the same statements in the
+    same order, except that the stored front is read before the rows are copied (the campaign
+    stamp's lock is held already, and the rows do not change the front) so that the new front
+    is computed while the server still stores the rows."""
+    campaign_id, evaluations = batch.campaign_id, batch.evaluations
+    registered = directions(conn, campaign_id) if evaluations else None
+    stored = (derived.stored_front(conn, campaign_id)
+              if registered and any(p["objectives"] for p in evaluations) else None)
+    changes = copy_tables(conn, [
+        (IN_FLIGHT, lambda: batch.dispatched),
+        (CANDIDATES, lambda: batch.candidates),
+        (EVALUATIONS, lambda: evaluations),
+        (OBJECTIVE_VALUES, lambda: derived.objective_value_params(campaign_id, evaluations)),
+    ], then=lambda: None if stored is None else derived.front_changes(registered, stored,
+                                                                        evaluations))
+    if changes is not None:
+        derived.apply_front_changes(conn, campaign_id, registered, *changes)
+
+
+def copy_tables(conn: Connection,
+                jobs: Sequence[tuple[Table, Callable[[], list[dict[str, Any]]]]],
+                then: Callable[[], Any] = lambda: None) -> Any:
+    """Store each job's rows (dicts of column values, all with the same keys; the callable
+    makes them) with ``COPY table (columns) FROM STDIN``, one table after another, on the
+    connection's own DBAPI connection and so in its transaction; returns `then()`.
+
+    A COPY's rows are stored by the server after the client has sent them, so each job's rows
+    are made and encoded, and finally `then` runs, before the previous COPY is finished: that
+    work overlaps the server's instead of adding to it.
+
+    Stores what `insert_rows` stores: a JSON column's value is serialized by
+    `engine.json_dumps` (the engine's serializer, which an INSERT uses too), None is SQL NULL in
+    a ``none_as_null`` JSON column and JSON ``null`` in any other (as SQLAlchemy binds it),
+    other values are adapted by psycopg as an INSERT's parameters are. A database error comes
+    back as SQLAlchemy's wrapping of it (`IntegrityError` for a duplicate key), like an
+    INSERT's."""
+    dialect = conn.dialect
+    dbapi = dialect.loaded_dbapi
+    steps: list[Callable[[], Any]] = [
+        functools.partial(_copy_input, dialect, table, make) for table, make in jobs]
+    steps.append(then)
+    prepared = steps[0]()
+    statement = None
+    try:
+        with conn.connection.driver_connection.cursor() as cursor:
+            for step in steps[1:]:
+                if prepared is None:  # no rows for this table
+                    prepared = step()
+                    continue
+                statement, rows = prepared
+                with cursor.copy(statement) as copy:
+                    for values in rows:
+                        copy.write_row(values)
+                    prepared = step()  # while the server stores this table's rows
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error, dialect=dialect) from exc
+    return prepared
+
+
+def _copy_input(dialect: Any, table: Table, make: Callable[[], list[dict[str, Any]]]
+                ) -> tuple[str, list[list[Any]]] | None:
+    """The COPY statement for the rows `make()` gives and their values in its column order,
+    JSON serialized; None without rows."""
+    rows = make()
     if not rows:
-        return
+        return None
     columns = list(rows[0])
     unknown = [name for name in columns if name not in table.c]
     if unknown:
         raise StoreError(f"no column {unknown[0]!r} in table {table.name!r}")
-    if any(column.default is not None for column in table.c if column.name not in columns):
-        insert_rows(conn, table, rows)  # a client-side default: only an INSERT computes it
-        return
+    defaulted = [c.name for c in table.c if c.name not in columns and c.default is not None]
+    if defaulted:  # a client-side default: only an INSERT computes it
+        raise StoreError(f"COPY into {table.name!r} cannot fill {defaulted[0]!r}")
     json_columns = [(index, not table.c[name].type.none_as_null)
                     for index, name in enumerate(columns)
                     if isinstance(table.c[name].type, JSON)]
-    quote = conn.dialect.identifier_preparer
-    statement = (f"COPY {quote.format_table(table)} "
-                 f"({', '.join(quote.quote(name) for name in columns)}) FROM STDIN")
-    dbapi = conn.dialect.loaded_dbapi
-    try:
-        with conn.connection.driver_connection.cursor() as cursor, \
-                cursor.copy(statement) as copy:
-            for row in rows:
-                values = [row[name] for name in columns]
-                for index, null_is_json in json_columns:
-                    value = values[index]
-                    if value is not None or null_is_json:
-                        values[index] = json_dumps(value)
-                copy.write_row(values)
-    except dbapi.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, dbapi.Error,
-                                  dialect=conn.dialect) from exc
+    values = [[row[name] for name in columns] for row in rows]
+    for index, null_is_json in json_columns:
+        for row in values:
+            value = row[index]
+            if value is not None or null_is_json:
+                row[index] = json_dumps(value)
+    quote = dialect.identifier_preparer
+    return (f"COPY {quote.format_table(table)} "
+            f"({', '.join(quote.quote(name) for name in columns)}) FROM STDIN", values)
 
 
 def _stamped(conn: Connection, campaign_id: int, cache_params: list[dict[str, Any]]
