@@ -83,9 +83,11 @@ def test_sigkill_then_resume_gives_the_uninterrupted_candidates(tmp_path, config
     with Store.open(url) as store:
         assert store.get_campaign("c").status == "running"  # it never got to say otherwise
 
+    # --force: its heartbeat is seconds old, but we know the owner is dead (tests/test_lease.py
+    # waits out the grace period instead)
     result = subprocess.run([sys.executable, "-m", "automl", "resume", "c", "--db", url,
-                             "--json"], cwd=tmp_path, env=environment, capture_output=True,
-                            text=True, timeout=300)
+                             "--force", "--json"], cwd=tmp_path, env=environment,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     resumed = sequence(url, "c")
     assert sum(row[3] != "duplicate" for row in resumed) == BUDGET
