@@ -263,7 +263,7 @@ def test_two_takers_of_a_stale_campaign_at_once_exactly_one_wins(db_url):
 def test_two_resume_processes_at_once_one_wins_the_other_exits_2(db_url, tmp_path):
     for repetition in range(2):
         name = f"race-{repetition}"
-        stale_campaign(db_url, name, budget=60)
+        stale_campaign(db_url, name)  # the winner runs for seconds: the loser meets it live
         processes = [start("resume", name, "--db", db_url, "--json", cwd=tmp_path)
                      for _ in range(2)]
         codes, errors = [], []
@@ -276,7 +276,7 @@ def test_two_resume_processes_at_once_one_wins_the_other_exits_2(db_url, tmp_pat
         assert len(loser.strip().splitlines()) == 1 and "cannot resume" in loser, loser
         rows = candidates(db_url, name)
         assert [row[0] for row in rows] == list(range(len(rows)))  # no duplicate work
-        assert sum(row[2] != "duplicate" for row in rows) == 60
+        assert sum(row[2] != "duplicate" for row in rows) == BUDGET
 
 
 # -- failures --------------------------------------------------------------------------------
