@@ -179,10 +179,15 @@ def _grace(record: Any) -> float:
 def _refuse_damaged(url: str) -> None:
     """A command about to write: refuse an existing SQLite file that quick_check finds
     damaged (one line, exit 2), before anything opens it for writing."""
-    from automl.store.engine import parse_url
+    from sqlalchemy.engine import make_url
+
     from automl.store.integrity import refuse_damaged
 
-    refuse_damaged(parse_url(url))
+    try:  # not parse_url: its checks (a missing directory) are open_store's to make or report
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - a malformed URL: open_store says so in one line
+        return
+    refuse_damaged(parsed)
 
 
 # `ls` and `status` check files up to this size only: quick_check reads every page (1.2 s at
@@ -192,10 +197,14 @@ READ_CHECK_MAX_BYTES = 64 * 2**20
 
 def _warn_if_damaged(url: str) -> None:
     """A command that only reads: one warning line about a damaged SQLite file, then on."""
+    from automl.store import StoreError
     from automl.store.engine import parse_url, sqlite_file
     from automl.store.integrity import damage_message, sqlite_problems
 
-    path = sqlite_file(parse_url(url))
+    try:
+        path = sqlite_file(parse_url(url))
+    except StoreError:  # a bad URL: open_store says so in one line
+        return
     if path is None or not path.exists() or path.stat().st_size > READ_CHECK_MAX_BYTES:
         return
     problems = sqlite_problems(path)
