@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from automl.store import (
     CANDIDATE_STATUSES,
     CacheEntryRow,
+    CampaignExists,
     CandidateRow,
     EvaluationRow,
     Store,
@@ -254,6 +255,18 @@ def test_duplicate_campaign_name(store: Store) -> None:
     with pytest.raises(StoreError, match="a campaign named 'twin' already exists"):
         store.create_campaign("twin", "other", 2, {}, "s", "v")
     assert len(store.list_campaigns()) == 1
+
+
+def test_numbered_names_take_the_next_free_number(store: Store) -> None:
+    assert store.numbered_name("exp2") == "exp2-1"
+    for name in ("exp2-1", "exp2-7", "exp2-x", "exp2-07", "exp2-3-1", "exp20-9", "exp_2-40"):
+        store.create_campaign(name, "space", 1, {}, "s", "v")
+    # only exp2-<number without a leading zero> counts; LIKE's "_" matches no other character
+    assert store.numbered_name("exp2") == "exp2-8"
+    assert store.numbered_name("exp_2") == "exp_2-41"
+    assert store.numbered_name("exp%") == "exp%-1"
+    with pytest.raises(CampaignExists):
+        store.create_campaign("exp2-7", "space", 1, {}, "s", "v")
 
 
 def test_missing_campaign(store: Store) -> None:

@@ -9,6 +9,7 @@ live campaign from a dead one by its lease (`automl.lease`): running, stale, sto
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -74,20 +75,36 @@ def run(
         url = database_url(db, config.database)
         _refuse_damaged(url)
         store = open_store(url, create=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
-        campaign_name = name or f"{config.name or config_path.stem}-{stamp}"
+        stem = config.name or config_path.stem
         if detach:
-            _run_detached(config, store, campaign_name, url, as_json)
+            _run_detached(config, store, name, stem, url, as_json)
             return
         with progress_bar(config.budget.max_evaluations, quiet=as_json) as on_progress:
-            controller = CampaignController.create(config, store, campaign_name,
-                                                   on_progress=on_progress)
+            controller = _named(store, name, stem, lambda campaign_name: (
+                CampaignController.create(config, store, campaign_name,
+                                          on_progress=on_progress)))
             summary = controller.run()
         store.close()
     _print_summary(summary, controller.space, url, as_json)
 
 
-def _run_detached(config: CampaignConfig, store: Store, name: str, url: str,
+def _named(store: Store, name: str | None, stem: str, create: Callable[[str], Any]) -> Any:
+    """`create(name)`, or without --name `create("stem-N")` with the next free N (`exp2-1`,
+    `exp2-2`, ...: names a person can type back), taking the next N when another process took
+    this one at the same moment."""
+    from automl.store import CampaignExists
+
+    if name:
+        return create(name)
+    for _ in range(20):
+        try:
+            return create(store.numbered_name(stem))
+        except CampaignExists:
+            continue
+    raise CampaignExists(f"no free campaign name {stem}-N after 20 tries: give --name")
+
+
+def _run_detached(config: CampaignConfig, store: Store, name: str | None, stem: str, url: str,
                   as_json: bool) -> None:
     """Create the campaign here (a taken name or a bad config fails in this terminal), then
     let the executor's launcher (`automl.plugins.LAUNCHERS`) continue it elsewhere."""
@@ -102,7 +119,8 @@ def _run_detached(config: CampaignConfig, store: Store, name: str, url: str,
         error_console.print("[yellow]warning:[/] a SQLite database is only reachable from a "
                             "cluster on this machine", highlight=False)
     # no lease here: the launched controller's resume takes it at once
-    CampaignController.create(config, store, name, hold_lease=False)
+    name = _named(store, name, stem, lambda campaign_name: CampaignController.create(
+        config, store, campaign_name, hold_lease=False)).campaign.name
     store.close()
     LAUNCHERS.load(config.executor.kind)(config, url, name)
     if as_json:

@@ -4,7 +4,7 @@
 ``migrations/``), and reads/writes the plain records of `automl.store.records`.
 """
 
-from .errors import StoreError, safe_url
+from .errors import CampaignExists, StoreError, safe_url
 from .records import (
     CAMPAIGN_STATUSES,
     CANDIDATE_STATUSES,
@@ -19,6 +19,7 @@ __all__ = [
     "CAMPAIGN_STATUSES",
     "CANDIDATE_STATUSES",
     "CacheEntryRow",
+    "CampaignExists",
     "CampaignRecord",
     "CandidateRow",
     "EvaluationRow",

@@ -10,6 +10,7 @@ how a write to a campaign that does not exist fails with "no campaign".
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -234,3 +235,13 @@ def campaign_record(row: Any) -> CampaignRecord:
         checked_at=row.checked_at if row.heartbeat_at is not None else None,
         failure=row.failure,
     )
+
+
+def numbered_name(conn: Connection, stem: str) -> str:
+    """See `Store.numbered_name`."""
+    escaped = stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    names = conn.execute(select(CAMPAIGNS.c.name).where(
+        CAMPAIGNS.c.name.like(f"{escaped}-%", escape="\\"))).scalars()
+    pattern = re.compile(re.escape(stem) + r"-([1-9][0-9]{0,17})")
+    numbers = [int(match.group(1)) for name in names if (match := pattern.fullmatch(name))]
+    return f"{stem}-{max(numbers, default=0) + 1}"

@@ -18,6 +18,10 @@ class StoreError(RuntimeError):
     """A store operation failed: bad URL, unreachable database, schema or integrity problem."""
 
 
+class CampaignExists(StoreError):
+    """A campaign of that name is already stored (names are unique per database)."""
+
+
 class LeaseHeld(StoreError):
     """A live owner holds the campaign's lease (`Store.take_lease` refused)."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import campaigns, codec, integrity, migrate, queries
 from .engine import create_store_engine, parse_url, require_existing_database
-from .errors import LeaseHeld, LeaseLost, StoreError, safe_url, translated
+from .errors import CampaignExists, LeaseHeld, LeaseLost, StoreError, safe_url, translated
 from .records import (
     CAMPAIGN_STATUSES,
     CacheEntryRow,
@@ -117,7 +117,7 @@ class Store:
                 campaign_id = campaigns.insert_campaign(conn, values)
         except StoreError as exc:
             if isinstance(exc.__cause__, IntegrityError) and self._find(name) is not None:
-                raise StoreError(f"a campaign named {name!r} already exists") from None
+                raise CampaignExists(f"a campaign named {name!r} already exists") from None
             raise
         if owner is not None:
             self._leases[campaign_id] = owner
@@ -133,6 +133,13 @@ class Store:
         if record is None:
             raise StoreError(f"no campaign {id_or_name!r}")
         return record
+
+    def numbered_name(self, stem: str) -> str:
+        """``stem-N``, N one more than the largest N a stored campaign ``stem-N`` has (1 for
+        the first): the default campaign names, short enough to type back. Two processes may
+        pick the same one at once; `create_campaign` then raises `CampaignExists` for one."""
+        with self._transaction(f"numbering campaigns named {stem!r}") as conn:
+            return campaigns.numbered_name(conn, stem)
 
     def list_campaigns(self) -> list[CampaignRecord]:
         """All campaigns by id, with their candidate and evaluation counts (one query)."""
