@@ -11,6 +11,9 @@ line per figure, each the median over --repeats runs into a fresh database:
   every batch also updates the maintained Pareto front (all counted in `rows_total`);
 * `store_postgres_rows_per_s`: the same into a throwaway PostgreSQL database
   (``automl_bench_<random>``, created through --pg-url and dropped afterwards, even on error);
+  its repeats alternate with SQLite's, so that both see the same machine load;
+* `store_postgres_vs_sqlite_ratio`: the PostgreSQL median over the SQLite median (target 1.0),
+  with each repeat's own ratio;
 * `optuna_sqlite_trials_per_s`: the same results stored as Optuna trials in
   ``optuna.storages.RDBStorage("sqlite:///...")``: a two-direction study, each result one
   ``optuna.trial.create_trial(values=[error, cost], params={c0, c1}, distributions=...,
@@ -267,18 +270,30 @@ def main() -> None:
     def write_optuna(url: str, repeat: int) -> dict:
         return time_optuna(url, theirs)
 
-    ours_sqlite = store_line("store_sqlite_rows_per_s", "sqlite",
-                             repeated(sqlite_url, write_store, arguments.repeats))
-
     pg_problem = "--skip-postgres" if arguments.skip_postgres else postgres_problem(
         arguments.pg_url)
+    # with PostgreSQL, the repeats alternate between the backends, so that a change in the
+    # machine's load during the run falls on both alike
+    sqlite_runs: list[dict] = []
+    pg_runs: list[dict] = []
+    for _ in range(arguments.repeats):  # each run into a fresh database
+        sqlite_runs += repeated(sqlite_url, write_store, 1)
+        if pg_problem is None:
+            pg_runs += repeated(lambda: postgres_url(arguments.pg_url), write_store, 1)
+    ours_sqlite = store_line("store_sqlite_rows_per_s", "sqlite", sqlite_runs)
     if pg_problem is None:
-        store_line("store_postgres_rows_per_s", "postgresql",
-                   repeated(lambda: postgres_url(arguments.pg_url), write_store,
-                            arguments.repeats))
+        ours_pg = store_line("store_postgres_rows_per_s", "postgresql", pg_runs)
+        pairs = [(p["evaluations"] / p["seconds"]) / (s["evaluations"] / s["seconds"])
+                 for s, p in zip(sqlite_runs, pg_runs, strict=True)]
+        emit({"metric": "store_postgres_vs_sqlite_ratio", "value": round(ours_pg / ours_sqlite, 3),
+              "unit": "x", "target": 1.0, "meets_target": ours_pg >= ours_sqlite,
+              "numerator": "store_postgres_rows_per_s (median)",
+              "denominator": "store_sqlite_rows_per_s (median)",
+              "repeat_ratios": [round(r, 3) for r in pairs]})
     else:
         emit({"metric": "store_postgres_rows_per_s", "value": None, "unit": "evaluation rows/s",
               "skipped": pg_problem})
+        emit({"metric": "store_postgres_vs_sqlite_ratio", "value": None, "skipped": pg_problem})
 
     optuna_problem = "--skip-optuna" if arguments.skip_optuna else None
     if optuna_problem is None:
