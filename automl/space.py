@@ -28,6 +28,7 @@ from automl import dsl
 from automl.evolution.mutations import MutationSettings, mutate
 from automl.extras import require
 from automl.hashing import DEFAULT_MANTISSA_BITS, hash_program, settings_hash
+from automl.imports import PluginRef
 from automl.ir import Program, Signature, validate
 from automl.objective import Objective
 from automl.simplify import simplify
@@ -207,8 +208,19 @@ class SearchSpace(ABC):
         """Everything that changes an evaluation's result (the cache key's second half): the
         space, its evaluator version and the settings their declarations put in the key
         (`cache_key_settings`)."""
-        return {"space": self.name, "evaluator_version": self.evaluator_version,
-                "settings": cache_key_settings(self.settings)}
+        settings = {"space": self.name, "evaluator_version": self.evaluator_version,
+                    "settings": cache_key_settings(self.settings)}
+        plugins = self.plugins()
+        if plugins:  # only then: the keys of spaces without user plug-ins stay as they were
+            settings["plugins"] = {field: ref.as_json() for field, ref in plugins.items()}
+        return settings
+
+    def plugins(self) -> dict[str, PluginRef]:
+        """The user plug-ins these settings name (e.g. an AutoNumerics target function given by
+        an import string), by settings field: their identity and declared version
+        (`automl.imports`) join the cache key, so a result of another function or of an older
+        version of it is never reused. Default: none."""
+        return {}
 
     def settings_hash(self) -> str:
         return settings_hash(self.evaluation_settings())
