@@ -26,14 +26,48 @@ __all__ = ["FLOAT64_FUNCTIONS", "REFERENCE_FUNCTIONS", "check_points", "every_fl
            "exhaustive_max_ulp", "jax_function", "reference_function", "refine_constants",
            "side_by_side_seconds", "ulp_errors"]
 
-# jax.numpy / jax.scipy function a target's approximation would replace
+# jax.numpy / jax.scipy / jax.nn function a target's approximation would replace (every
+# built-in target has one; a user's target has none, and float32 mode refuses it)
 REFERENCE_FUNCTIONS = {"exp2": "jax.numpy.exp2", "exp": "jax.numpy.exp", "log": "jax.numpy.log",
-                       "log2": "jax.numpy.log2", "erf": "jax.scipy.special.erf"}
+                       "log2": "jax.numpy.log2", "erf": "jax.scipy.special.erf",
+                       "tanh": "jax.numpy.tanh", "sigmoid": "jax.nn.sigmoid",
+                       "gelu": "search_spaces.autonumerics.float32.gelu_erf",
+                       "softplus": "jax.nn.softplus", "sin": "jax.numpy.sin",
+                       "cos": "jax.numpy.cos", "log1p": "jax.numpy.log1p",
+                       "expm1": "jax.numpy.expm1", "rsqrt": "jax.lax.rsqrt"}
 
 # float64 numpy/scipy functions for checking every float32 input (10^9 of them: mpmath, ~10 us
 # a point, is out of reach); their ~1e-16 relative error is ~1e-9 of a float32 ULP
 FLOAT64_FUNCTIONS = {"exp2": "numpy.exp2", "exp": "numpy.exp", "log": "numpy.log",
-                     "log2": "numpy.log2", "erf": "scipy.special.erf"}
+                     "log2": "numpy.log2", "erf": "scipy.special.erf", "tanh": "numpy.tanh",
+                     "sigmoid": "scipy.special.expit",
+                     "gelu": "search_spaces.autonumerics.float32.gelu_float64",
+                     "softplus": "search_spaces.autonumerics.float32.softplus_float64",
+                     "sin": "numpy.sin", "cos": "numpy.cos", "log1p": "numpy.log1p",
+                     "expm1": "numpy.expm1",
+                     "rsqrt": "search_spaces.autonumerics.float32.rsqrt_float64"}
+
+
+def gelu_erf(x: Any) -> Any:
+    """GELU in its exact erf form, x * Phi(x) (jax.nn.gelu's default is the tanh form)."""
+    import jax
+
+    return jax.nn.gelu(x, approximate=False)
+
+
+def gelu_float64(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erfc
+
+    return x * erfc(-x / math.sqrt(2.0)) / 2.0
+
+
+def softplus_float64(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+def rsqrt_float64(x: np.ndarray) -> np.ndarray:
+    return 1.0 / np.sqrt(x)
+
 
 _SIGN = np.uint32(0x80000000)
 

@@ -222,7 +222,7 @@ def float32_front(space: Any, candidates: dict[float, list[tuple[float, dict[str
     float32_space = type(space)({
         **space.settings.model_dump(), "precision": "float32",
         "timing_repeats": options.timing_repeats, **refine_rounds})
-    target = space.settings.target
+    target = space.target.name
     kept = []
     for cost, checked in sorted(candidates.items()):
         if cost > options.max_cost:
@@ -266,7 +266,7 @@ def front_report(space: Any, results: Any, campaign: str | int,
                  options: FrontReportOptions, *, on_row: RowSink | None = None
                  ) -> WorkflowReport:
     """The whole report of `campaign` (whose space `space` is, with its stored settings)."""
-    target = space.settings.target
+    target = space.target.name
     record = RowRecorder(on_row)
     evaluations = evaluations_until(results, campaign, options.until)
     candidates = evolved_candidates(results, campaign, space, options.per_cost, evaluations)

@@ -27,6 +27,7 @@ import numpy as np
 from mpmath import mp, mpf
 
 from search_spaces.autonumerics.targets import (
+    TARGETS,
     Target,
     get_target,
     ground_truth,
@@ -177,10 +178,10 @@ def taylor_coefficients(
         raise ValueError(f"degree must be >= 0, got {degree}")
     with mp.workdps(dps):
         c = mpf(float(center))
-        if target.name == "exp2":
+        if target == TARGETS["exp2"]:  # the built-in one, not a user's function so named
             scale, ln2 = mp.power(2, c), mp.ln2
             coefficients = [scale * ln2**k / mp.factorial(k) for k in range(degree + 1)]
-        elif target.name == "exp":
+        elif target == TARGETS["exp"]:
             scale = mp.exp(c)
             coefficients = [scale / mp.factorial(k) for k in range(degree + 1)]
         else:
@@ -260,6 +261,45 @@ def _endpoint_zero(target: Target) -> mpf | None:
     return None
 
 
+ZERO_SCAN_POINTS = 257
+
+
+def _zero(target: Target) -> mpf | None:
+    """The target's zero in its interval, which relative error forces p to share: an endpoint
+    where it vanishes (log, log2, erf, log1p, expm1), else the one interior point where it
+    vanishes or changes sign (tanh, gelu, sin at 0; a user's function anywhere), found on a
+    `ZERO_SCAN_POINTS` grid (x = 0 included) and refined by bisection to the working
+    precision. ValueError for more than one zero (no single factor (x - z) keeps them all)."""
+    endpoint = _endpoint_zero(target)
+    if endpoint is not None:
+        return endpoint
+    f, tiny = target.mp_function, mpf(2) ** (-mp.prec + 8)
+    lower, upper = mpf(target.lower), mpf(target.upper)
+    xs = sorted({lower + (upper - lower) * i / (ZERO_SCAN_POINTS - 1)
+                 for i in range(ZERO_SCAN_POINTS)} | ({mpf(0)} if lower < 0 < upper else set()))
+    values = [f(x) for x in xs]
+    zeros = [x for x, v in zip(xs, values, strict=True) if abs(v) <= tiny]
+    for i in range(len(xs) - 1):
+        a, b, fa, fb = xs[i], xs[i + 1], values[i], values[i + 1]
+        if abs(fa) <= tiny or abs(fb) <= tiny or (fa > 0) == (fb > 0):
+            continue
+        for _ in range(mp.prec + 8):  # bisection: a sign change brackets the zero
+            middle = (a + b) / 2
+            if middle in (a, b):
+                break
+            fm = f(middle)
+            if abs(fm) <= tiny:
+                a = b = middle
+                break
+            a, b, fa = (middle, b, fm) if (fm > 0) == (fa > 0) else (a, middle, fa)
+        zeros.append((a + b) / 2)
+    if len(zeros) > 1:
+        raise ValueError(f"{target.name} has {len(zeros)} zeros in [{target.lower:g}, "
+                         f"{target.upper:g}] (near {', '.join(f'{float(z):g}' for z in zeros)}): "
+                         f"no polynomial minimax in relative error")
+    return zeros[0] if zeros else None
+
+
 def _golden_maximum(h: Callable[[mpf], mpf], lo: mpf, hi: mpf, steps: int) -> tuple[mpf, mpf]:
     """Maximise a unimodal `h` on [lo, hi] by golden-section search; returns (x, h(x)).
 
@@ -320,7 +360,8 @@ def remez_relative(
     one extremum per sign-constant segment, refined by golden section) and exchanges the whole
     reference. Stops when ``(max |e| - |E|) / |E| <= tolerance`` (equal ripple).
 
-    If f vanishes at an endpoint z (log, log2 at 1; erf at 0), any polynomial with bounded
+    If f vanishes at a point z of the interval (log, log2 at 1; erf at 0; tanh, gelu and sin at
+    0 inside theirs: `_zero`), any polynomial with bounded
     relative error must vanish there too, so we write p(x) = (x - z) q(x) and run Remez for q
     against g(x) = f(x)/(x - z) (g(z) = f'(z)), whose relative error equals p's; the result is
     expanded to monomials. Such polynomials then equioscillate at degree + 1 points, not
@@ -335,7 +376,7 @@ def remez_relative(
     with mp.workdps(dps):
         lower, upper = mpf(target.lower), mpf(target.upper)
         f = target.mp_function
-        zero = _endpoint_zero(target)
+        zero = _zero(target)
         if zero is None:
             g: Callable[[mpf], mpf] = f
             q_degree = degree

@@ -19,6 +19,7 @@ import pydantic
 
 from automl.evolution.mutations import MUTATION_KINDS, MutationSettings
 from automl.hashing import DEFAULT_MANTISSA_BITS
+from automl.imports import PluginRef, identity, plugin_ref, resolve_callable
 from automl.ir import (
     Instruction,
     Program,
@@ -50,11 +51,72 @@ COMPLEX_STEP_OPS = frozenset({"add", "sub", "mul", "div", "fma", "neg"})
 COMPLEX_STEP = 1e-30
 
 
+class UserTarget(pydantic.BaseModel):
+    """A target the user brings: ``{function: "pkg.mod:fn", interval: [a, b], name: my_fn}``.
+    `fn` maps an mpmath number to an mpmath number (accurate to the current ``mp.dps``, as
+    mpmath's own functions are). From Python, `function` may be the function itself: it is
+    recorded by its import string ``module:qualname`` (`automl.imports.identity`), which must
+    import it again. `name` defaults to the function's attribute name."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    function: str
+    interval: tuple[float, float]
+    name: str
+
+    def resolved(self) -> targets.Target:
+        """The `targets.Target` this names (imports the function)."""
+        function = resolve_callable(self.function, "function")
+        return targets.Target(self.name, self.interval[0], self.interval[1], function)
+
+
+def user_target(value: Mapping[str, Any]) -> UserTarget:
+    """A `UserTarget` from the mapping in a config (a function object becomes its import
+    string), its function imported and tried at the interval's ends and middle: ValueError
+    (one line) for a malformed or dangling import string, a bad interval, or a function that
+    raises or returns no finite real number there."""
+    data = dict(value)
+    unknown = sorted(set(data) - {"function", "interval", "name"})
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r} of a user target (allowed: function, "
+                         f"interval, name)")
+    if "function" not in data or "interval" not in data:
+        raise ValueError("a user target needs function ('package.module:function') and "
+                         "interval ([lower, upper])")
+    function = data["function"]
+    if callable(function) and not isinstance(function, str):
+        data["function"] = identity(function, "function")
+    elif not isinstance(function, str):
+        raise ValueError(f"function: expected an import string 'package.module:function' or "
+                         f"a function, got {type(function).__name__}")
+    elif ":" not in function and function in targets.TARGETS:
+        raise ValueError(f"function: {function!r} is a built-in target: write target: "
+                         f"{function}")
+    resolve_callable(data["function"], "function")
+    data.setdefault("name", data["function"].rpartition(":")[2].rpartition(".")[2])
+    try:
+        interval = tuple(float(bound) for bound in data["interval"])
+    except (TypeError, ValueError):
+        interval = ()
+    if len(interval) != 2:
+        raise ValueError(f"interval: expected [lower, upper], got {data['interval']!r}")
+    data["interval"] = interval
+    try:
+        spec = UserTarget.model_validate(data)
+        target = spec.resolved()
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{field}: {first['msg']}") from None
+    targets.check_target(target)
+    return spec
+
+
 class AutoNumericsSettings(SpaceSettings):
     # in the cache key (`key_setting`): what is evaluated and how; out of it (`other_setting`):
     # how programs are hashed, generated and mutated
     mantissa_bits: int = other_setting(DEFAULT_MANTISSA_BITS, ge=1, le=52)
-    target: str = key_setting("exp2")
+    # a built-in target's name (`targets.TARGETS`), or a `UserTarget` mapping
+    target: str | UserTarget = key_setting("exp2")
     grid_points: int = key_setting(1024, ge=8, le=1_000_000)
     fit_constants: bool = key_setting(True)
     fit_method: Literal["lsq_minimax", "cma"] = key_setting("lsq_minimax")
@@ -103,12 +165,28 @@ class AutoNumericsSettings(SpaceSettings):
     # evaluation's time (0.4-3.6 s against ~0.1 s for fit, compile and timing, on one core)
     float32_refine_below_ulp: float = key_setting(64.0, gt=0)
 
-    @pydantic.field_validator("target")
+    @pydantic.field_validator("target", mode="before")
     @classmethod
-    def _known_target(cls, value: str) -> str:
-        if value not in targets.TARGETS:
-            raise ValueError(f"unknown target {value!r}; allowed: {', '.join(targets.TARGETS)}")
+    def _known_target(cls, value: Any) -> str | UserTarget:
+        if isinstance(value, UserTarget):
+            return value
+        if isinstance(value, Mapping):
+            return user_target(value)
+        if not isinstance(value, str) or value not in targets.TARGETS:
+            raise ValueError(f"unknown target {value!r}; allowed: {', '.join(targets.TARGETS)}"
+                             f", or a mapping {{function: 'package.module:function', "
+                             f"interval: [lower, upper], name: ...}}")
         return value
+
+    @pydantic.model_validator(mode="after")
+    def _float32_needs_reference(self) -> AutoNumericsSettings:
+        if self.precision == "float32" and (not isinstance(self.target, str) or
+                                            self.target not in float32.REFERENCE_FUNCTIONS):
+            name = self.target if isinstance(self.target, str) else self.target.function
+            raise ValueError(f"precision float32 compares programs with a library function, "
+                             f"and target {name!r} has none (float32 targets: "
+                             f"{', '.join(float32.REFERENCE_FUNCTIONS)})")
+        return self
 
     @pydantic.field_validator("ops")
     @classmethod
@@ -159,7 +237,16 @@ class AutoNumericsSpace(SearchSpace):
 
     @cached_property
     def target(self) -> targets.Target:
+        if isinstance(self.settings.target, UserTarget):
+            return self.settings.target.resolved()
         return targets.get_target(self.settings.target)
+
+    def plugins(self) -> dict[str, PluginRef]:
+        """A user target's function (its import string and declared ``__automl_version__``)."""
+        if isinstance(self.settings.target, UserTarget):
+            return {"target": plugin_ref(self.settings.target.function,
+                                         self.target.mp_function)}
+        return {}
 
     @cached_property
     def grid(self) -> np.ndarray:
@@ -425,10 +512,10 @@ class AutoNumericsSpace(SearchSpace):
                 for restart in range(self.settings.fit_restarts)]
 
     def baselines(self) -> dict[str, str]:
-        programs = {**baseline_programs(self.settings.target), **self.rational_minimax()}
+        programs = {**baseline_programs(self.target), **self.rational_minimax()}
         if "fma" in self.settings.ops:
             # with fma a Horner step costs 1, not 2: the polynomial front to beat moves
-            programs.update(fma_minimax_programs(self.settings.target))
+            programs.update(fma_minimax_programs(self.target))
         return programs
 
     def rational_minimax(self) -> dict[str, str]:
@@ -599,29 +686,34 @@ def rational_text(numerator: Sequence[str], denominator: Sequence[str], center: 
             f"q = {polynomials.horner_text(denominator, u)}\nf = p / q")
 
 
-def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[str, str]:
+def baseline_programs(target: str | targets.Target, degrees: range = range(2, 9)
+                      ) -> dict[str, str]:
     """Taylor and minimax polynomials in Horner form (literal coefficients), and Horner forms
     with fitted constants, by degree (cost = 2 * degree); Pade approximants [m/n] (two Horner
-    forms and a division, literal coefficients) by `PADE_ORDERS`."""
-    target = targets.get_target(target_name)
+    forms and a division, literal coefficients) by `PADE_ORDERS`. `target`: a built-in name
+    or a `targets.Target`. A family the target has none of (no Taylor expansion, more than one
+    zero for a relative minimax) is left out."""
+    target = targets.get_target(target) if isinstance(target, str) else target
     center = expansion_center(target)
     programs = {}
     for degree in degrees:
         try:
-            taylor = polynomials.taylor_coefficients(target_name, degree, center=center)
+            taylor = polynomials.taylor_coefficients(target, degree, center=center)
             programs[f"taylor_{degree}"] = _shifted_horner(taylor, center)
-        except NotImplementedError:
+        except (NotImplementedError, ValueError):
             pass
-        minimax = polynomials.remez_relative(target, degree)
-        # a target vanishing at an endpoint (log, log2) keeps its zero exact: (x - z) * q(x)
-        programs[f"minimax_{degree}"] = (
-            polynomials.horner_dsl(minimax.quotient_coeffs, root=minimax.root)
-            if minimax.root is not None and minimax.quotient_coeffs is not None
-            else polynomials.horner_dsl(minimax.coeffs))
+        minimax = _minimax(target, degree)
+        if minimax is not None:
+            # a target vanishing in its interval (log, log2, tanh) keeps its zero exact:
+            # (x - z) * q(x)
+            programs[f"minimax_{degree}"] = (
+                polynomials.horner_dsl(minimax.quotient_coeffs, root=minimax.root)
+                if minimax.root is not None and minimax.quotient_coeffs is not None
+                else polynomials.horner_dsl(minimax.coeffs))
         programs[f"horner_fitted_{degree}"] = polynomials.horner_dsl_with_constants(degree)
     for m, n in PADE_ORDERS:
         try:
-            numerator, denominator = polynomials.pade_coefficients(target_name, m, n, center)
+            numerator, denominator = polynomials.pade_coefficients(target, m, n, center)
         except (NotImplementedError, ValueError, ZeroDivisionError):
             continue
         programs[f"pade_{m}_{n}"] = rational_text(
@@ -630,15 +722,27 @@ def baseline_programs(target_name: str, degrees: range = range(2, 9)) -> dict[st
     return programs
 
 
-def fma_minimax_programs(target_name: str, degrees: range = range(2, 13)) -> dict[str, str]:
+def _minimax(target: targets.Target, degree: int) -> polynomials.MinimaxResult | None:
+    """`polynomials.remez_relative`, or None where the target has no relative minimax
+    polynomial (more than one zero in its interval: a user's target may)."""
+    try:
+        return polynomials.remez_relative(target, degree)
+    except ValueError:
+        return None
+
+
+def fma_minimax_programs(target: str | targets.Target, degrees: range = range(2, 13)
+                         ) -> dict[str, str]:
     """``minimax_fma_<d>``: the minimax polynomial of degree d (relative error, Remez) in
     Horner form with one fma per step, ``fma(x, fma(x, a_d, a_{d-1}), ...)``: cost d. Targets
-    whose minimax keeps an endpoint zero exact are written as that factor times the Horner
+    whose minimax keeps a zero exact are written as that factor times the Horner
     form (cost d + 1, or d for a zero at 0)."""
-    target = targets.get_target(target_name)
+    target = targets.get_target(target) if isinstance(target, str) else target
     programs = {}
     for degree in degrees:
-        minimax = polynomials.remez_relative(target, degree)
+        minimax = _minimax(target, degree)
+        if minimax is None:
+            continue
         if minimax.root is not None and minimax.quotient_coeffs is not None:
             if len(minimax.quotient_coeffs) < 2:
                 continue  # a constant quotient: no Horner step to write

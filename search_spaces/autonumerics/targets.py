@@ -11,9 +11,11 @@ their own.
 
 Error convention (`relative_error`): the search minimises the *maximum relative error* over the
 interval, because that is what floating point users care about (a float64 result is only ever
-good to a relative precision). Relative error is undefined where the truth is zero, and three
-registry targets have such a zero: log on [0.5, 1] and log2 on [1, 2] at x = 1, erf on [0, 1]
-at x = 0. We use the standard mixed relative/absolute error of libm test suites::
+good to a relative precision). Relative error is undefined where the truth is zero, and several
+registry targets have such a zero: log on [0.5, 1] and log2 on [1, 2] at x = 1, erf, log1p and
+expm1 on [0, 1] at x = 0 (an endpoint), tanh and gelu on [-4, 4] and sin on [-pi/4, pi/4] at
+x = 0 (inside); a user's target (a function given by import string) may have one anywhere. We
+use the standard mixed relative/absolute error of libm test suites::
 
     err = |approx - truth| / max(|truth|, ZERO_FLOOR),   ZERO_FLOOR = 2**-52 (float64 epsilon)
 
@@ -39,12 +41,16 @@ import numpy as np
 from mpmath import mp, mpf
 
 __all__ = [
+    "PAPER_TARGETS",
     "TARGETS",
     "ZERO_FLOOR",
     "Target",
+    "TargetFunctionError",
+    "check_target",
     "get_target",
     "ground_truth",
     "relative_error",
+    "target_value",
     "training_grid",
     "validation_points",
 ]
@@ -82,11 +88,31 @@ def _log2(x: mpf) -> mpf:
     return mp.log(x, 2)
 
 
+def _sigmoid(x: mpf) -> mpf:
+    return 1 / (1 + mp.exp(-x))
+
+
+def _gelu(x: mpf) -> mpf:
+    # x * Phi(x) in its erf form, Phi(x) = erfc(-x / sqrt 2) / 2 (erfc: no cancellation
+    # of 1 + erf(x / sqrt 2) for negative x)
+    return x * mp.erfc(-x / mp.sqrt(2)) / 2
+
+
+def _softplus(x: mpf) -> mpf:
+    return mp.log1p(mp.exp(x))
+
+
+def _rsqrt(x: mpf) -> mpf:
+    return 1 / mp.sqrt(x)
+
+
 _HALF_LN2 = math.log(2.0) / 2.0
+_QUARTER_PI = math.pi / 4.0
 
 TARGETS: dict[str, Target] = {
     target.name: target
     for target in (
+        # the paper's five (Real et al. 2023):
         # 2^x on [0, 1]: the paper's headline problem (range reduction handles the rest).
         Target("exp2", 0.0, 1.0, _exp2),
         # e^x on [-ln2/2, ln2/2]: the symmetric reduced range of exp after x = k ln2 + r.
@@ -96,8 +122,66 @@ TARGETS: dict[str, Target] = {
         Target("log2", 1.0, 2.0, _log2),
         # erf on [0, 1]: zero at x = 0.
         Target("erf", 0.0, 1.0, mpmath.erf),
+        # what kernels and ML ask for. Activations on [-4, 4], where they bend (beyond it
+        # they are within 7e-4 relative of their asymptotes, which a range split handles);
+        # tanh and gelu have a zero at x = 0 inside it.
+        Target("tanh", -4.0, 4.0, mpmath.tanh),
+        Target("sigmoid", -4.0, 4.0, _sigmoid),
+        Target("gelu", -4.0, 4.0, _gelu),
+        Target("softplus", -4.0, 4.0, _softplus),
+        # sin and cos on [-pi/4, pi/4], the octant argument reduction leaves (sin: zero at 0).
+        Target("sin", -_QUARTER_PI, _QUARTER_PI, mpmath.sin),
+        Target("cos", -_QUARTER_PI, _QUARTER_PI, mpmath.cos),
+        # log1p and expm1 on [0, 1]: zero at x = 0, where log(1 + x) and exp(x) - 1 cancel.
+        Target("log1p", 0.0, 1.0, mpmath.log1p),
+        Target("expm1", 0.0, 1.0, mpmath.expm1),
+        # 1/sqrt(x) on [1, 4]: a mantissa range of two binades (the exponent halves exactly).
+        Target("rsqrt", 1.0, 4.0, _rsqrt),
     )
 }
+
+# the paper's targets, the first five of TARGETS
+PAPER_TARGETS = ("exp2", "exp", "log", "log2", "erf")
+
+
+class TargetFunctionError(ValueError):
+    """A target's function raised, or returned something other than a finite real number."""
+
+
+def target_value(target: Target, x: float) -> float:
+    """The target at the float `x`, rounded to float64 (at the current `mp.dps`). A user's
+    function that raises, or returns anything but a finite real number (a string, a complex,
+    NaN, infinity), is a one-line `TargetFunctionError` naming the target and x."""
+    try:
+        value = target.mp_function(mpf(x))
+    except Exception as error:
+        raise TargetFunctionError(f"target {target.name!r} raised {type(error).__name__} at "
+                                  f"x = {x!r}: {_first_line(error)}") from None
+    if isinstance(value, (str, bytes, bool)) or value is None:
+        raise TargetFunctionError(f"target {target.name!r} returned {type(value).__name__} "
+                                  f"at x = {x!r}, not a real number")
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise TargetFunctionError(f"target {target.name!r} returned {type(value).__name__} "
+                                  f"at x = {x!r}, not a real number") from None
+    if not math.isfinite(result):
+        raise TargetFunctionError(f"target {target.name!r} returned {result} at x = {x!r}")
+    return result
+
+
+def check_target(target: Target, digits: int = 40) -> None:
+    """Try the target at its endpoints and midpoint (cheap: a user's function that cannot
+    work is refused in one line before a campaign stores anything; one that fails only
+    elsewhere fails each candidate, with the reason, when the training grid is computed)."""
+    with mp.workdps(digits):
+        for x in (target.lower, (target.lower + target.upper) / 2.0, target.upper):
+            target_value(target, x)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def get_target(name: str) -> Target:
@@ -109,10 +193,11 @@ def get_target(name: str) -> Target:
         raise ValueError(f"unknown target {name!r}; known targets: {known}") from None
 
 
-# (target name, digits, sha256 of the points' bytes and shape) -> read-only float64 values.
+# (target name, its function, digits, sha256 of the points' bytes and shape) -> read-only
+# float64 values (the function too: a user's target may share a built-in's name).
 # The search space asks for the same grids over and over (every candidate is scored on them),
 # and each mpmath evaluation costs ~10 us, so this cache is what keeps scoring cheap.
-_GROUND_TRUTH_CACHE: dict[tuple[str, int, str], np.ndarray] = {}
+_GROUND_TRUTH_CACHE: dict[tuple[str, Callable[[mpf], mpf], int, str], np.ndarray] = {}
 _GROUND_TRUTH_CACHE_LIMIT = 64
 
 
@@ -128,17 +213,18 @@ def ground_truth(target: Target, points: np.ndarray, digits: int = 40) -> np.nda
     Each float64 point is converted to mpf exactly, evaluated with ~`digits` significant
     digits, and rounded to the nearest float64, so the result is the correctly rounded value
     (barring a value within 1e-40 relative of a rounding midpoint). Results are cached per
-    process by (target name, digits, hash of the points), and returned as a fresh writable copy
-    so callers cannot corrupt the cache.
+    process by (target name and function, digits, hash of the points), and returned as a fresh
+    writable copy so callers cannot corrupt the cache. A function that raises or returns no
+    finite real number at some point is a `TargetFunctionError` (one line, naming x).
     """
     points = np.asarray(points, dtype=np.float64)
-    key = (target.name, int(digits), _points_key(points))
+    key = (target.name, target.mp_function, int(digits), _points_key(points))
     cached = _GROUND_TRUTH_CACHE.get(key)
     if cached is None:
         if not np.all(np.isfinite(points)):
             raise ValueError("ground_truth: points must be finite")
         with mp.workdps(int(digits)):
-            values = [float(target.mp_function(mpf(float(p)))) for p in points.ravel()]
+            values = [target_value(target, float(p)) for p in points.ravel()]
         cached = np.array(values, dtype=np.float64).reshape(points.shape)
         cached.setflags(write=False)
         if len(_GROUND_TRUTH_CACHE) >= _GROUND_TRUTH_CACHE_LIMIT:
