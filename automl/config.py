@@ -8,6 +8,7 @@ Errors name the file, the line, the field and what is allowed, e.g.::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,35 @@ def parse_config(text: str, source: str = "<config>",
         raise ConfigError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a campaign config must be a mapping of fields")
+    return _validated(data, source, overrides, flags, root)
+
+
+def config_from_mapping(data: Mapping[str, Any], source: str = "<config>",
+                        overrides: dict[str, Any] | None = None) -> CampaignConfig:
+    """A campaign config from a mapping (`automl.run` with a dict), as `parse_config` makes one
+    from YAML text: `overrides` (dotted field -> value) replace fields; an error names `source`
+    and the field. Values may be Python objects where a field takes one (a user target's
+    function); the mapping itself is not changed."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: a campaign config must be a mapping of fields")
+    return _validated(_copied(data), source, overrides, None, None)
+
+
+def _copied(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with every nested mapping and list copied (not the values in them: functions
+    stay the objects they are), so overrides never change the caller's mapping."""
+    def copy(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: copy(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [copy(item) for item in value]
+        return value
+
+    return copy(data)
+
+
+def _validated(data: dict[str, Any], source: str, overrides: dict[str, Any] | None,
+               flags: dict[str, str] | None, root: yaml.Node | None) -> CampaignConfig:
     for dotted, value in (overrides or {}).items():
         target = data
         *parents, last = dotted.split(".")
@@ -260,7 +290,7 @@ def parse_config(text: str, source: str = "<config>",
         field = ".".join(str(part) for part in location) or "(top level)"
         if field in (flags or {}):
             raise ConfigError(f"{flags[field]}: {message}") from None
-        line = _line_of(root, location)
+        line = _line_of(root, location) if root is not None else None
         where = f"{source}:{line}" if line else source
         raise ConfigError(f"{where}: {field}: {message}") from None
 

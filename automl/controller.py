@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from automl import __version__, environment, lease
+from automl import environment, lease
 from automl.cache import CacheEntry, FunctionalCache
 from automl.campaign_state import CampaignState
 from automl.candidates import CandidateFactory
@@ -43,6 +43,7 @@ from automl.row_buffer import RowBuffer
 from automl.space import SearchSpace
 from automl.store import CampaignRecord, Store, StoreError, safe_url
 from automl.store.errors import LeaseLost
+from automl.version import __version__
 
 # Without a candidate cap, a search stuck on cache hits would never reach its evaluation budget.
 DEFAULT_CANDIDATES_PER_EVALUATION = 50
