@@ -8,7 +8,8 @@ returns, `CampaignRun`, is a value: the campaign's name, id, database and closin
 `CampaignRun.results()` opens the read-only `Results` view (`automl.open`).
 
 (``database_url``, the parent directory made for a new SQLite file and the default campaign
-name are copied from ``automl/cli/`` in a few lines: the core imports no command-line module.)
+name, ``STEM-N``, are copied from ``automl/cli/`` in a few lines: the core imports no
+command-line module.)
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ def run(config: str | os.PathLike[str] | Mapping[str, Any] | CampaignConfig, *,
     where a field takes one, e.g. an AutoNumerics target's function), or a `CampaignConfig`.
     Overrides, as the command line's options: `max_evals` (``budget.max_evaluations``),
     `seed`, and `set`, a mapping of dotted fields to values (``{"budget.max_seconds": 60,
-    "space.settings.target": "tanh"}``); `name` names the campaign (default: the config's
-    ``name``, else the file's stem, else the space's name, then ``-<date>-<time>-<ms>``, as
-    ``automl run`` names it). `db`: the database URL; default ``$AUTOML_DB``, else the
-    config's ``database``. A config error raises `automl.config.ConfigError` (one line naming
-    the field) before anything is stored.
+    "space.settings.target": "tanh"}``); `name` names the campaign (default, as ``automl
+    run`` names it: ``STEM-N`` with the next free N in the database, STEM the config's
+    ``name``, else the file's stem, else the space's name). `db`: the database URL; default
+    ``$AUTOML_DB``, else the config's ``database``. A config error raises
+    `automl.config.ConfigError` (one line naming the field) before anything is stored.
 
     `progress`: None shows a one-line progress report on stderr only when stderr is a
     terminal (not in a notebook or a log file); False never; True always; a callable gets
@@ -106,12 +107,11 @@ def run(config: str | os.PathLike[str] | Mapping[str, Any] | CampaignConfig, *,
     refuse_damaged(parse_url(url))
     store = Store.open(url, create=True)
     try:
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.time() * 1000) % 1000:03d}"
-        campaign_name = name or \
-            f"{campaign_config.name or stem or campaign_config.space.name}-{stamp}"
         report = _progress_callback(progress, campaign_config.budget.max_evaluations)
-        controller = CampaignController.create(campaign_config, store, campaign_name,
-                                               on_progress=report)
+        controller = _named(store, name, campaign_config.name or stem
+                            or campaign_config.space.name,
+                            lambda campaign_name: CampaignController.create(
+                                campaign_config, store, campaign_name, on_progress=report))
         try:
             summary = controller.run()
         finally:
@@ -121,6 +121,22 @@ def run(config: str | os.PathLike[str] | Mapping[str, Any] | CampaignConfig, *,
         store.close()
     return CampaignRun(name=summary.campaign.name, id=summary.campaign.id, url=url,
                        summary=summary)
+
+
+def _named(store: Any, name: str | None, stem: str, create: Callable[[str], Any]) -> Any:
+    """`create(name)`, or without a name `create("stem-N")` with the next free N (`exp2-1`,
+    `exp2-2`, ...), the next N when another process took this one at the same moment: as
+    ``automl run`` names campaigns (copied from ``automl/cli/campaigns.py``)."""
+    from automl.store import CampaignExists
+
+    if name:
+        return create(name)
+    for _ in range(20):
+        try:
+            return create(store.numbered_name(stem))
+        except CampaignExists:
+            continue
+    raise CampaignExists(f"no free campaign name {stem}-N after 20 tries: give name=")
 
 
 def _make_sqlite_directory(url: str) -> None:

@@ -69,12 +69,14 @@ def test_overrides_and_the_default_name(workdir):
     url = f"sqlite:///{workdir / 'b.db'}"
     run = automl.run(workdir / "small.yaml", db=url, max_evals=5, seed=3,
                      set={"budget.max_candidates": 400}, progress=False)
-    assert run.name.startswith("small-")  # the config's name, then the time, as `automl run`
+    assert run.name == "small-1"  # the config's name, then the next free N, as `automl run`
     record = stored(url, run.name)
     assert run.summary.evaluations == 5
     assert record.seed == 3 and record.config["budget"]["max_candidates"] == 400
+    assert automl.run(workdir / "small.yaml", db=url, max_evals=1, progress=False).name == \
+        "small-2"
     unnamed = automl.run(CONFIG, db=url, max_evals=2, progress=False)
-    assert unnamed.name.startswith("autonumerics-")  # no name, no file: the space's name
+    assert unnamed.name == "autonumerics-1"  # no name, no file: the space's name
 
 
 def test_a_campaign_config_and_a_new_built_in_target(workdir):
