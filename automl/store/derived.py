@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 if TYPE_CHECKING:  # imported when a batch is written: reading commands never need numpy
     from automl.evolution.front import FrontMember
 
-from .tables import FRONT_MEMBERS, OBJECTIVE_VALUES
+from .tables import FRONT_MEMBERS
 
 
 def objective_value_params(campaign_id: int, evaluation_params: list[dict[str, Any]]
@@ -33,13 +33,6 @@ def objective_value_params(campaign_id: int, evaluation_params: list[dict[str, A
             for p in evaluation_params if p["objectives"]
             for name, value in p["objectives"].items()
             if type(value) in (float, int) and math.isfinite(value)]
-
-
-def insert_objective_values(conn: Connection, campaign_id: int,
-                            evaluation_params: list[dict[str, Any]]) -> None:
-    values = objective_value_params(campaign_id, evaluation_params)
-    if values:
-        conn.execute(insert(OBJECTIVE_VALUES), values)
 
 
 def update_front(conn: Connection, campaign_id: int, directions: Sequence[tuple[str, str]],
