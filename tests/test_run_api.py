@@ -4,6 +4,7 @@ and the `CampaignRun` handle it returns."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import signal
 
@@ -179,3 +180,15 @@ def test_ctrl_c_in_the_main_thread_stops_at_a_safe_point(workdir):
         assert len(results.evaluations(run.name)) == run.summary.evaluations
     finally:
         results.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["tanh", "sigmoid", "gelu", "softplus", "sin", "cos",
+                                    "log1p", "expm1", "rsqrt"])
+def test_a_short_campaign_on_each_new_target(workdir, target):
+    url = f"sqlite:///{workdir / 'targets.db'}"
+    run = automl.run(CONFIG, db=url, name=target, max_evals=8,
+                     set={"space.settings.target": target}, progress=False)
+    assert run.summary.evaluations == 8 and run.summary.front
+    assert all(math.isfinite(member.objectives["max_relative_error"])
+               for member in run.summary.front)
