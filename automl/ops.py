@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from automl.fma import fma
+
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -146,8 +148,10 @@ CORE_OPS = OpTable([
     Op("div", 2, np.divide, lambda a, b: a / b, doc="a / b (IEEE, no epsilon)",
        source="{0} / {1}"),
     Op("neg", 1, np.negative, lambda a: -a, doc="-a", source="-{0}"),
-    Op("fma", 3, lambda a, b, c: a * b + c, lambda a, b, c: a * b + c, doc="a * b + c",
-       source="{0} * {1} + {2}"),
+    # numpy: rounded once (automl.fma; a * b + c would round twice). jax: a * b + c, which XLA
+    # on the CPU contracts into one fma instruction (it does so to a mul feeding an add too)
+    Op("fma", 3, fma, lambda a, b, c: a * b + c, doc="a * b + c, rounded once",
+       source="{0} * {1} + {2}", sources={"python": "_fma({0}, {1}, {2})"}),
     # safe, as in the Lion search's function set: no NaN from a negative argument
     Op("sqrt", 1, lambda a: np.sqrt(np.abs(a)), lambda a: _jnp().sqrt(_jnp().abs(a)),
        doc="square root of |a|", source="xp.sqrt(xp.abs({0}))"),

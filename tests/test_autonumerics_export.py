@@ -215,3 +215,26 @@ def test_each_statement_is_its_op_template_in_the_space_table(tmp_path):
     x = np.linspace(0.0, 1.0, 33)
     module = load_module(source, tmp_path, "multiply", {"numpy"})
     np.testing.assert_array_equal(module.f(x), run_numpy(program, {"x": x}, table)["f"])
+
+
+def test_the_numpy_export_rounds_fma_once(tmp_path):
+    """``fma`` exports as ``_fma``, the code of `automl.fma` copied into the module (numpy
+    only): the module computes the correctly rounded a * b + c where a * b + c in numpy, two
+    roundings, is off (checked against exact rational arithmetic), as the space does."""
+    from tests.test_fma import exact_fma, near_ties
+
+    space = get_space("autonumerics", {"ops": ALL_OPS})
+    program = space.parse("t = fma(x, c0, c1)\nf = fma(x, x, t)\n")
+    source = space.export(program, "python", {"constants": {"c0": -1.0, "c1": 0.0}})
+    assert "_fma(x, x, r0)" in source and "automl" not in source.split('"""')[-1]
+    module = load_module(source, tmp_path, "fma_once", {"numpy"})
+    x = np.array([1.0 + 2.0**-30, 1.0 + 2.0**-27, 0.75, 1.0 + 2.0**-52])
+    # x * x - x: its fma is exact (x^2 - x fits in 53 bits), numpy's two roundings are not
+    expected = [exact_fma(v, v, -v) for v in x]
+    np.testing.assert_array_equal(module.f(x), expected)
+    assert not np.array_equal(x * x + -x, expected)
+    evaluated = run_numpy(program, {"x": x, "c0": -1.0, "c1": 0.0}, space.signature.registry)
+    np.testing.assert_array_equal(module.f(x), evaluated["f"])
+    a, b, c = near_ties(np.random.default_rng(3), 500)
+    helper = module._fma(a, b, c)
+    assert all(helper[i] == exact_fma(a[i], b[i], c[i]) for i in range(a.size))

@@ -32,8 +32,9 @@ EVONORM_DEFAULT = "75c1f4c79c2ce06d2b1eb08704d18226"
 
 PINNED: list[tuple[str, dict[str, Any], str]] = [
     ("autonumerics", {}, AUTONUMERICS_DEFAULT),
+    # with fma in the ops the key says fma rounds once (it was e0a612d7..., rounded twice)
     ("autonumerics", {"target": "exp2", "ops": ["add", "mul", "fma"], "fit_restarts": 4,
-                      "precision": "float32"}, "e0a612d7aa8c10b50863d2b6681986f3"),
+                      "precision": "float32"}, "edf4c94b63a6c59aebfb3dcf9e50f644"),
     # hashing, generation and mutation settings are out of its key
     ("autonumerics", {"mantissa_bits": 30, "probe_points": 8, "max_statements": 12,
                       "initial_statements": 3, "new_constant_probability": 0.5,

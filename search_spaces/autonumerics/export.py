@@ -7,15 +7,21 @@ is why the cost objective counts them as free); the rest is straight-line code, 
 per statement in the program's order, so the numpy module computes bit for bit what the
 program computes. Each op's code is its export template in the space's op table (the core's
 `automl.ops.CORE_OPS`), over ``xp`` and its arguments ``{0}, {1}, ...``.
+
+``fma`` rounds once, as the space computes it: the numpy module gets ``_fma``, the source of
+`automl.fma` (numpy only) copied in below ``f``; the jax module writes ``a * b + c``, which XLA
+contracts into one fma instruction on the CPU (docs/architecture.md, "fma").
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
+import automl.fma
 from automl.ir import Program
 from automl.ops import OpTable
 from search_spaces.autonumerics.targets import Target
@@ -67,9 +73,24 @@ def export_module(program: Program, text: str, table: OpTable, target: Target,
         header += ["", "Fitted constants (inlined below):", "",
                    *(f"    {name} = {known[name]!r}" for name in program.parameters)]
     imports, dtype, _ = _FLAVORS[flavor]
+    helpers = [fma_helper()] if any("_fma(" in line for line in body) else []
     return "\n".join(['"""' + header[0], *header[1:], '"""', "", imports, "", "",
                       "def f(x):", f"    x = xp.asarray(x, dtype={dtype})", *body,
-                      f"    return {result}", ""])
+                      f"    return {result}", "", *helpers])
+
+
+def fma_helper() -> str:
+    """``_fma(a, b, c)``, a * b + c rounded once, for an exported numpy module: the code of
+    `automl.fma` (numpy, fractions and typing only), its docstring cut to a line."""
+    source = Path(automl.fma.__file__).read_text()
+    body = source[source.index("from __future__ import annotations\n") +
+                  len("from __future__ import annotations\n"):]
+    body = body.replace('__all__ = ["add_round_to_odd", "fast_path", "fma", "two_product", '
+                        '"two_sum"]\n', "")
+    body = body.replace("\ndef fma(", "\ndef _fma(")
+    return ("\n# _fma(a, b, c): a * b + c rounded once (numpy has no fma), as automl.fma computes "
+            "it:\n# Dekker's exact product, TwoSum, and Boldo and Melquiond's rounding to odd"
+            f"\n{body.strip()}\n")
 
 
 def check_flavor(flavor: str) -> None:

@@ -43,12 +43,16 @@ PROBE_SEED = 20230101
 # a fit this accurate cannot improve in float64 arithmetic: more restarts would be wasted
 FLOAT64_FLOOR = 2.0**-50
 # ops whose numpy implementation is complex-analytic, so a complex step differentiates them
-# exactly (sqrt is of |a|: not analytic, its programs fall back to finite differences)
+# exactly (sqrt is of |a|: not analytic, its programs fall back to finite differences; fma
+# of complex arrays is a * b + c, whose derivative is the single-rounding fma's: `automl.fma`)
 COMPLEX_STEP_OPS = frozenset({"add", "sub", "mul", "div", "fma", "neg"})
 # small enough that the step's h^2 terms vanish (1e-60 relative), large enough that no
 # imaginary part is subnormal: with 1e-200 they were, and importing jax (which flushes
 # subnormals to zero) changed fits, so a zoo entry reproduced differently in the CLI and tests
 COMPLEX_STEP = 1e-30
+# how fma rounds in float64 (numpy) evaluation, in the cache key of every op set with fma:
+# once, since `automl.fma` replaced a * b + c (two roundings), whose results it keeps out
+FMA_ROUNDING = "once"
 
 
 class UserTarget(pydantic.BaseModel):
@@ -201,7 +205,10 @@ class AutoNumericsSettings(SpaceSettings):
 class AutoNumericsSpace(SearchSpace):
     name = "autonumerics"
     Settings = AutoNumericsSettings
-    # 2: a program whose fitted denominator has a zero inside the interval fails
+    # 2: a program whose fitted denominator has a zero inside the interval fails. Since then
+    # fma rounds once (`automl.fma`; it was a * b + c, rounded twice): that changed only
+    # programs with fma, which only an op set with fma admits, so instead of a version 3 for
+    # every key, those keys say how fma rounds (`FMA_ROUNDING`, `evaluation_settings`)
     evaluator_version = 2
     settings: AutoNumericsSettings
 
@@ -209,6 +216,16 @@ class AutoNumericsSpace(SearchSpace):
     def signature(self) -> Signature:
         return Signature(inputs=("x",), outputs=("f",), ops=self.settings.ops,
                          parameter_pattern=rf"{PARAMETER_STEM}\d+", registry=TABLE)
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        """The cache key's settings (`SearchSpace.evaluation_settings`), and where fma is among
+        the ops how it rounds (`FMA_ROUNDING`): results computed with the twice-rounded fma are
+        never reused, while every key without fma stays as it was, and with it the campaigns
+        and cache entries stored under it (tests/data's release database resumes)."""
+        settings = super().evaluation_settings()
+        if "fma" in self.settings.ops:
+            settings["fma"] = FMA_ROUNDING
+        return settings
 
     def requirements(self) -> dict[str, str]:
         # float32 mode compiles the programs and the library function with XLA
