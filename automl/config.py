@@ -16,6 +16,7 @@ import pydantic
 import yaml
 
 from automl.defaults import DEFAULT_DATABASE
+from automl.imports import PluginError
 from automl.plugins import EXECUTORS, STRATEGIES, PluginGroup, UnknownSpaceError, space_class
 
 
@@ -167,6 +168,10 @@ class CampaignConfig(_Strict):
             first = error.errors()[0]
             raise _FieldError(("space", "settings", *first["loc"]),
                               _describe(first, settings_model)) from None
+        try:  # a space's settings subclass SpaceSettings, which has it; be lenient anyway
+            getattr(normalized, "check_plugins", lambda: None)()
+        except PluginError as error:
+            raise _FieldError(("space", "settings", *error.field), str(error)) from None
         self.space.settings = normalized.model_dump(mode="json")
         if self.evolution.objective is not None:
             names = [o.name for o in space_class(self.space.name)(normalized).objectives]

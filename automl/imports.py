@@ -11,6 +11,10 @@ A function passed from Python instead of a string is recorded by its `identity`
 resumed, reproduced or run on a worker from its stored config): a lambda or a function defined
 inside another one cannot be, and is refused in one line.
 
+Validating settings only checks an import string's form (`check_import_string`); a campaign
+config imports and tries each plug-in (`automl.space.SpaceSettings.check_plugins`, raising
+`PluginError`), so a stored campaign's results can be read without its plug-ins installed.
+
 `version` is what the user declares as the plug-in's version: the function's own
 ``__automl_version__`` attribute, else its module's, else None. Spaces put
 ``{"identity": ..., "version": ...}`` of each plug-in into their evaluation settings
@@ -26,8 +30,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ImportStringError", "PluginRef", "identity", "plugin_ref", "resolve",
-           "resolve_callable", "version"]
+__all__ = ["ImportStringError", "PluginError", "PluginRef", "check_import_string", "identity",
+           "plugin_ref", "resolve", "resolve_callable", "version"]
 
 VERSION_ATTRIBUTE = "__automl_version__"
 
@@ -39,19 +43,34 @@ class ImportStringError(ValueError):
     """A user's import string (or passed object) that names nothing usable; one line."""
 
 
+class PluginError(ValueError):
+    """A plug-in named in a space's settings cannot work: `field` is where in the settings
+    (a tuple of keys), the message one line."""
+
+    def __init__(self, field: tuple[str, ...], message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def _fail(where: str, spec: str, reason: str) -> ImportStringError:
     prefix = f"{where}: " if where else ""
     return ImportStringError(f"{prefix}{spec!r}: {reason}")
 
 
-def resolve(spec: str, where: str = "") -> Any:
-    """The object that ``"package.module:attribute"`` names (the attribute may be dotted).
-    `where` (e.g. ``"space.settings.target.function"``) starts the error message."""
+def check_import_string(spec: Any, where: str = "") -> str:
+    """`spec` if it has the form ``package.module:attribute`` (nothing is imported)."""
     if not isinstance(spec, str):
         raise ImportStringError(f"{where + ': ' if where else ''}expected an import string "
                                 f"'package.module:attribute', got {type(spec).__name__}")
     if not _PATTERN.fullmatch(spec):
         raise _fail(where, spec, "not an import string 'package.module:attribute'")
+    return spec
+
+
+def resolve(spec: str, where: str = "") -> Any:
+    """The object that ``"package.module:attribute"`` names (the attribute may be dotted).
+    `where` (e.g. ``"space.settings.target.function"``) starts the error message."""
+    check_import_string(spec, where)
     module_name, _, attribute = spec.partition(":")
     try:
         module = importlib.import_module(module_name)

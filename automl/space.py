@@ -127,6 +127,14 @@ class SpaceSettings(pydantic.BaseModel):
     # re-declare it as an `other_setting`, as theirs never had it
     mantissa_bits: int = key_setting(DEFAULT_MANTISSA_BITS, ge=1, le=52)
 
+    def check_plugins(self) -> None:
+        """Import and try the user plug-ins these settings name (`automl.imports`), raising
+        `automl.imports.PluginError` (its `field`, one line) for one that cannot work. A
+        campaign config runs this when it is read (`automl.config`), so a dangling import
+        string is refused before anything is stored; validating the settings alone imports
+        nothing, so reading a campaign's stored results needs none of its plug-ins.
+        Default: nothing to check."""
+
 
 class SearchSpace(ABC):
     name: ClassVar[str]

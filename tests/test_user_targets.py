@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import mpmath
 import numpy as np
@@ -18,9 +19,12 @@ import pytest
 import user_target_functions
 from typer.testing import CliRunner
 
+import automl
 from automl.cli import app
-from automl.config import ConfigError, parse_config
+from automl.config import ConfigError, config_from_mapping, parse_config
+from automl.controller import CampaignController
 from automl.imports import ImportStringError, identity, resolve, resolve_callable, version
+from automl.store import Store
 from search_spaces.autonumerics import float32, polynomials, targets
 from search_spaces.autonumerics.space import AutoNumericsSpace, UserTarget, baseline_programs
 
@@ -155,24 +159,70 @@ def test_a_zero_inside_the_interval_is_kept_by_the_minimax_baseline():
 @pytest.mark.parametrize(("target", "message"), [
     ({"function": "user_target_functions.gelu", "interval": [0, 1]},
      "target: function: 'user_target_functions.gelu': not an import string"),
+    ({"function": "gelu", "interval": [0, 1]}, "function: 'gelu' is a built-in target"),
+    ({"function": "user_target_functions:gelu", "interval": [1, 0]},
+     "interval: need finite lower < upper, got [1, 0]"),
+    ({"function": "user_target_functions:gelu", "interval": [1]}, "interval: expected"),
+    ({"function": "user_target_functions:gelu"}, "needs function"),
+    ({**GELU, "expression": "x"}, "unknown field 'expression'"),
+])
+def test_malformed_user_targets_are_refused_by_the_settings_in_one_line(target, message):
+    with pytest.raises(ValueError) as caught:
+        space(target)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("target", "message"), [
     ({"function": "nowhere_module:f", "interval": [0, 1]},
-     "target: function: 'nowhere_module:f': module 'nowhere_module' not found"),
+     "'nowhere_module:f': module 'nowhere_module' not found"),
     ({"function": "user_target_functions:missing", "interval": [0, 1]},
-     "'user_target_functions' has no attribute 'missing'"),
+     "'user_target_functions:missing': 'user_target_functions' has no attribute 'missing'"),
+    ({"function": "user_target_functions:NOT_CALLABLE", "interval": [0, 1]},
+     "'user_target_functions:NOT_CALLABLE': is a float, not a callable"),
     ({"function": "user_target_functions:returns_text", "interval": [0, 1]},
      "target 'returns_text' returned str at x = 0.0, not a real number"),
     ({"function": "user_target_functions:returns_complex", "interval": [-1, 1]},
      "target 'returns_complex' returned mpc at x = -1.0, not a real number"),
     ({"function": "user_target_functions:raises", "interval": [0, 1]},
      "target 'raises' raised RuntimeError at x = 0.0: the user's function broke"),
-    ({"function": "user_target_functions:gelu", "interval": [1, 0]}, "need lower < upper"),
-    ({"function": "user_target_functions:gelu"}, "needs function"),
-    ({**GELU, "expression": "x"}, "unknown field 'expression'"),
 ])
-def test_bad_user_targets_are_refused_in_one_line(target, message):
-    with pytest.raises(ValueError) as caught:
-        space(target)
+def test_a_campaign_config_imports_and_tries_the_function(target, message):
+    """A config is where the function is imported and tried: one line naming the field, the
+    import string and the reason, before a campaign stores anything."""
+    config = {"space": {"name": "autonumerics", "settings": {"target": target}}}
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping(config, "mine")
+    assert str(caught.value).startswith("mine: space.settings.target: ")
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_settings_import_nothing_so_stored_results_read_without_the_function(tmp_path,
+                                                                            monkeypatch):
+    """A campaign's results (front, objectives) read where the user's module is missing;
+    evaluating, or resuming it, says in one line what is missing."""
+    (tmp_path / "vanishing_target.py").write_text(
+        "from mpmath import mp\n\ndef f(x):\n    return mp.exp(x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    config = {"space": {"name": "autonumerics", "settings": {
+                  "target": {"function": "vanishing_target:f", "interval": [0, 1]},
+                  "grid_points": 64, "max_statements": 6}},
+              "evolution": {"population_size": 6}, "budget": {"max_evaluations": 6}}
+    run = automl.run(config, db=url, progress=False)
+    monkeypatch.delitem(sys.modules, "vanishing_target")
+    (tmp_path / "vanishing_target.py").unlink()
+    with automl.open(url) as results:
+        assert results.pareto(run.name)
+        assert [o.name for o in results.objectives(run.name)] == ["max_relative_error", "cost"]
+        stored_space = results.space(run.name)
+    missing = "'vanishing_target:f': module 'vanishing_target' not found"
+    with pytest.raises(ImportStringError, match=missing):
+        _ = stored_space.target
+    failed = stored_space.evaluate([stored_space.parse("f = x * c0")])[0]  # a worker without it
+    assert not failed.ok and missing in failed.error
+    with Store.open(url) as store, pytest.raises(ConfigError, match="its stored config: "
+                                                                   "space.settings.target"):
+        CampaignController.resume(store, run.name)
 
 
 def test_a_config_error_names_the_file_line_field_and_string():

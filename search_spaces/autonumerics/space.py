@@ -19,7 +19,14 @@ import pydantic
 
 from automl.evolution.mutations import MUTATION_KINDS, MutationSettings
 from automl.hashing import DEFAULT_MANTISSA_BITS
-from automl.imports import PluginRef, identity, plugin_ref, resolve_callable
+from automl.imports import (
+    PluginError,
+    PluginRef,
+    check_import_string,
+    identity,
+    plugin_ref,
+    resolve_callable,
+)
 from automl.ir import (
     Instruction,
     Program,
@@ -75,9 +82,9 @@ class UserTarget(pydantic.BaseModel):
 
 def user_target(value: Mapping[str, Any]) -> UserTarget:
     """A `UserTarget` from the mapping in a config (a function object becomes its import
-    string), its function imported and tried at the interval's ends and middle: ValueError
-    (one line) for a malformed or dangling import string, a bad interval, or a function that
-    raises or returns no finite real number there."""
+    string): ValueError (one line) for unknown fields, a malformed import string or a bad
+    interval. Nothing is imported here (reading a stored campaign needs no user code); a
+    campaign config imports and tries the function (`AutoNumericsSettings.check_plugins`)."""
     data = dict(value)
     unknown = sorted(set(data) - {"function", "interval", "name"})
     if unknown:
@@ -92,10 +99,10 @@ def user_target(value: Mapping[str, Any]) -> UserTarget:
     elif not isinstance(function, str):
         raise ValueError(f"function: expected an import string 'package.module:function' or "
                          f"a function, got {type(function).__name__}")
-    elif ":" not in function and function in targets.TARGETS:
+    elif function in targets.TARGETS:
         raise ValueError(f"function: {function!r} is a built-in target: write target: "
                          f"{function}")
-    resolve_callable(data["function"], "function")
+    check_import_string(data["function"], "function")
     data.setdefault("name", data["function"].rpartition(":")[2].rpartition(".")[2])
     try:
         interval = tuple(float(bound) for bound in data["interval"])
@@ -103,16 +110,16 @@ def user_target(value: Mapping[str, Any]) -> UserTarget:
         interval = ()
     if len(interval) != 2:
         raise ValueError(f"interval: expected [lower, upper], got {data['interval']!r}")
+    if not (all(math.isfinite(bound) for bound in interval) and interval[0] < interval[1]):
+        raise ValueError(f"interval: need finite lower < upper, got [{interval[0]:g}, "
+                         f"{interval[1]:g}]")
     data["interval"] = interval
     try:
-        spec = UserTarget.model_validate(data)
-        target = spec.resolved()
+        return UserTarget.model_validate(data)
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{field}: {first['msg']}") from None
-    targets.check_target(target)
-    return spec
 
 
 class AutoNumericsSettings(SpaceSettings):
@@ -181,6 +188,16 @@ class AutoNumericsSettings(SpaceSettings):
                              f", or a mapping {{function: 'package.module:function', "
                              f"interval: [lower, upper], name: ...}}")
         return value
+
+    def check_plugins(self) -> None:
+        """A user target's function imported and tried at the interval's ends and middle:
+        `PluginError` (one line) for an import string that names nothing usable or a function
+        that raises or returns no finite real number there."""
+        if isinstance(self.target, UserTarget):
+            try:
+                targets.check_target(self.target.resolved())
+            except ValueError as error:
+                raise PluginError(("target",), str(error)) from None
 
     @pydantic.model_validator(mode="after")
     def _float32_needs_reference(self) -> AutoNumericsSettings:
