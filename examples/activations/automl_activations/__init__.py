@@ -1,0 +1,6 @@
+"""Activation functions as programs of x (Ramachandran, Zoph & Le 2017), a search space
+written against automl-evolution's public API only."""
+
+from automl_activations.space import ActivationsSpace
+
+__all__ = ["ActivationsSpace"]
