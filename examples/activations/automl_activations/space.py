@@ -1,15 +1,10 @@
-"""The activation-function space: programs ``y = f(x)`` over the core's arithmetic and the
-unary ops of `ops.py`, as in Ramachandran, Zoph & Le (2017), "Searching for Activation
-Functions", whose search found Swish, ``x * sigmoid(beta * x)``. In the text form::
-
-    # Swish
-    y = x * sigmoid(x)
-
-Objectives: validation accuracy on scikit-learn's digits, the mean over the networks (a small
-MLP and a small CNN, the program as every hidden activation) and training seeds (maximized),
-and the program's op cost (minimized; structural, so each spelling of a function has its own).
-Functional hash: outputs on a grid of x in [-8, 8]; a program that is not finite there, or
-constant, is rejected before training, and one whose training diverges fails with the reason.
+"""Activation functions ``y = f(x)`` as programs over the core's arithmetic and the unary ops
+of `ops.py`, as in Ramachandran, Zoph & Le (2017), whose search found Swish (``y = x *
+sigmoid(x)`` with beta = 1). Objectives: validation accuracy on scikit-learn's digits, the mean
+over the networks (an MLP and a CNN, the program as every hidden activation) and seeds, and
+op cost (structural: each spelling of a function has its own). Hash: outputs on x in [-8, 8];
+a program not finite there, or constant, is rejected before training, and a diverged training
+is a failure with its reason.
 """
 
 from __future__ import annotations
@@ -127,13 +122,11 @@ class ActivationsSpace(BatchEvaluatedSpace):
 
         start = time.perf_counter()
         reasons = [self.reject(program) for program in programs]
-        todo = [i for i, reason in enumerate(reasons) if reason is None]
         s = self.settings
         run = train.trainer(s.networks, s.steps, s.batch_size, s.learning_rate, s.width)
-        accuracy = np.zeros((len(programs), len(s.seeds), len(s.networks)))
-        loss = np.zeros_like(accuracy)
+        results = np.zeros((len(programs), len(s.seeds), 2, len(s.networks)))
         buckets: dict[int, list[int]] = {}  # programs are encoded this many statements long
-        for i in todo:
+        for i in [i for i, reason in enumerate(reasons) if reason is None]:
             length = next(b for b in (*LENGTHS, s.max_statements) if len(programs[i]) <= b)
             buckets.setdefault(length, []).append(i)
         for length, members in sorted(buckets.items()):
@@ -141,8 +134,8 @@ class ActivationsSpace(BatchEvaluatedSpace):
                 chunk = members[first:first + PROGRAMS_PER_CALL]
                 code = train.encode([programs[i] for i in chunk], length, PROGRAMS_PER_CALL)
                 for j, seed in enumerate(s.seeds):
-                    accs, losses = (np.asarray(a) for a in run(code, seed))
-                    accuracy[chunk, j], loss[chunk, j] = accs[:len(chunk)], losses[:len(chunk)]
+                    results[chunk, j] = np.asarray(run(code, seed))[:len(chunk)]
+        accuracy, loss = results[:, :, 0], results[:, :, 1]  # (programs, seeds, networks)
         seconds = (time.perf_counter() - start) / max(len(programs), 1)
         evaluations = []
         for i, program in enumerate(programs):
@@ -157,10 +150,9 @@ class ActivationsSpace(BatchEvaluatedSpace):
             metrics = {f"{kind}_{network}": float(values[i, :, k].mean())
                        for kind, values in (("accuracy", accuracy), ("loss", loss))
                        for k, network in enumerate(s.networks)}
-            objectives = {"accuracy": float(accuracy[i].mean()),
-                          **self.structural_objectives(program)}
-            evaluations.append(checked_evaluation(objectives, metrics, seconds,
-                                                  self.objectives))
+            evaluations.append(checked_evaluation(
+                {"accuracy": float(accuracy[i].mean()), **self.structural_objectives(program)},
+                metrics, seconds, self.objectives))
         return evaluations
 
     def export(self, program: Program, flavor: str = "python",
@@ -168,16 +160,13 @@ class ActivationsSpace(BatchEvaluatedSpace):
         """A standalone module defining ``activation(x)`` (numpy for "python", or jax)."""
         if flavor not in ERF_IMPORT:
             raise ValueError(f"unknown export format {flavor!r}; allowed: python, jax")
-        names: dict[str, str] = {"x": "x"}
-        body = []
-        for ins in program.instructions:
-            names[ins.register] = f"t{len(body)}"
-            args = [names[a] if isinstance(a, str) else repr(a) for a in ins.args]
-            body.append(f"    {names[ins.register]} = "
-                        f"{TABLE.get(ins.op).code(flavor, [f'({a})' for a in args])}")
-        module = "jax.numpy" if flavor == "jax" else "numpy"
+        names = {"x": "x", **{ins.register: f"t{i}"
+                              for i, ins in enumerate(program.instructions)}}
+        body = "".join(f"    {names[ins.register]} = " + TABLE.get(ins.op).code(
+            flavor, [names[a] if isinstance(a, str) else f"({a!r})" for a in ins.args]) + "\n"
+            for ins in program.instructions)
         erf = ERF_IMPORT[flavor] if any(ins.op == "erf" for ins in program.instructions) else ""
-        docstring = "\n".join("    " + line for line in self.format(program).splitlines())
-        return (f'"""An activation found by automl-evolution:\n\n{docstring}\n"""\n\n'
-                f"import {module} as xp\n{erf}\n\ndef activation(x):\n" + "\n".join(body)
-                + f"\n    return {names[program.outputs[0][1]]}\n")
+        text = "".join(f"    {line}\n" for line in self.format(program).splitlines())
+        return (f'"""An activation found by automl-evolution:\n\n{text}"""\n\nimport '
+                f'{"jax.numpy" if flavor == "jax" else "numpy"} as xp\n{erf}\n\n'
+                f"def activation(x):\n{body}    return {names[program.outputs[0][1]]}\n")

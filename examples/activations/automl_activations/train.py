@@ -1,13 +1,10 @@
-"""Training networks with a program as their activation, compiled once for a batch of programs.
+"""Training networks with a program as their activation, compiled once per batch of programs.
 
-A program is encoded as arrays (`Code`): per statement an op code, the slot each argument
-reads (slot 0 is x, slot i + 1 statement i's value) or the literal it is. `activation` runs it
-with one `lax.switch` per statement, so one compiled function serves every program of a given
-statement count; `automl.batching.over_programs` maps it over the batch with `lax.map` (vmap
-would turn each switch into a select over every op, whose unselected branches' gradients,
-0 * inf, would poison training). The data is scikit-learn's digits (no download): 8x8 images,
-a fixed 80/20 split; the networks a two-hidden-layer MLP and a CNN of two 3x3 convolutions
-(the second strided) and a dense layer, trained with minibatch SGD with momentum from a seed.
+`encode` turns programs into arrays (`Code`); `activation` runs one with a `lax.switch` per
+statement, and `automl.batching.over_programs` maps the trainer over the batch with `lax.map`
+(under vmap a switch becomes a select over every op, and the unselected ops' gradients, 0 *
+inf, would poison training). Data: scikit-learn's digits, a fixed 80/20 split. Networks: an
+MLP with two hidden layers and a CNN of two 3x3 convolutions, minibatch SGD with momentum.
 """
 
 from __future__ import annotations
@@ -23,8 +20,6 @@ from automl.batching import over_programs
 from automl.ir import Program
 from automl_activations.ops import OP_NAMES, TABLE
 
-NETWORKS = ("mlp", "cnn")
-
 
 class Code(NamedTuple):
     ops: np.ndarray  # (L,) op code per statement (a position in OP_NAMES)
@@ -36,22 +31,21 @@ class Code(NamedTuple):
 
 
 def encode(programs: list[Program], length: int, rows: int) -> Code:
-    """`programs` as `rows` rows of `length` statements (the missing ones compute x + x, read by
+    """`programs` as `rows` rows of `length` statements (the missing ones compute 0 + 0, read by
     nothing; missing rows copy the first program, marked not valid)."""
     codes = []
     for program in programs + programs[:1] * (rows - len(programs)):
         slot = {"x": 0, **{ins.register: i + 1 for i, ins in enumerate(program.instructions)}}
         ops = np.full(length, OP_NAMES.index("add"), np.int32)
-        slots, reads = np.zeros((length, 3), np.int32), np.zeros((length, 3), np.float32)
-        literals = np.zeros((length, 3), np.float32)
+        slots, (reads, literals) = np.zeros((length, 3), np.int32), np.zeros((2, length, 3))
         for i, ins in enumerate(program.instructions):
             ops[i] = OP_NAMES.index(ins.op)
             for k, arg in enumerate(ins.args):
-                if isinstance(arg, str):
-                    slots[i, k], reads[i, k] = slot[arg], 1.0
-                else:
-                    literals[i, k] = arg
-        codes.append((ops, slots, reads, literals, np.int32(slot[program.outputs[0][1]]),
+                slots[i, k], reads[i, k], literals[i, k] = ((slot[arg], 1.0, 0.0)
+                                                            if isinstance(arg, str)
+                                                            else (0, 0.0, arg))
+        codes.append((ops, slots, reads.astype(np.float32), literals.astype(np.float32),
+                      np.int32(slot[program.outputs[0][1]]),
                       np.bool_(len(codes) < len(programs))))
     return Code(*(np.stack(column) for column in zip(*codes, strict=True)))
 
@@ -113,7 +107,7 @@ def train(network: str, code: Code, seed, steps: int, batch_size: int, learning_
     minibatch steps of SGD with momentum 0.9 from `seed`."""
     train_x, train_y, val_x, val_y = (jnp.asarray(a) for a in digits())
     init_key, data_key = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed),
-                                                             NETWORKS.index(network)))
+                                                             ("mlp", "cnn").index(network)))
 
     def loss(params, images, labels):
         logits = jax.nn.log_softmax(forward(network, params, code, images))
@@ -138,14 +132,14 @@ def train(network: str, code: Code, seed, steps: int, batch_size: int, learning_
 @functools.cache
 def trainer(networks: tuple[str, ...], steps: int, batch_size: int, learning_rate: float,
             width: int):
-    """A jitted function (codes, seed) -> (accuracies, losses), each (programs, networks)."""
+    """A jitted function (codes, seed) -> array (programs, 2, networks) of validation
+    accuracies ([:, 0]) and losses ([:, 1])."""
     def one(code, seed):
-        results = [train(n, code, seed, steps, batch_size, learning_rate, width)
-                   for n in networks]
-        return tuple(jnp.stack([r[k] for r in results]).astype(jnp.float32) for k in (0, 1))
+        return jnp.array([train(n, code, seed, steps, batch_size, learning_rate, width)
+                          for n in networks], jnp.float32).T
 
     def guarded(code, seed):
-        skip = (jnp.zeros(len(networks), jnp.float32),) * 2
+        skip = jnp.zeros((2, len(networks)), jnp.float32)
         return jax.lax.cond(code.valid, one, lambda *_: skip, code, seed)
 
     return jax.jit(lambda codes, seed: over_programs(lambda c: guarded(c, seed), codes, "map"))
