@@ -7,29 +7,28 @@ store opened with ``create=True``, then ``CampaignController.create(...).run()``
 returns, `CampaignRun`, is a value: the campaign's name, id, database and closing summary, and
 `CampaignRun.results()` opens the read-only `Results` view (`automl.open`).
 
-(``database_url``, the parent directory made for a new SQLite file and the default campaign
-name, ``STEM-N``, are copied from ``automl/cli/`` in a few lines: the core imports no
-command-line module.)
+The command line's `automl run` is built on the same pieces, which live here in the core:
+`make_sqlite_directory` and `named_campaign` (the default name ``STEM-N``), with
+`automl.defaults.database_url` and `automl.progress_bar.progress_bar`.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from automl.defaults import DEFAULT_DATABASE
+from automl.defaults import database_url
 
 if TYPE_CHECKING:
     from automl.config import CampaignConfig
     from automl.progress import CampaignSummary, Progress
     from automl.results import Results
 
-__all__ = ["CampaignRun", "run"]
+__all__ = ["CampaignRun", "make_sqlite_directory", "named_campaign", "run"]
 
 ProgressOption = bool | Callable[["Progress"], None] | None
 
@@ -82,8 +81,6 @@ def run(config: str | os.PathLike[str] | Mapping[str, Any] | CampaignConfig, *,
     from automl.config import CampaignConfig, config_from_mapping, load_config
     from automl.controller import CampaignController
     from automl.store import Store
-    from automl.store.engine import parse_url
-    from automl.store.integrity import refuse_damaged
 
     overrides: dict[str, Any] = dict(set or {})
     if max_evals is not None:
@@ -102,31 +99,27 @@ def run(config: str | os.PathLike[str] | Mapping[str, Any] | CampaignConfig, *,
     else:
         raise TypeError(f"automl.run: config must be a path, a mapping or a CampaignConfig, "
                         f"not {type(config).__name__}")
-    url = db or os.environ.get("AUTOML_DB") or campaign_config.database or DEFAULT_DATABASE
-    _make_sqlite_directory(url)
-    refuse_damaged(parse_url(url))
-    store = Store.open(url, create=True)
+    url = database_url(db, campaign_config.database)
+    make_sqlite_directory(url)
+    store = Store.open(url, create=True, verify=True)
     try:
-        report = _progress_callback(progress, campaign_config.budget.max_evaluations)
-        controller = _named(store, name, campaign_config.name or stem
-                            or campaign_config.space.name,
-                            lambda campaign_name: CampaignController.create(
-                                campaign_config, store, campaign_name, on_progress=report))
-        try:
+        with _progress(progress, campaign_config.budget.max_evaluations) as report:
+            controller = named_campaign(
+                store, name, campaign_config.name or stem or campaign_config.space.name,
+                lambda campaign_name: CampaignController.create(
+                    campaign_config, store, campaign_name, on_progress=report))
             summary = controller.run()
-        finally:
-            if isinstance(report, _LineReport):
-                report.close()
     finally:
         store.close()
     return CampaignRun(name=summary.campaign.name, id=summary.campaign.id, url=url,
                        summary=summary)
 
 
-def _named(store: Any, name: str | None, stem: str, create: Callable[[str], Any]) -> Any:
-    """`create(name)`, or without a name `create("stem-N")` with the next free N (`exp2-1`,
-    `exp2-2`, ...), the next N when another process took this one at the same moment: as
-    ``automl run`` names campaigns (copied from ``automl/cli/campaigns.py``)."""
+def named_campaign(store: Any, name: str | None, stem: str, create: Callable[[str], Any]
+                   ) -> Any:
+    """`create(name)`; without a name `create("stem-N")` with the next free N in the database
+    (`exp2-1`, `exp2-2`, ...: names a person can type back), taking the next N when another
+    process took this one at the same moment (`CampaignExists`)."""
     from automl.store import CampaignExists
 
     if name:
@@ -136,50 +129,28 @@ def _named(store: Any, name: str | None, stem: str, create: Callable[[str], Any]
             return create(store.numbered_name(stem))
         except CampaignExists:
             continue
-    raise CampaignExists(f"no free campaign name {stem}-N after 20 tries: give name=")
+    raise CampaignExists(f"no free campaign name {stem}-N after 20 tries: name one")
 
 
-def _make_sqlite_directory(url: str) -> None:
-    """A new SQLite file's directory is made, as ``automl run`` makes it."""
+def make_sqlite_directory(url: str) -> None:
+    """A new SQLite file's directory (``results/`` on a first run) is made by what writes a
+    campaign; a reader finds it missing instead (`Store.open` refuses a missing directory)."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True,
                                                                        exist_ok=True)
 
 
-class _LineReport:
-    """A one-line progress report rewritten in place on a terminal:
-    ``automl: 120/1000 evaluations, hits 12%, failed 3, best max_relative_error 2.5e-05``."""
+def _progress(progress: ProgressOption, total: int) -> Any:
+    """A context giving the controller's `on_progress`: the caller's callable, nothing
+    (False), or the progress bar (`automl.progress_bar`) on stderr, when that is a terminal
+    (None) or always (True)."""
+    from rich.console import Console
 
-    REFRESH_SECONDS = 0.2
+    from automl.progress_bar import progress_bar
 
-    def __init__(self, total: int, stream: IO[str]):
-        self.total, self.stream, self.last = total, stream, 0.0
-
-    def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        if now - self.last < self.REFRESH_SECONDS and progress.evaluations < self.total:
-            return
-        self.last = now
-        text = (f"automl: {progress.evaluations}/{self.total} evaluations, hits "
-                f"{progress.cache_hit_rate:.0%}, failed {progress.failed}")
-        for objective, value in list(progress.best.items())[:1]:
-            text += f", best {objective} {value:.4g}"
-        self.stream.write("\r" + text[:100].ljust(100))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.last:  # something was written: end its line
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _progress_callback(progress: ProgressOption, total: int
-                       ) -> Callable[[Progress], None] | None:
     if callable(progress) and not isinstance(progress, bool):
-        return progress
+        return nullcontext(progress)
     if progress is False:
-        return None
-    stream = sys.stderr
-    if progress is None and not (hasattr(stream, "isatty") and stream.isatty()):
-        return None
-    return _LineReport(total, stream)
+        return nullcontext(None)
+    console = Console(stderr=True, force_terminal=True) if progress else None
+    return progress_bar(total, console=console)

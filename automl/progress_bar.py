@@ -1,6 +1,6 @@
-"""The progress bar of `automl run` and `resume`: shown only on a terminal, one line that fits
-80 columns, the counter never cut, with the best value of the objective the campaign's front
-is sorted by (its first).
+"""The progress bar of `automl run`, `resume` and `automl.run`: shown only on a terminal, one
+line that fits 80 columns, the counter never cut, with the best value of the objective the
+campaign's front is sorted by (its first).
 
 Rich lays the columns out as a table as wide as the console; a column that does not fit is
 cut, so every column but the details has a fixed width and the details shrink (ellipsis)."""
@@ -16,9 +16,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
-from automl.cli.common import error_console, format_value
-
 REFRESH_SECONDS = 0.1
+
+
+def format_value(value: float) -> str:
+    """An objective value as the bar and the command line's tables show it: an integer as
+    such, else four significant digits (``2.504e-05``)."""
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:.3e}"
 
 
 def details(progress: Any) -> str:
@@ -32,10 +38,11 @@ def details(progress: Any) -> str:
 
 
 @contextmanager
-def progress_bar(total: int, quiet: bool = False,
-                 console: Console = error_console) -> Iterator[Callable[[Any], None] | None]:
+def progress_bar(total: int, quiet: bool = False, console: Console | None = None
+                 ) -> Iterator[Callable[[Any], None] | None]:
     """A callback for the controller's progress reports, or None (quiet, or not a terminal:
-    a log file or a pipe gets the closing summary only)."""
+    a log file or a pipe gets the closing summary only). Drawn on stderr unless `console`."""
+    console = console or Console(stderr=True)
     if quiet or not console.is_terminal:
         yield None
         return

@@ -9,8 +9,8 @@ import re
 
 from rich.console import Console
 
-from automl.cli.progress_bar import progress_bar
 from automl.progress import Progress
+from automl.progress_bar import progress_bar
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

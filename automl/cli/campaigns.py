@@ -9,7 +9,6 @@ live campaign from a dead one by its lease (`automl.lease`): running, stale, sto
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from automl.api import named_campaign
 from automl.cli.common import (
     DatabaseOption,
     JsonOption,
@@ -30,7 +30,7 @@ from automl.cli.common import (
     print_json,
     user_errors,
 )
-from automl.cli.progress_bar import progress_bar
+from automl.progress_bar import progress_bar
 
 if TYPE_CHECKING:  # imported when a command runs, not to show --help
     from automl.config import CampaignConfig
@@ -73,35 +73,18 @@ def run(
             "executor.address": "--address", "budget.max_evaluations": "--max-evals",
             "seed": "--seed"})
         url = database_url(db, config.database)
-        _refuse_damaged(url)
-        store = open_store(url, create=True)
+        store = open_store(url, create=True, verify=True)
         stem = config.name or config_path.stem
         if detach:
             _run_detached(config, store, name, stem, url, as_json)
             return
         with progress_bar(config.budget.max_evaluations, quiet=as_json) as on_progress:
-            controller = _named(store, name, stem, lambda campaign_name: (
+            controller = named_campaign(store, name, stem, lambda campaign_name: (
                 CampaignController.create(config, store, campaign_name,
                                           on_progress=on_progress)))
             summary = controller.run()
         store.close()
     _print_summary(summary, controller.space, url, as_json)
-
-
-def _named(store: Store, name: str | None, stem: str, create: Callable[[str], Any]) -> Any:
-    """`create(name)`, or without --name `create("stem-N")` with the next free N (`exp2-1`,
-    `exp2-2`, ...: names a person can type back), taking the next N when another process took
-    this one at the same moment."""
-    from automl.store import CampaignExists
-
-    if name:
-        return create(name)
-    for _ in range(20):
-        try:
-            return create(store.numbered_name(stem))
-        except CampaignExists:
-            continue
-    raise CampaignExists(f"no free campaign name {stem}-N after 20 tries: give --name")
 
 
 def _run_detached(config: CampaignConfig, store: Store, name: str | None, stem: str, url: str,
@@ -119,7 +102,7 @@ def _run_detached(config: CampaignConfig, store: Store, name: str | None, stem: 
         error_console.print("[yellow]warning:[/] a SQLite database is only reachable from a "
                             "cluster on this machine", highlight=False)
     # no lease here: the launched controller's resume takes it at once
-    name = _named(store, name, stem, lambda campaign_name: CampaignController.create(
+    name = named_campaign(store, name, stem, lambda campaign_name: CampaignController.create(
         config, store, campaign_name, hold_lease=False)).campaign.name
     store.close()
     LAUNCHERS.load(config.executor.kind)(config, url, name)
@@ -152,8 +135,7 @@ def resume(
             raise ValueError(f"--max-evals: Input should be greater than or equal to 1 "
                              f"(got {max_evals})")
         url = database_url(db)
-        _refuse_damaged(url)
-        store = open_store(url)
+        store = open_store(url, verify=True)
         key = campaign_key(campaign)
         record = store.get_campaign(key, counts=False)
         if record.status == "finished" and max_evals is None:
@@ -192,20 +174,6 @@ def _grace(record: Any) -> float:
     from automl.lease import grace_of
 
     return grace_of(record)
-
-
-def _refuse_damaged(url: str) -> None:
-    """A command about to write: refuse an existing SQLite file that quick_check finds
-    damaged (one line, exit 2), before anything opens it for writing."""
-    from sqlalchemy.engine import make_url
-
-    from automl.store.integrity import refuse_damaged
-
-    try:  # not parse_url: its checks (a missing directory) are open_store's to make or report
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - a malformed URL: open_store says so in one line
-        return
-    refuse_damaged(parsed)
 
 
 # `ls` and `status` check files up to this size only: quick_check reads every page (1.2 s at

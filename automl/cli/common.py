@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from automl.defaults import DEFAULT_DATABASE
+from automl.defaults import DEFAULT_DATABASE, database_url  # noqa: F401 - used by the verbs
+from automl.progress_bar import format_value  # noqa: F401 - used by the verbs
 
 if TYPE_CHECKING:  # the command line imports these when a command runs, not to show --help
     from automl.results import Results
@@ -85,19 +85,17 @@ def describe(error: Exception) -> str:
     return str(error)
 
 
-def database_url(option: str | None, from_config: str | None = None) -> str:
-    """--db, then $AUTOML_DB, then the config's `database`, then the default."""
-    return option or os.environ.get("AUTOML_DB") or from_config or DEFAULT_DATABASE
-
-
-def open_store(url: str, create: bool = False) -> Store:
+def open_store(url: str, create: bool = False, verify: bool = False) -> Store:
     """The store at `url`. Only commands that write a campaign (or `db upgrade`) `create` a
-    missing SQLite file (and its directory); the others say it is missing."""
+    missing SQLite file (and its directory: `automl.api.make_sqlite_directory`); the others
+    say it is missing. With `verify` a damaged SQLite file is refused before anything writes
+    (`Store.open`)."""
+    from automl.api import make_sqlite_directory
     from automl.store import Store
 
-    if create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return Store.open(url, create=create)
+    if create:
+        make_sqlite_directory(url)
+    return Store.open(url, create=create, verify=verify)
 
 
 def open_results(url: str) -> Results:
@@ -131,12 +129,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return str(value)
-
-
-def format_value(value: float) -> str:
-    if value == int(value) and abs(value) < 1e6:
-        return str(int(value))
-    return f"{value:.3e}"
 
 
 def one_line(program: str) -> str:
