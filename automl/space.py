@@ -310,6 +310,12 @@ class SearchSpace(ABC):
     def baselines(self) -> dict[str, str]:
         """Hand-written reference programs: name -> DSL text."""
 
+    def baseline_report(self, *, on_row: RowSink | None = None) -> WorkflowReport | None:
+        """What `automl baselines` shows beside each baseline's objectives: the references
+        set out for comparison (AutoNumerics: every classical family's best at each cost, and
+        the best of them, `best_classical`). Default: None, nothing more."""
+        return None
+
     @classmethod
     def zoo_directory(cls) -> Path | None:
         """Where the space ships the programs it discovered (`automl zoo` lists them), or None.

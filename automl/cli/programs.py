@@ -72,8 +72,10 @@ def baselines_command(
     settings: SettingsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Evaluate the space's baseline programs and print their objectives (for AutoNumerics:
-    Taylor, Pade, minimax and fitted Horner forms with their error at each cost)."""
+    """Evaluate the space's baseline programs and print their objectives; then what the space
+    sets out for comparison (AutoNumerics: every classical family's best at each cost 2-16 on
+    validation points, and best_classical, the best of them in the op set; with --json under
+    "by_cost", one object per (family, cost, error))."""
     from automl.plugins import get_space
 
     with user_errors():
@@ -85,6 +87,7 @@ def baselines_command(
         named = {name: search_space.parse(text, f"baseline {name}")
                  for name, text in texts.items()}
         evaluations = search_space.evaluate(list(named.values()))
+        report = search_space.baseline_report()
     objectives = search_space.objectives
     rows = [{"name": name, "objectives": evaluation.objectives, "error": evaluation.error,
              "metrics": evaluation.metrics, "program": texts[name].strip()}
@@ -95,7 +98,7 @@ def baselines_command(
             o.to_minimization((r["objectives"] or {}).get(o.name, math.inf)) for o in order))
     if as_json:
         print_json({"space": space, "settings": search_space.settings.model_dump(mode="json"),
-                     "baselines": rows})
+                    "baselines": rows, **({"by_cost": list(report.rows)} if report else {})})
         return
     table = Table(title=f"{space} baselines")
     table.add_column("baseline")
@@ -109,6 +112,10 @@ def baselines_command(
         table.add_row(escape(row["name"]), *values,
                       escape(program if not row["error"] else f"failed: {row['error']}"))
     console.print(table)
+    if report is not None:
+        console.print(f"[bold]{escape(report.title)}[/]")
+        if report.markdown:
+            sys.stdout.write(report.markdown)
 
 
 def db_upgrade(db: DatabaseOption = None) -> None:

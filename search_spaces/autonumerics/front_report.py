@@ -61,8 +61,9 @@ class FrontReportOptions(WorkflowOptions):
     float32_refine_rounds: int | None = pydantic.Field(None, ge=0)
 
 
-def family(name: str) -> str | None:
-    for prefix in sorted(BASELINE_FAMILIES, key=len, reverse=True):
+def family(name: str, families: Sequence[str] = BASELINE_FAMILIES) -> str | None:
+    """The family of baseline `name`: the longest of `families` it starts with (and "_")."""
+    for prefix in sorted(families, key=len, reverse=True):
         if name.startswith(prefix + "_"):
             return prefix
     return None

@@ -132,14 +132,20 @@ def horner_dsl(
     if root is not None:
         if not coeffs:
             raise ValueError("horner_dsl needs at least one coefficient")
-        if root == 0.0:
-            return f"{output} = {input} * ({body})"
-        shift = literal(root)
-        factor = f"{input} + {shift[1:]}" if shift.startswith("-") else f"{input} - {shift}"
-        return f"{output} = ({factor}) * ({body})"
+        return f"{output} = {zero_factor(root, input)} * ({body})"
     if len(coeffs) < 2:
         raise ValueError("horner_dsl needs degree >= 1 (a constant output is not a program)")
     return f"{output} = {body}"
+
+
+def zero_factor(root: float, input: str = "x") -> str:
+    """The factor that keeps a zero at `root` exact: ``(x - 1.0)``, ``(x + 0.5)``, or ``x``
+    for 0 (one op fewer)."""
+    if root == 0.0:
+        return input
+    shift = literal(root)
+    factor = f"{input} + {shift[1:]}" if shift.startswith("-") else f"{input} - {shift}"
+    return f"({factor})"
 
 
 def horner_dsl_with_constants(
@@ -298,6 +304,27 @@ def _zero(target: Target) -> mpf | None:
                          f"{target.upper:g}] (near {', '.join(f'{float(z):g}' for z in zeros)}): "
                          f"no polynomial minimax in relative error")
     return zeros[0] if zeros else None
+
+
+def target_zero(target: Target | str, dps: int = 50) -> float | None:
+    """The float64 zero that a bounded relative error forces an approximation to share
+    (`_zero`, at `dps` digits; the root of `remez_relative`'s factored forms), or None."""
+    with mp.workdps(dps):
+        zero = _zero(_resolve(target))
+        return None if zero is None else float(zero)
+
+
+def divided_by_zero(target: Target, zero: float) -> Target:
+    """g(x) = f(x) / (x - zero) as a `Target` on f's interval (g(zero) = f'(zero)): what
+    p / q approximates in ``(x - zero) * (p / q)``, whose relative error is that of p / q
+    against g (its Pade approximant starts the fit of a zero-keeping rational)."""
+    f, z = target.mp_function, mpf(zero)
+
+    def g(x: mpf) -> mpf:
+        x = mpf(x)
+        return mp.diff(f, z) if x == z else f(x) / (x - z)
+
+    return Target(f"{target.name}_over_x_minus_{zero:g}", target.lower, target.upper, g)
 
 
 def _golden_maximum(h: Callable[[mpf], mpf], lo: mpf, hi: mpf, steps: int) -> tuple[mpf, mpf]:

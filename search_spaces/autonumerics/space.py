@@ -8,6 +8,7 @@ value depends on x (constant sub-expressions fold away, so they are free).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pydantic
 
+from automl import dsl
 from automl.evolution.mutations import MUTATION_KINDS, MutationSettings
 from automl.hashing import DEFAULT_MANTISSA_BITS
 from automl.imports import (
@@ -40,7 +42,7 @@ from automl.ir import (
 from automl.ops import OpTable
 from automl.space import Objective, SearchSpace, SpaceSettings, key_setting, other_setting
 from automl.workflows import RowSink, WorkflowReport, read_options
-from search_spaces.autonumerics import fitting, float32, polynomials, targets
+from search_spaces.autonumerics import classical, fitting, float32, polynomials, targets
 from search_spaces.autonumerics.front_report import FrontReportOptions, front_report
 from search_spaces.autonumerics.ops import TABLE
 
@@ -546,28 +548,72 @@ class AutoNumericsSpace(SearchSpace):
                 for restart in range(self.settings.fit_restarts)]
 
     def baselines(self) -> dict[str, str]:
-        programs = {**baseline_programs(self.target), **self.rational_minimax()}
+        programs = baseline_programs(self.target)
+        if "div" in self.settings.ops:
+            programs.update(self.rational_minimax())
         if "fma" in self.settings.ops:
             # with fma a Horner step costs 1, not 2: the polynomial front to beat moves
             programs.update(fma_minimax_programs(self.target))
+        # only what the op set writes: the paper's {add, mul, fma} has no Pade approximant
+        # (div), nor log's (x - 1) * q(x) (sub); without this filter its campaigns and
+        # `automl baselines` failed on the first such program
+        every_op = dataclasses.replace(self.signature, ops=ALLOWED_OPS)
+        return {name: text for name, text in programs.items()
+                if {ins.op for ins in dsl.parse(text, every_op, name).instructions}
+                <= set(self.settings.ops)}
+
+    def baseline_report(self, *, on_row: RowSink | None = None) -> WorkflowReport | None:
+        """The classical approximations at their strongest with this op set, cost by cost
+        (`classical.classical_report`): minimax polynomials in Horner form with and without
+        fma and in Estrin's, minimax-fitted rationals with and without fma, Pade and Taylor,
+        and ``best_classical`` per cost, measured as evolved programs are. None in float32
+        mode, whose cost is measured time, not ops."""
+        if self.settings.precision == "float32":
+            return None
+        return classical.classical_report(self, on_row=on_row)
+
+    def classical_programs(self, max_cost: int = 16) -> dict[str, str]:
+        """Name -> DSL text of every classical approximation of `classical.FAMILIES` up to
+        about `max_cost` ops: minimax polynomials by degree in Horner form without and with
+        fma and in Estrin's scheme, minimax-fitted rationals of `classical.rational_orders`
+        without and with fma (zero-keeping: ``(x - z) * (p / q)``), Pade and Taylor. Its
+        rationals parse only with div and sub in the op set (`classical.measuring_space`)."""
+        target = self.target
+        programs = {name: text for name, text in baseline_programs(
+            target, range(1, max_cost // 2 + 1)).items() if not name.startswith("horner_fitted")}
+        programs.update(fma_minimax_programs(target, range(1, max_cost + 1)))
+        programs.update(classical.estrin_programs(target, range(2, max_cost + 1)))
+        orders = classical.rational_orders(max_cost)
+        programs.update(self.rational_minimax([(m, n) for m, n in orders
+                                               if 2 * (m + n) + 1 <= max_cost], keep_zero=True))
+        programs.update(self.rational_minimax(orders, fma=True, keep_zero=True))
         return programs
 
-    def rational_minimax(self) -> dict[str, str]:
-        """Rational approximations p/q by `PADE_ORDERS` (q's constant term 1), constants fitted
+    def rational_minimax(self, orders: Sequence[tuple[int, int]] | None = None,
+                         fma: bool = False, keep_zero: bool = False) -> dict[str, str]:
+        """Rational approximations p/q by `orders` (default `PADE_ORDERS`; q's constant term
+        1), constants fitted
         for the least max relative error on the training grid (least squares, then Lawson
         minimax refinement: `fitting.fit_constants`) starting from the Pade approximant;
-        literal coefficients. ``rational_minimax_m_n`` costs what ``pade_m_n`` costs."""
+        literal coefficients. ``rational_minimax_m_n`` costs what ``pade_m_n`` costs. With
+        `fma`, p and q are fma Horner forms (``rational_minimax_fma_m_n``: m + n + 1 ops, and
+        1 for the shift). With `keep_zero`, a target vanishing at z in its interval (log, log2
+        at 1, erf at 0) is ``(x - z) * (p / q)`` with p / q fitted to f / (x - z) from its Pade
+        approximant (2 ops more, 1 for z = 0), so the relative error at z is bounded."""
         center = expansion_center(self.target)
+        zero = polynomials.target_zero(self.target) if keep_zero else None
+        # the Pade approximant of f / (x - z) where the zero is kept
+        expanded = self.target if zero is None else polynomials.divided_by_zero(self.target,
+                                                                                zero)
         programs = {}
-        for m, n in PADE_ORDERS:
+        for m, n in PADE_ORDERS if orders is None else orders:
             try:
-                numerator, denominator = polynomials.pade_coefficients(self.target, m, n,
-                                                                       center)
+                numerator, denominator = polynomials.pade_coefficients(expanded, m, n, center)
             except (NotImplementedError, ValueError, ZeroDivisionError):
                 continue
             names = [f"c{i}" for i in range(m + n + 1)]
-            skeleton = self.parse(rational_text(names[:m + 1], ["1.0", *names[m + 1:]], center),
-                                  f"rational [{m}/{n}]")
+            skeleton = self.parse(rational_text(names[:m + 1], ["1.0", *names[m + 1:]], center,
+                                                fma, zero), f"rational [{m}/{n}]")
             initial = np.array([*numerator, *denominator[1:]])
             fit = fitting.fit_constants(self.model(skeleton), self.grid, self.truth, initial,
                                         max_evaluations=4000,
@@ -575,9 +621,9 @@ class AutoNumericsSpace(SearchSpace):
             if not np.isfinite(fit.max_relative_error):
                 continue
             fitted = [float(c) for c in fit.params]
-            programs[f"rational_minimax_{m}_{n}"] = rational_text(
+            programs[f"rational_minimax{'_fma' if fma else ''}_{m}_{n}"] = rational_text(
                 [polynomials.literal(c) for c in fitted[:m + 1]],
-                ["1.0", *(polynomials.literal(c) for c in fitted[m + 1:])], center)
+                ["1.0", *(polynomials.literal(c) for c in fitted[m + 1:])], center, fma, zero)
         return programs
 
     def export(self, program: Program, flavor: str = "jax",
@@ -711,13 +757,17 @@ def expansion_center(target: targets.Target) -> float:
     return 0.5 * (target.lower + target.upper) if target.lower > 0 else 0.0
 
 
-def rational_text(numerator: Sequence[str], denominator: Sequence[str], center: float) -> str:
+def rational_text(numerator: Sequence[str], denominator: Sequence[str], center: float,
+                  fma: bool = False, zero: float | None = None) -> str:
     """``f = p / q`` with p and q in Horner form over terms (literals or constant names), in
-    powers of ``u = x - center`` (of x itself when center is 0)."""
+    powers of ``u = x - center`` (of x itself when center is 0); with `fma`, one fma per
+    Horner step; with `zero` z, ``f = (x - z) * (p / q)`` (``x * (p / q)`` for z = 0)."""
     u = "x" if center == 0.0 else "u"
     shift = "" if center == 0.0 else f"u = x - {center!r}\n"
-    return (f"{shift}p = {polynomials.horner_text(numerator, u)}\n"
-            f"q = {polynomials.horner_text(denominator, u)}\nf = p / q")
+    ratio = "p / q" if zero is None else (
+        f"{polynomials.zero_factor(zero, 'x')} * (p / q)")
+    return (f"{shift}p = {polynomials.horner_text(numerator, u, fma)}\n"
+            f"q = {polynomials.horner_text(denominator, u, fma)}\nf = {ratio}")
 
 
 def baseline_programs(target: str | targets.Target, degrees: range = range(2, 9)
