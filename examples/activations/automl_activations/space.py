@@ -127,7 +127,8 @@ class ActivationsSpace(BatchEvaluatedSpace):
         results = np.zeros((len(programs), len(s.seeds), 2, len(s.networks)))
         buckets: dict[int, list[int]] = {}  # programs are encoded this many statements long
         for i in [i for i, reason in enumerate(reasons) if reason is None]:
-            length = next(b for b in (*LENGTHS, s.max_statements) if len(programs[i]) <= b)
+            length = next((b for b in LENGTHS if len(programs[i]) <= b),
+                          max(len(programs[i]), s.max_statements))
             buckets.setdefault(length, []).append(i)
         for length, members in sorted(buckets.items()):
             for first in range(0, len(members), PROGRAMS_PER_CALL):

@@ -37,15 +37,14 @@ def encode(programs: list[Program], length: int, rows: int) -> Code:
     for program in programs + programs[:1] * (rows - len(programs)):
         slot = {"x": 0, **{ins.register: i + 1 for i, ins in enumerate(program.instructions)}}
         ops = np.full(length, OP_NAMES.index("add"), np.int32)
-        slots, (reads, literals) = np.zeros((length, 3), np.int32), np.zeros((2, length, 3))
+        slots = np.zeros((length, 3), np.int32)
+        reads, literals = np.zeros((2, length, 3), np.float32)
         for i, ins in enumerate(program.instructions):
             ops[i] = OP_NAMES.index(ins.op)
             for k, arg in enumerate(ins.args):
-                slots[i, k], reads[i, k], literals[i, k] = ((slot[arg], 1.0, 0.0)
-                                                            if isinstance(arg, str)
-                                                            else (0, 0.0, arg))
-        codes.append((ops, slots, reads.astype(np.float32), literals.astype(np.float32),
-                      np.int32(slot[program.outputs[0][1]]),
+                slots[i, k], reads[i, k], literals[i, k] = (
+                    (slot[arg], 1.0, 0.0) if isinstance(arg, str) else (0, 0.0, arg))
+        codes.append((ops, slots, reads, literals, np.int32(slot[program.outputs[0][1]]),
                       np.bool_(len(codes) < len(programs))))
     return Code(*(np.stack(column) for column in zip(*codes, strict=True)))
 
