@@ -90,10 +90,13 @@ def test_an_undeclared_setting_is_found():
 
 # settings that keep a space's whole baseline table cheap to evaluate (EvoNorm's defaults train
 # every baseline layer in three networks: 140 s of the suite; the optimizers' compile a trainer
-# for each of four proxy and two funnel tasks: 45 s)
+# for each of four proxy and two funnel tasks: 45 s; the activations' two networks at two
+# encoded lengths: ~40 s)
 CHEAP_BASELINE_SETTINGS = {
     "evonorm": EVONORM_TRAINING,
     "optimizers": {"tasks": ["logreg_digits", "linreg_noisy"], "funnel_tasks": []},
+    # examples/activations (installed with the dev extra): the MLP alone, briefly
+    "activations": {"networks": ["mlp"], "steps": 50},
 }
 
 
