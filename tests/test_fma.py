@@ -230,3 +230,27 @@ def test_many_near_ties_at_every_scale():
     for exponent in (-1000, -900, -500, -60, 0, 60, 500, 900, 1000):
         a, b, c = near_ties(rng, 3000, 2.0**exponent)
         check(a, b, c)
+
+
+def test_xla_on_the_cpu_computes_a_mul_feeding_an_add_as_one_fma():
+    """What docs/architecture.md ("fma") says of the float32 path: jitted by XLA on the CPU,
+    ``a * b + c`` rounds once, even written as two statements (as a program's mul and add
+    are). c = -(a * b rounded) leaves the product's rounding error, which only an fma sees;
+    for float32 inputs it is exact in float64. If this fails, XLA stopped contracting: the
+    docs and the float32 numbers of fma-free programs change."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(2)
+    a, b = (rng.uniform(1.0, 2.0, 1000).astype(np.float32) for _ in range(2))
+    c = -(a * b)
+    exact = (a.astype(np.float64) * b + c).astype(np.float32)
+    assert np.count_nonzero(exact) > 900 and not np.any(a * b + c)  # numpy: two roundings
+
+    def two_statements(a, b, c):
+        t = a * b
+        return t + c
+
+    for function in (lambda a, b, c: a * b + c, two_statements):
+        got = np.asarray(jax.jit(function)(jnp.asarray(a), jnp.asarray(b), jnp.asarray(c)))
+        np.testing.assert_array_equal(got, exact)
