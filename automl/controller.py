@@ -102,7 +102,7 @@ class CampaignController:
             name=name, space=config.space.name, seed=config.seed, config=recorded,
             settings_hash=space.settings_hash(), code_version=CODE_VERSION,
             objectives=[(o.name, o.direction) for o in space.objectives],
-            environment=environment.capture(), owner=owner,
+            environment=environment.capture(space.plugins()), owner=owner,
         )
         controller = cls(config, store, campaign, space=space, **kwargs)
         controller.owner = owner

@@ -1,7 +1,8 @@
 """What a campaign ran on: platform and library versions, Python, host and device.
 
 Recorded when a campaign is created so that `automl reproduce` can say when a re-run happens
-under different versions (a likely reason for a mismatch). Cheap: versions come from package
+under different versions (a likely reason for a mismatch), user plug-ins' declared versions
+(`automl.imports`) included. Cheap: versions come from package
 metadata, and jax is only asked for its device when something already imported it.
 """
 
@@ -9,8 +10,12 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Mapping
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from automl.imports import PluginRef
 
 LIBRARIES = ("automl-evolution", "jax", "jaxlib", "numpy", "ray", "sqlalchemy", "optax")
 
@@ -30,13 +35,37 @@ def _device() -> str:
     return f"{devices[0].platform}: {devices[0].device_kind} x{len(devices)}"
 
 
-def capture() -> dict[str, Any]:
-    return {
+def capture(plugins: Mapping[str, PluginRef] | None = None) -> dict[str, Any]:
+    """The versions, Python, host and device; with `plugins` (`SearchSpace.plugins()`, by
+    settings field) also each user plug-in's import string and declared version, under
+    ``plugins`` (only when there are any, so other campaigns record what they always did)."""
+    captured: dict[str, Any] = {
         "versions": {name: _version(name) for name in LIBRARIES},
         "python": platform.python_version(),
         "host": f"{platform.system()} {platform.machine()}",
         "device": _device(),
     }
+    if plugins:
+        captured["plugins"] = {field: ref.as_json() for field, ref in plugins.items()}
+    return captured
+
+
+def plugin_differences(recorded: dict[str, Any] | None, plugins: Mapping[str, PluginRef]
+                       ) -> list[str]:
+    """One line per user plug-in whose import string or declared version (`plugins`, what
+    the space names now) differs from the campaign's record (`capture`'s ``plugins``)."""
+    then = (recorded or {}).get("plugins") or {}
+    lines = []
+    for field in sorted(set(then) | set(plugins)):
+        old = then.get(field) or {}
+        new = plugins[field].as_json() if field in plugins else {}
+        if old.get("identity") != new.get("identity"):
+            lines.append(f"plug-in {field}: {old.get('identity')} then, "
+                         f"{new.get('identity')} now")
+        elif old.get("version") != new.get("version"):
+            lines.append(f"plug-in {field} {new.get('identity')!r}: __automl_version__ "
+                         f"{old.get('version')} then, {new.get('version')} now")
+    return lines
 
 
 def differences(recorded: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
