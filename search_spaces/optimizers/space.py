@@ -25,6 +25,14 @@ import pydantic
 from automl.batching import ProgramBatching, resolve_program_batching
 from automl.evolution.mutations import MutationSettings
 from automl.hashing import functional_hash
+from automl.imports import (
+    PluginError,
+    PluginRef,
+    check_import_string,
+    identity,
+    plugin_ref,
+    resolve_callable,
+)
 from automl.ir import Program, Signature, run_numpy
 from automl.space import (
     BatchEvaluatedSpace,
@@ -38,6 +46,7 @@ from automl.space import (
 from automl.workflows import Candidates, RowSink, WorkflowReport, read_options
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS, OPTIMIZER_TABLE
+from search_spaces.optimizers.tasks import TASK_NAMES, is_user_task, task_label
 from search_spaces.optimizers.validation import (
     MetaValidationOptions,
     best_candidate,
@@ -118,16 +127,35 @@ class OptimizersSettings(SpaceSettings):
     score: Literal["worst_task", "geometric_mean"] = key_setting("worst_task")
     program_batching: ProgramBatching = other_setting("auto")  # see automl.batching
 
+    @pydantic.field_validator("tasks", "funnel_tasks", mode="before")
+    @classmethod
+    def _passed_functions(cls, value: Any) -> Any:
+        """A task function passed from Python (`automl.run`) is recorded by its import string
+        (`automl.imports.identity`: it must import back to that function)."""
+        if isinstance(value, list | tuple):
+            return [identity(item, "task") if callable(item) else item for item in value]
+        return value
+
     @pydantic.field_validator("tasks", "funnel_tasks")
     @classmethod
     def _known_tasks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from search_spaces.optimizers.tasks import TASK_NAMES
+        """Built-in names, or a user's ``"package.module:make_task"`` (its form only: a
+        campaign config imports and tries it, `check_plugins`)."""
+        return check_task_names(value)
 
-        unknown = [name for name in value if name not in TASK_NAMES]
-        if unknown:
-            raise ValueError(f"unknown task(s) {', '.join(unknown)}; "
-                             f"allowed: {', '.join(TASK_NAMES)}")
-        return value
+    def check_plugins(self) -> None:
+        """Each user task imported and made (`tasks.user_task`): `PluginError`, one line
+        naming the list, the import string and the reason (not found, raised, returned
+        something other than a `Task`)."""
+        from search_spaces.optimizers.tasks import get_task, is_user_task
+
+        for field in ("tasks", "funnel_tasks"):
+            for name in getattr(self, field):
+                if is_user_task(name):
+                    try:
+                        get_task(name)
+                    except ValueError as error:
+                        raise PluginError((field,), str(error)) from None
 
     @pydantic.field_validator("learning_rates")
     @classmethod
@@ -177,8 +205,20 @@ class OptimizersSpace(BatchEvaluatedSpace):
     @cached_property
     def objectives(self) -> tuple[Objective, ...]:
         return (Objective("score", "minimize"),
-                *(Objective(f"loss_{task}", "minimize", log_scale=True)
+                *(Objective(f"loss_{task_label(task)}", "minimize", log_scale=True)
                   for task in self.settings.tasks))
+
+    def plugins(self) -> dict[str, PluginRef]:
+        """Each user task's function (import string and declared ``__automl_version__``), as
+        ``tasks[i]`` / ``funnel_tasks[i]``; built-in tasks name none, so their keys are as
+        they were."""
+        refs = {}
+        for field in ("tasks", "funnel_tasks"):
+            for index, name in enumerate(getattr(self.settings, field)):
+                if is_user_task(name):
+                    refs[f"{field}[{index}]"] = plugin_ref(
+                        name, resolve_callable(name, f"{field}[{index}]"))
+        return refs
 
     @cached_property
     def mutation_settings(self) -> MutationSettings:
@@ -301,7 +341,7 @@ class OptimizersSpace(BatchEvaluatedSpace):
             if best is None:
                 return {"error": f"diverged on {task} at every learning rate",
                         "metrics": metrics}
-            objectives[f"loss_{task}"] = loss
+            objectives[f"loss_{task_label(task)}"] = loss
             learning_rate, weight_decay = self.grid[best]
             metrics["learning_rate"][task] = learning_rate
             if weight_decay is not None:
@@ -419,6 +459,23 @@ class OptimizersSpace(BatchEvaluatedSpace):
         chosen = read_options(self.ValidationOptions, options, f"automl validate ({self.name})")
         return meta_validate(self, programs, chosen, adamw_text=adamw_dsl(0.0),
                              aggregate=aggregate_ratios, origin=origin, on_row=on_row)
+
+
+def check_task_names(names: Sequence[str]) -> tuple[str, ...]:
+    """`names` if each is a built-in task or has the form of an import string
+    ``package.module:make_task`` (nothing imported), and no two share an objective name
+    (`tasks.task_label`); ValueError (one line) otherwise."""
+    for name in names:
+        if is_user_task(name):
+            check_import_string(name)
+        elif name not in TASK_NAMES:
+            raise ValueError(f"unknown task {name!r}; allowed: {', '.join(TASK_NAMES)}, or a "
+                             f"user's task as an import string 'package.module:make_task'")
+    labels = [task_label(name) for name in names]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(f"task {repeated[0]!r} is named twice")
+    return tuple(names)
 
 
 def lowest_finite(losses: np.ndarray) -> tuple[float, int | None]:

@@ -17,6 +17,11 @@ validation accuracy as ``metric``; regression tasks report the validation loss (
 error). ``Task.validation_loss`` is always the training loss evaluated on the validation split.
 Inputs have the samples on axis 0: (n, features) for every task except ``convnet_digits``,
 whose inputs are precomputed 3x3 image patches of shape (n, 9, 4, 16) (see `_image_patches`).
+
+`Task` is public (``from search_spaces.optimizers import Task``): a user brings a task as a
+function of no arguments returning one, named in the space's settings by an import string
+``"package.module:make_task"`` beside the built-in names (`get_task`, `user_task`). The
+built-in tasks are `Task`s built the same way.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from automl.imports import ImportStringError, resolve_callable
 
 Params = list[jax.Array]
 F32 = jnp.float32
@@ -35,18 +43,64 @@ F32 = jnp.float32
 
 @dataclass(frozen=True, eq=False)  # eq=False: identity hash (the fields hold arrays)
 class Task:
+    """A problem an optimizer program is trained on: full-batch, `steps` updates from
+    `init_params(key)` on `loss(params, train_x, train_y)`, scored by the loss on the
+    validation split (`validation_loss`, which `score` compares with tuned AdamW's).
+
+    * `init_params(key)`: the initial parameters from a ``jax.random.PRNGKey``, a flat list of
+      float32 arrays (every array is one "parameter tensor" the program sees);
+    * `loss(params, x, y)`: a scalar, jit-able (no Python control flow on traced values), the
+      mean over the samples on axis 0 of `x` and `y`;
+    * the data: `train_x`, `train_y`, `valid_x`, `valid_y` (numpy or jax arrays, samples on
+      axis 0; floating arrays become float32, others keep their kind);
+    * `metric(params, x, y)`: reported per task beside the loss (default: the loss), named
+      `metric_name` with `metric_direction` "minimize" or "maximize";
+    * `kind`: "proxy", "funnel" or "meta_validation" for the built-in tasks, "user" for a
+      user's (informational: which list a task goes in is the settings' choice).
+
+    The arrays are fixed when the task is made: a campaign builds each task once per process.
+    A `ValueError`/`TypeError` (one line) for a task that cannot train."""
+
     name: str
     steps: int
     init_params: Callable[[jax.Array], Params]
     loss: Callable[[Params, jax.Array, jax.Array], jax.Array]
-    metric: Callable[[Params, jax.Array, jax.Array], jax.Array]
-    metric_name: str
-    metric_direction: str
-    train_x: jax.Array
-    train_y: jax.Array
-    valid_x: jax.Array
-    valid_y: jax.Array
-    kind: str
+    train_x: Any
+    train_y: Any
+    valid_x: Any
+    valid_y: Any
+    metric: Callable[[Params, jax.Array, jax.Array], jax.Array] | None = None
+    metric_name: str = "loss"
+    metric_direction: str = "minimize"
+    kind: str = "user"
+
+    def __post_init__(self) -> None:
+        where = f"Task {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Task: name must be a non-empty string, got {self.name!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int | np.integer) \
+                or self.steps < 1:
+            raise ValueError(f"{where}: steps must be a positive integer, got {self.steps!r}")
+        object.__setattr__(self, "steps", int(self.steps))
+        for field in ("init_params", "loss", "metric"):
+            value = getattr(self, field)
+            if not (value is None and field == "metric") and not callable(value):
+                raise TypeError(f"{where}: {field} must be callable, got "
+                                f"{type(value).__name__}")
+        if self.metric is None:
+            object.__setattr__(self, "metric", self.loss)
+        if self.metric_direction not in ("minimize", "maximize"):
+            raise ValueError(f"{where}: metric_direction must be 'minimize' or 'maximize', "
+                             f"got {self.metric_direction!r}")
+        for split in ("train", "valid"):
+            x, y = (_as_array(getattr(self, f"{split}_{axis}"), f"{where}: {split}_{axis}")
+                    for axis in ("x", "y"))
+            if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+                raise ValueError(f"{where}: {split}_x and {split}_y need the same positive "
+                                 f"number of samples on axis 0, got shapes {x.shape} and "
+                                 f"{y.shape}")
+            object.__setattr__(self, f"{split}_x", x)
+            object.__setattr__(self, f"{split}_y", y)
 
     def validation_loss(self, params: Params) -> jax.Array:
         return self.loss(params, self.valid_x, self.valid_y)
@@ -58,6 +112,15 @@ class Task:
     def parameter_count(self) -> int:
         shapes = jax.eval_shape(self.init_params, jax.random.PRNGKey(0))
         return int(sum(np.prod(s.shape) for s in shapes))
+
+
+def _as_array(value: Any, where: str) -> jax.Array:
+    """A device array; floating data as float32 (what the interpreter trains in)."""
+    try:
+        array = jnp.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{where}: not an array ({type(value).__name__}: {error})") from None
+    return array.astype(F32) if jnp.issubdtype(array.dtype, jnp.floating) else array
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -323,10 +386,43 @@ _BUILDERS: dict[str, tuple[str, Callable[[str, str], Task]]] = {
 TASK_NAMES: dict[str, str] = {name: kind for name, (kind, _) in _BUILDERS.items()}
 
 
+def is_user_task(name: str) -> bool:
+    """Whether a settings entry names a user's task by import string (not a built-in name)."""
+    return ":" in name
+
+
+def task_label(name: str) -> str:
+    """How a task is named in objectives (``loss_<label>``): a built-in task's name, a user
+    task's import string with its colon made a dot (``pkg.mod.make_task``)."""
+    return name.replace(":", ".")
+
+
 @functools.cache
 def get_task(name: str) -> Task:
-    """The task called `name` (built once); ValueError for an unknown name."""
+    """The task called `name`, a built-in name or a user's import string (built once per
+    process); ValueError (`automl.imports.ImportStringError` for a user task: one line) for
+    one that names nothing usable."""
+    if is_user_task(name):
+        return user_task(name)
     if name not in _BUILDERS:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASK_NAMES)}")
     kind, build = _BUILDERS[name]
     return build(name, kind)
+
+
+def user_task(spec: str, where: str = "") -> Task:
+    """The `Task` that the user's ``make_task()`` named by `spec` (``"pkg.mod:make_task"``)
+    returns; `automl.imports.ImportStringError`, one line naming `where`, the string and the
+    reason, when it cannot be imported, raises or returns anything but a `Task`."""
+    make = resolve_callable(spec, where)
+    prefix = f"{where}: " if where else ""
+    try:
+        task = make()
+    except Exception as error:  # the user's code: reported, never a traceback
+        lines = str(error).strip().splitlines()
+        raise ImportStringError(f"{prefix}{spec!r}: raised {type(error).__name__}: "
+                                f"{lines[0] if lines else ''}") from None
+    if not isinstance(task, Task):
+        raise ImportStringError(f"{prefix}{spec!r}: returned {type(task).__name__}, not a "
+                                f"search_spaces.optimizers.Task")
+    return task

@@ -37,10 +37,11 @@ from typing import Any
 
 import pydantic
 
+from automl.imports import check_import_string
 from automl.ir import Program
 from automl.workflows import Candidates, RowRecorder, RowSink, WorkflowOptions, WorkflowReport
 from search_spaces.optimizers.interpreter import LR_SCHEDULES
-from search_spaces.optimizers.tasks import TASK_NAMES, get_task
+from search_spaces.optimizers.tasks import TASK_NAMES, get_task, is_user_task
 
 META_TASKS = tuple(name for name, kind in TASK_NAMES.items() if kind == "meta_validation")
 SEED_DECAY = 0.01  # the seed program's weight decay: the easy baseline
@@ -81,10 +82,14 @@ class MetaValidationOptions(WorkflowOptions):
     @pydantic.field_validator("tasks")
     @classmethod
     def _meta_tasks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in META_TASKS]
+        unknown = [name for name in value if name not in META_TASKS and not is_user_task(name)]
         if unknown or not value:
             raise ValueError(f"not meta-validation task(s): {', '.join(unknown) or 'none'}; "
-                             f"allowed: {', '.join(META_TASKS)}")
+                             f"allowed: {', '.join(META_TASKS)}, or a user's task as an "
+                             f"import string 'package.module:make_task'")
+        for name in value:
+            if is_user_task(name):
+                check_import_string(name)
         return value
 
     @pydantic.field_validator("learning_rates")
