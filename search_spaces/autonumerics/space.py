@@ -192,12 +192,16 @@ class AutoNumericsSettings(SpaceSettings):
         return value
 
     def check_plugins(self) -> None:
-        """A user target's function imported and tried at the interval's ends and middle:
-        `PluginError` (one line) for an import string that names nothing usable or a function
-        that raises or returns no finite real number there."""
+        """A user target's function imported and tried at the interval's ends and middle,
+        then at every training grid point (where each candidate is scored: a function not
+        finite at one of them would fail every candidate): `PluginError` (one line) for an
+        import string that names nothing usable or a function that raises or returns no
+        finite real number there (the first such x)."""
         if isinstance(self.target, UserTarget):
             try:
-                targets.check_target(self.target.resolved())
+                target = self.target.resolved()
+                targets.check_target(target)
+                targets.ground_truth(target, targets.training_grid(target, self.grid_points))
             except ValueError as error:
                 raise PluginError(("target",), str(error)) from None
 

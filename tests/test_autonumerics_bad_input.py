@@ -1,0 +1,54 @@
+"""Bad AutoNumerics targets are refused before anything is stored, in one line naming the
+setting, exit 2 (issue 28): an interval that is empty or reversed, a function that is not
+finite on the interval (checked at every training point, where candidates are scored), and
+float32 mode, which only takes built-in targets, none of which has a pole in its interval."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from automl.cli import app
+from search_spaces.autonumerics import float32, targets
+
+
+def run(tmp_path, monkeypatch, target: str, extra: str = "") -> tuple[int, str]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOML_DB", raising=False)
+    (tmp_path / "bad.yaml").write_text(
+        f"space:\n  name: autonumerics\n  settings:\n    target: {target}\n{extra}"
+        "budget:\n  max_evaluations: 4\n")
+    result = CliRunner().invoke(app, ["run", "bad.yaml", "--db", "sqlite:///bad.db"])
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "bad.db").exists()  # nothing stored
+    return result.exit_code, " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("interval", ["[1, 0]", "[0.5, 0.5]", "[0, .nan]"])
+def test_an_empty_or_reversed_interval(tmp_path, monkeypatch, interval):
+    code, output = run(tmp_path, monkeypatch,
+                       f"{{function: 'user_target_functions:gelu', interval: {interval}}}")
+    assert code == 2
+    assert output.startswith("error: bad.yaml:4: space.settings.target: interval: need finite "
+                             "lower < upper"), output
+
+
+def test_a_function_not_finite_on_the_interval(tmp_path, monkeypatch):
+    """nan_inside is finite at -1, 0 and 1 and NaN on (0.4, 0.6): the training grid finds it."""
+    code, output = run(tmp_path, monkeypatch,
+                       "{function: 'user_target_functions:nan_inside', interval: [-1, 1]}")
+    assert code == 2
+    assert output.startswith("error: bad.yaml:4: space.settings.target: target 'nan_inside' "
+                             "returned nan at x = 0.4"), output
+
+
+def test_float32_takes_built_in_targets_whose_intervals_have_no_pole(tmp_path, monkeypatch):
+    code, output = run(tmp_path, monkeypatch,
+                       "{function: 'user_target_functions:gelu', interval: [-4, 4]}",
+                       "    precision: float32\n")
+    assert code == 2 and "precision float32 compares programs with a library function" in output
+    for name in float32.REFERENCE_FUNCTIONS:  # finite at every float32 check point
+        target = targets.get_target(name)
+        x = float32.check_points(target, 4096, random=0)
+        assert np.all(np.isfinite(targets.ground_truth(target, x.astype(np.float64)))), name
