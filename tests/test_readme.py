@@ -13,7 +13,7 @@ Every expectation comes from README.md itself; this file only knows how to read 
   included; trailing spaces of a line are ignored. A command shown without output is checked
   for its exit status only. The exit status must be 2 where the output shown starts with
   `error:` (a user error), else 0. A block with `automl reproduce` (it re-evaluates; ~10 s) is
-  marked slow.
+  marked slow, and so is a block after `<!-- readme-test: slow -->` (it trains).
 * Blocks that need a Ray cluster or a PostgreSQL server (a command with `--address` or a
   `postgresql` URL) are not run: their `automl` verbs and options must exist, that is all.
 * `<!-- readme-test: shape -->` before a console block: its single command is not run; the
@@ -47,6 +47,7 @@ README = ROOT / "README.md"
 BIN = Path(sys.executable).parent
 MARKER = "@@readme-test-exit"
 SHAPE = "<!-- readme-test: shape -->"
+SLOW = "<!-- readme-test: slow -->"
 CAMPAIGN = ["automl", "run", "configs/autonumerics_exp2.yaml", "--max-evals", "50",
             "--name", "exp2"]
 
@@ -93,7 +94,8 @@ def needs_a_server(body: str) -> bool:
 
 
 CONSOLE = [pytest.param(line, body, id=f"line{line}", marks=[pytest.mark.slow] * (
-               "automl reproduce" in body))  # it re-evaluates: the block takes ~10 s
+               # it re-evaluates (~10 s), or trains (`<!-- readme-test: slow -->`)
+               "automl reproduce" in body or before == SLOW))
            for line, body, before in blocks_of("console")
            if before != SHAPE and not needs_a_server(body)]
 NOT_RUN = [(line, body) for line, body, before in blocks_of("console") if needs_a_server(body)]
