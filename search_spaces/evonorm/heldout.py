@@ -106,7 +106,7 @@ def heldout_accuracies(space: Any, programs: Mapping[str, str], options: Heldout
         for seed in seeds:
             train = training.make_trainer(
                 options.arch, space.layer(), batch_size, options.steps,
-                space.settings.learning_rate, len(parsed), seed=seed)
+                space.settings.learning_rate, len(parsed), seed=seed, data=space.dataset())
             result = train(encoded)
             for name, accuracy in zip(parsed, result.accuracy, strict=True):
                 accuracies[name].append(float(accuracy))

@@ -32,6 +32,7 @@ backend runs faster than a grouped convolution at these sizes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,6 +40,8 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from automl.imports import ImportStringError, resolve_callable
 
 F32 = jnp.float32
 Pytree = Any
@@ -201,6 +204,10 @@ def _vgg(ops, x, classes: int):
 
 @dataclass(frozen=True)
 class Architecture:
+    """A network whose norm-activation sites hold the layer under search (public:
+    ``from search_spaces.evonorm import Architecture``; a user's ``make_net()`` returns one,
+    see `user_architecture` for what `forward` may call)."""
+
     name: str
     forward: Callable[..., Any]
 
@@ -209,7 +216,14 @@ class Architecture:
         """(params, state) for inputs of shape (height, width, channels): He-normal
         convolutions, LeCun-normal dense layers, zero biases, `layer.init_layer` per site."""
         ops = _InitOps(layer, np.random.default_rng(seed))
-        self.forward(ops, jnp.zeros((1, *input_shape), F32), classes)
+        logits = self.forward(ops, jnp.zeros((1, *input_shape), F32), classes)
+        if "head" not in ops.weights or tuple(getattr(logits, "shape", ())) != (1, classes):
+            raise ValueError(f"network {self.name!r}: forward(ops, x, classes) must end with "
+                             f"ops.dense('head', ..., classes) and return (n, classes) "
+                             f"logits; got shape {tuple(getattr(logits, 'shape', ()))}")
+        if not ops.layer_params:
+            raise ValueError(f"network {self.name!r}: no ops.norm_act site, so the layer "
+                             f"under search is never used")
         weights = {name: jnp.asarray(value) for name, value in ops.weights.items()}
         params = {"weights": weights, "layers": tuple(ops.layer_params)}
         return params, tuple(ops.layer_state)
@@ -242,6 +256,37 @@ HELDOUT_ARCHITECTURE = "vgg"
 
 
 def get_architecture(name: str) -> Architecture:
+    """A built-in architecture by name, or a user's network by import string
+    (`user_architecture`)."""
+    if ":" in name:
+        return user_architecture(name)
     if name not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {name!r}; known: {', '.join(ARCHITECTURES)}")
     return ARCHITECTURES[name]
+
+
+@functools.cache
+def user_architecture(spec: str, where: str = "") -> Architecture:
+    """The `Architecture` that the user's ``make_net()`` named by `spec`
+    (``"pkg.mod:make_net"``) returns, made once per process;
+    `automl.imports.ImportStringError`, one line naming `where`, the string and the reason,
+    when it cannot be imported, raises or returns anything but an `Architecture`.
+
+    The network is ``forward(ops, x, classes) -> logits``, run once to allocate its weights
+    (``x`` zeros) and traced to train: ``ops.conv(name, x, size, channels, stride=1,
+    bias=False)`` (SAME padding), ``ops.depthwise(name, x, stride=1)`` (3x3),
+    ``ops.dense(name, x, features)`` and ``ops.norm_act(x)``, the layer under search, at each
+    of its sites; anything else is plain jax.numpy on NHWC ``x``. The last dense layer is
+    named ``"head"`` (its width is the number of classes)."""
+    make = resolve_callable(spec, where)
+    prefix = f"{where}: " if where else ""
+    try:
+        network = make()
+    except Exception as error:  # the user's code: reported, never a traceback
+        lines = str(error).strip().splitlines()
+        raise ImportStringError(f"{prefix}{spec!r}: raised {type(error).__name__}: "
+                                f"{lines[0] if lines else ''}") from None
+    if not isinstance(network, Architecture):
+        raise ImportStringError(f"{prefix}{spec!r}: returned {type(network).__name__}, not a "
+                                f"search_spaces.evonorm.Architecture")
+    return network

@@ -38,6 +38,15 @@ from automl import dsl
 from automl.batching import ProgramBatching, resolve_program_batching
 from automl.evolution.mutations import MutationSettings
 from automl.hashing import DEFAULT_MANTISSA_BITS, functional_hash
+from automl.imports import (
+    ImportStringError,
+    PluginError,
+    PluginRef,
+    check_import_string,
+    identity,
+    plugin_ref,
+    resolve_callable,
+)
 from automl.ir import Instruction, Program, ProgramError, Signature, canonical_names, validate
 from automl.space import (
     BatchEvaluatedSpace,
@@ -45,6 +54,7 @@ from automl.space import (
     Objective,
     SpaceSettings,
     key_setting,
+    key_setting_unless_default,
     other_setting,
 )
 from automl.workflows import Candidates, RowSink, WorkflowReport, read_options
@@ -95,6 +105,32 @@ LENGTH_BUCKETS = (4, 8)  # statement counts programs are encoded at (and max_nod
 NOT_WIRED = "evaluation not wired yet: search_spaces/evonorm/training.py"
 
 
+def objective_name(architecture: str) -> str:
+    """``accuracy_<short name>`` of a built-in architecture; ``accuracy_<pkg.mod.make_net>``
+    of a user's network named by import string (its colon made a dot)."""
+    return OBJECTIVE_NAMES.get(architecture) or f"accuracy_{architecture.replace(':', '.')}"
+
+
+class DatasetFile(pydantic.BaseModel):
+    """A dataset read from a file: ``{npz: path}`` (a user's images and labels,
+    `training.npz_dataset`) or ``{cifar10: directory}`` (the python batches,
+    `training.cifar10_dataset`)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    npz: str | None = None
+    cifar10: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _one(self) -> DatasetFile:
+        if (self.npz is None) == (self.cifar10 is None):
+            raise ValueError("a dataset file is {npz: path} or {cifar10: directory}")
+        return self
+
+    @pydantic.model_serializer
+    def _as_mapping(self) -> dict[str, str]:
+        return {"npz": self.npz} if self.npz is not None else {"cifar10": self.cifar10}
+
+
 def training_constant(name: str) -> Any:
     from search_spaces.evonorm import training
 
@@ -122,15 +158,85 @@ class EvoNormSettings(SpaceSettings):
     quality_check: bool = key_setting(False)
     stability_check: bool = key_setting(False)
     program_batching: ProgramBatching = other_setting("auto")  # see automl.batching
+    # the images every network trains on: "digits" (scikit-learn's 8x8, built in), a user's
+    # {npz: path} or {cifar10: directory} (training.load_dataset); in the key only away from
+    # digits, so the keys of campaigns on digits are as they were
+    dataset: Literal["digits"] | DatasetFile = key_setting_unless_default("digits")
+
+    @pydantic.field_validator("dataset", mode="before")
+    @classmethod
+    def _dataset(cls, value: Any) -> Any:
+        """One line for anything but digits, {npz: path} or {cifar10: directory}."""
+        if value == "digits" or isinstance(value, DatasetFile):
+            return value
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {"npz", "cifar10"})
+            if unknown or len(value) != 1 or not isinstance(next(iter(value.values())), str):
+                raise ValueError(f"expected {{npz: path}} or {{cifar10: directory}}, got "
+                                 f"{dict(value)!r}")
+            return DatasetFile(**value)
+        raise ValueError(f"unknown dataset {value!r}; allowed: digits, {{npz: path}} or "
+                         f"{{cifar10: directory}}")
+
+    @pydantic.field_validator("architectures", mode="before")
+    @classmethod
+    def _passed_functions(cls, value: Any) -> Any:
+        """A network function passed from Python (`automl.run`) is recorded by its import
+        string (`automl.imports.identity`)."""
+        if isinstance(value, list | tuple):
+            return [identity(item, "architecture") if callable(item) else item
+                    for item in value]
+        return value
 
     @pydantic.field_validator("architectures")
     @classmethod
     def _known_architectures(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in OBJECTIVE_NAMES]
+        """Built-in names, or a user's ``"package.module:make_net"`` (its form only: a
+        campaign config imports and builds it, `check_plugins`)."""
+        unknown = [name for name in value if name not in OBJECTIVE_NAMES and ":" not in name]
         if unknown or not value:
             raise ValueError(f"unknown architecture(s) {', '.join(unknown) or 'none given'}; "
-                             f"allowed: {', '.join(OBJECTIVE_NAMES)}")
+                             f"allowed: {', '.join(OBJECTIVE_NAMES)}, or a user's network as "
+                             f"an import string 'package.module:make_net'")
+        for name in value:
+            if ":" in name:
+                check_import_string(name)
+        names = [objective_name(name) for name in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"architecture {repeated[0].removeprefix('accuracy_')!r} is "
+                             f"named twice")
         return value
+
+    def check_plugins(self) -> None:
+        """A dataset file read and checked, and each user network imported, made and built on
+        its images with the interpreter's layer at every site (`models.user_architecture`,
+        `Architecture.init`): `PluginError`, one line naming the field, the string and the
+        reason. Nothing to do for the built-in networks on digits."""
+        users = [name for name in self.architectures if ":" in name]
+        if self.dataset == "digits" and not users:
+            return
+        from search_spaces.evonorm import models, training
+
+        try:
+            data = training.load_dataset(self.dataset if self.dataset == "digits"
+                                         else self.dataset.model_dump())
+        except (OSError, ValueError) as error:
+            raise PluginError(("dataset",), str(error)) from None
+        layer = models.LayerFunctions(
+            functools.partial(interpreter.init_layer, max_nodes=self.max_nodes),
+            functools.partial(interpreter.apply, groups=self.groups))
+        for name in self.architectures:
+            try:
+                network = models.get_architecture(name)
+                network.init(layer, data.input_shape, data.classes)
+            except ImportStringError as error:
+                raise PluginError(("architectures",), str(error)) from None
+            except Exception as error:  # the user's network (or images it cannot take)
+                lines = str(error).strip().splitlines()
+                raise PluginError(("architectures",), f"{name!r} on {data.name} images "
+                                  f"{data.input_shape}: {type(error).__name__}: "
+                                  f"{lines[0] if lines else ''}") from None
 
 
 class EvoNormSpace(BatchEvaluatedSpace):
@@ -152,8 +258,30 @@ class EvoNormSpace(BatchEvaluatedSpace):
 
     @cached_property
     def objectives(self) -> tuple[Objective, ...]:
-        return tuple(Objective(OBJECTIVE_NAMES[arch], "maximize", reference=0.0)
+        return tuple(Objective(objective_name(arch), "maximize", reference=0.0)
                      for arch in self.settings.architectures)
+
+    def plugins(self) -> dict[str, PluginRef]:
+        """Each user network's function (import string and declared ``__automl_version__``),
+        as ``architectures[i]``, and a dataset file (``npz:PATH``) with the first 16 hex
+        digits of its SHA-256 as its version, so that changed images are never served from
+        the cache. Built-in networks on digits name none: their keys are as they were."""
+        refs = {}
+        for index, name in enumerate(self.settings.architectures):
+            if ":" in name:
+                refs[f"architectures[{index}]"] = plugin_ref(
+                    name, resolve_callable(name, f"architectures[{index}]"))
+        dataset = self.settings.dataset
+        if isinstance(dataset, DatasetFile) and dataset.npz is not None:
+            refs["dataset"] = PluginRef(f"npz:{dataset.npz}", _file_digest(dataset.npz))
+        return refs
+
+    def dataset(self):
+        """The `training.Dataset` the settings name (read once per process)."""
+        from search_spaces.evonorm import training
+
+        spec = self.settings.dataset
+        return training.load_dataset(spec if spec == "digits" else spec.model_dump())
 
     @cached_property
     def mutation_settings(self) -> MutationSettings:
@@ -348,7 +476,7 @@ class EvoNormSpace(BatchEvaluatedSpace):
             objectives, losses, diverged = {}, {}, []
             for arch in self.settings.architectures:
                 trained = result[arch]
-                objectives[OBJECTIVE_NAMES[arch]] = float(trained.accuracy[p])
+                objectives[objective_name(arch)] = float(trained.accuracy[p])
                 loss = float(trained.loss[p])
                 losses[arch] = loss if np.isfinite(loss) else None
                 if trained.diverged[p]:
@@ -370,7 +498,8 @@ class EvoNormSpace(BatchEvaluatedSpace):
             settings = self.settings
             batching = resolve_program_batching(settings.program_batching)
             options = {"optimizer": settings.optimizer, "seed": settings.seed,
-                       "is_padding": interpreter.is_padding, "batching": batching}
+                       "is_padding": interpreter.is_padding, "batching": batching,
+                       "data": self.dataset()}
             if kind == "proxy":
                 cache[key] = training.make_proxy(
                     self.layer(), num_programs, settings.architectures,
@@ -383,7 +512,8 @@ class EvoNormSpace(BatchEvaluatedSpace):
             else:
                 cache[key] = training.make_stability_check(
                     settings.architectures[0], self.layer(), settings.batch_size, num_programs,
-                    seed=settings.seed, is_padding=interpreter.is_padding, batching=batching)
+                    data=self.dataset(), seed=settings.seed, is_padding=interpreter.is_padding,
+                    batching=batching)
         return cache[key]
 
     def layer(self):
@@ -412,3 +542,14 @@ class EvoNormSpace(BatchEvaluatedSpace):
         (`heldout.heldout_accuracies`)."""
         chosen = read_options(self.ValidationOptions, options, f"automl validate ({self.name})")
         return heldout_accuracies(self, programs, chosen, on_row=on_row)
+
+
+def _file_digest(path: str) -> str | None:
+    """The first 16 hex digits of the file's SHA-256 (None where it cannot be read)."""
+    import hashlib
+
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()[:16]
+    except OSError:
+        return None

@@ -4,7 +4,9 @@
 * Data: the 8x8 digits shipped with scikit-learn as NHWC (n, 8, 8, 1), split by a fixed
   permutation (seed 0) into 1200 train / 597 validation images (the split of
   `search_spaces.optimizers.tasks`), standardized per pixel with the training statistics; or
-  CIFAR-10 read from a local directory (`load_cifar10`, `cifar10_dataset`).
+  CIFAR-10 read from a local directory (`load_cifar10`, `cifar10_dataset`); or a user's
+  images and labels in a ``.npz`` file (`npz_dataset`). `load_dataset` reads what a space's
+  ``dataset`` setting names.
 * `make_trainer` compiles a function that trains every program of a batch (`lax.map` over
   programs: one compiled network serves every program) from the same initial weights, on the
   same minibatch sequence, with SGD-momentum or Adam and a cosine-decayed learning rate, and
@@ -133,6 +135,91 @@ def cifar10_dataset(directory: str | os.PathLike, train_size: int | None = None,
     std = np.maximum(train_x.std(axis=(0, 1, 2)), 1e-6)
     return Dataset("cifar10", ((train_x - mean) / std).astype(np.float32), train_y,
                    ((valid_x - mean) / std).astype(np.float32), valid_y, classes=10)
+
+
+NPZ_VALID_FRACTION = 1 / 3  # of x, y in an .npz without its own validation split
+
+
+def _standardized_images(images: np.ndarray, where: str) -> np.ndarray:
+    """NHWC images as float (uint8 divided by 255), checked."""
+    images = np.asarray(images)
+    if images.ndim != 4 or min(images.shape) < 1:
+        raise ValueError(f"{where}: images must be NHWC (n, height, width, channels), got "
+                         f"shape {images.shape}")
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 255.0
+    if not np.issubdtype(images.dtype, np.floating) or not np.isfinite(images).all():
+        raise ValueError(f"{where}: images must be uint8 or finite floats, got {images.dtype}")
+    return images.astype(np.float32)
+
+
+def _labels(labels: np.ndarray, count: int, where: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer) or \
+            (count and labels.min() < 0):
+        raise ValueError(f"{where}: labels must be {count} integers >= 0, got "
+                         f"{labels.dtype} of shape {labels.shape}")
+    return labels.astype(np.int32)
+
+
+@functools.cache
+def npz_dataset(path: str) -> Dataset:
+    """Images and integer labels from a numpy ``.npz`` file: ``train_x``, ``train_y``,
+    ``valid_x``, ``valid_y``; or ``x`` and ``y``, split by a fixed permutation (seed 0) into
+    the first two thirds for training and the rest for validation. Images are NHWC, uint8
+    (divided by 255) or float; they are standardized per channel with the training split's
+    statistics (as `cifar10_dataset`). Classes: the largest label + 1. ValueError or
+    FileNotFoundError, one line naming the file, for anything else."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"dataset file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a numpy .npz file ({error})") from None
+    if {"train_x", "train_y", "valid_x", "valid_y"} <= set(arrays):
+        train_x = _standardized_images(arrays["train_x"], f"{path}: train_x")
+        valid_x = _standardized_images(arrays["valid_x"], f"{path}: valid_x")
+        train_y = _labels(arrays["train_y"], len(train_x), f"{path}: train_y")
+        valid_y = _labels(arrays["valid_y"], len(valid_x), f"{path}: valid_y")
+    elif {"x", "y"} <= set(arrays):
+        x = _standardized_images(arrays["x"], f"{path}: x")
+        y = _labels(arrays["y"], len(x), f"{path}: y")
+        order = np.random.default_rng(0).permutation(len(y))
+        cut = len(y) - int(round(len(y) * NPZ_VALID_FRACTION))
+        if not 0 < cut < len(y):
+            raise ValueError(f"{path}: {len(y)} images are too few to split")
+        train_x, train_y = x[order[:cut]], y[order[:cut]]
+        valid_x, valid_y = x[order[cut:]], y[order[cut:]]
+    else:
+        raise ValueError(f"{path}: needs arrays train_x, train_y, valid_x, valid_y, or x and "
+                         f"y; has {', '.join(sorted(arrays)) or 'none'}")
+    if train_x.shape[1:] != valid_x.shape[1:]:
+        raise ValueError(f"{path}: training images {train_x.shape[1:]} and validation "
+                         f"images {valid_x.shape[1:]} differ in shape")
+    mean = train_x.mean(axis=(0, 1, 2))
+    std = np.maximum(train_x.std(axis=(0, 1, 2)), 1e-6)
+    classes = int(max(train_y.max(), valid_y.max())) + 1
+    return Dataset(os.path.basename(path), ((train_x - mean) / std).astype(np.float32),
+                   train_y, ((valid_x - mean) / std).astype(np.float32), valid_y, classes)
+
+
+def load_dataset(spec: str | dict) -> Dataset:
+    """The dataset a space's settings name: ``"digits"``, ``{"npz": path}`` (`npz_dataset`)
+    or ``{"cifar10": directory}`` (`cifar10_dataset`)."""
+    if spec == "digits":
+        return digits()
+    if isinstance(spec, dict) and set(spec) == {"npz"}:
+        return npz_dataset(os.fspath(spec["npz"]))
+    if isinstance(spec, dict) and set(spec) == {"cifar10"}:
+        return _cifar10_cached(os.fspath(spec["cifar10"]))
+    raise ValueError(f"unknown dataset {spec!r}: digits, {{npz: path}} or {{cifar10: "
+                     f"directory}}")
+
+
+@functools.cache
+def _cifar10_cached(directory: str) -> Dataset:
+    return cifar10_dataset(directory)
 
 
 def minibatch_indices(num_examples: int, batch_size: int, steps: int, seed: int = 0
