@@ -63,7 +63,7 @@ def plugin_differences(recorded: dict[str, Any] | None, plugins: Mapping[str, Pl
             lines.append(f"plug-in {field}: {old.get('identity')} then, "
                          f"{new.get('identity')} now")
         elif old.get("version") != new.get("version"):
-            lines.append(f"plug-in {field} {new.get('identity')!r}: __automl_version__ "
+            lines.append(f"plug-in {field} {new.get('identity')!r}: version "
                          f"{old.get('version')} then, {new.get('version')} now")
     return lines
 

@@ -51,7 +51,7 @@ def test_reproduce_warns_in_one_line_when_a_plugins_version_changed(tmp_path, mo
     write_module(tmp_path, "2")
     result = CliRunner().invoke(app, ["reproduce", f"{run.name}:{number}", "--db", url])
     assert result.exit_code == 0, result.output  # the same function: the objectives agree
-    warning = (f"warning: plug-in target '{MODULE}:f': __automl_version__ 1 then, 2 now")
+    warning = (f"warning: plug-in target '{MODULE}:f': version 1 then, 2 now")
     assert warning in " ".join(result.stderr.split())
     assert sum("plug-in" in line for line in result.stderr.splitlines()) == 1
 
@@ -64,7 +64,7 @@ def test_plugin_differences_name_a_changed_identity_and_version():
         "plug-in tasks[0]: b:g then, b:h now"]
     now = {"target": PluginRef("a:f", "2"), "tasks[0]": PluginRef("b:g", None)}
     assert environment.plugin_differences(recorded, now) == [
-        "plug-in target 'a:f': __automl_version__ 1 then, 2 now"]
+        "plug-in target 'a:f': version 1 then, 2 now"]
     assert environment.plugin_differences({}, {}) == []
     assert "plugins" not in environment.capture()  # campaigns without plug-ins as before
 

@@ -182,4 +182,4 @@ def test_campaign_eval_and_reproduce_on_a_user_task(tmp_path, monkeypatch):
     bumped = runner.invoke(app, ["reproduce", reference, "--db", url])
     assert bumped.exit_code == 0, bumped.output  # the objectives still agree
     assert ("warning: plug-in tasks[0] 'user_optimizer_tasks:linear_task': "
-            "__automl_version__ 1 then, 2 now") in " ".join(bumped.stderr.split())
+            "version 1 then, 2 now") in " ".join(bumped.stderr.split())
