@@ -91,23 +91,48 @@ def add_round_to_odd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return bits.view(np.float64)
 
 
-def _within(values: np.ndarray, lower: float, upper: float) -> bool:
-    """lower <= |v| <= upper for every v (False for a NaN)."""
-    if np.ndim(values) == 0:
-        return lower <= abs(float(values)) <= upper
-    magnitude = np.abs(values)
-    return bool(magnitude.min(initial=np.inf) >= lower) and \
-        bool(magnitude.max(initial=0.0) <= upper)
+def _fast_everywhere(a: np.ndarray, b: np.ndarray, c: np.ndarray, uh: np.ndarray) -> bool:
+    """Whether every element is on `fast_path`: first by the extremes of each input (one
+    reduction each; a constant costs nothing), then, where a factor is 0 (x = 0 on a grid),
+    elementwise."""
+    def extremes(values: np.ndarray) -> tuple[float, float]:  # NaN where one is NaN
+        if np.ndim(values) == 0:
+            magnitude = abs(float(values))
+            return magnitude, magnitude
+        magnitude = np.abs(values)
+        return float(magnitude.min()), float(magnitude.max())
+
+    (a_min, a_max), (b_min, b_max), (p_min, p_max) = extremes(a), extremes(b), extremes(uh)
+    if not (a_max <= _INPUT_MAX and b_max <= _INPUT_MAX and p_max <= _PRODUCT_MAX
+            and extremes(c)[1] <= _PRODUCT_MAX):
+        return False
+    if a_min >= _INPUT_MIN and b_min >= _INPUT_MIN and p_min >= _PRODUCT_MIN:
+        return True
+    # every input is finite now (a NaN or inf fails its maximum): the lower bounds, zero
+    # factors aside
+    return bool(np.all((a == 0) | (b == 0) | ((np.abs(a) >= _INPUT_MIN)
+                                              & (np.abs(b) >= _INPUT_MIN)
+                                              & (np.abs(uh) >= _PRODUCT_MIN))))
 
 
 def fast_path(a: np.ndarray, b: np.ndarray, c: np.ndarray, product: np.ndarray) -> np.ndarray:
     """Where the vectorised steps are exact (the module doc), elementwise; `product` is
-    ``a * b``."""
+    ``a * b``. A zero factor with finite inputs is too: its product is an exact signed zero,
+    and TwoSum then returns c; only the sign of a zero result needs IEEE's rule (`fma`)."""
     magnitude_a, magnitude_b, magnitude_p = np.abs(a), np.abs(b), np.abs(product)
-    return ((magnitude_a >= _INPUT_MIN) & (magnitude_a <= _INPUT_MAX)
-            & (magnitude_b >= _INPUT_MIN) & (magnitude_b <= _INPUT_MAX)
-            & (magnitude_p >= _PRODUCT_MIN) & (magnitude_p <= _PRODUCT_MAX)
-            & (np.abs(c) <= _PRODUCT_MAX))
+    split = (magnitude_a <= _INPUT_MAX) & (magnitude_b <= _INPUT_MAX)  # (False for NaN)
+    return split & (((magnitude_a >= _INPUT_MIN) & (magnitude_b >= _INPUT_MIN)
+                      & (magnitude_p >= _PRODUCT_MIN) & (magnitude_p <= _PRODUCT_MAX)
+                      & (np.abs(c) <= _PRODUCT_MAX))
+                     | (((a == 0) | (b == 0)) & np.isfinite(c)))
+
+
+def _zero_signs(z: np.ndarray, uh: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """`z` with each exact zero signed as IEEE's fma signs it. On `fast_path` z is 0 only
+    where a * b + c is exactly 0 (every value there is a multiple of 2^-1074): a zero
+    product plus a zero c, whose sign ``uh + c`` has (uh is the product, an exact signed
+    zero), or a cancellation, +0, which ``uh + c`` is too (uh = a * b = -c exactly)."""
+    return z if np.all(z) else np.where(z == 0, uh + c, z)
 
 
 def _exact(a: float, b: float, c: float) -> float:
@@ -133,10 +158,9 @@ def fma(a: Any, b: Any, c: Any) -> Any:
         uh, ul = two_product(a, b)
         th, tl = two_sum(c, uh)
         z = th + add_round_to_odd(tl, ul)
-        # one check per input (a constant's costs nothing) before any elementwise one
-        if not (_within(a, _INPUT_MIN, _INPUT_MAX) and _within(b, _INPUT_MIN, _INPUT_MAX)
-                and _within(uh, _PRODUCT_MIN, _PRODUCT_MAX)
-                and _within(c, 0.0, _PRODUCT_MAX)):
+        if _fast_everywhere(a, b, c, uh):
+            z = _zero_signs(z, uh, c)
+        else:
             z = _outside_fast_path(a, b, c, uh, z)
     return z[()] if np.ndim(z) == 0 else z
 
@@ -148,10 +172,10 @@ def _outside_fast_path(a: np.ndarray, b: np.ndarray, c: np.ndarray, uh: np.ndarr
     a, b, c, uh, z = (np.broadcast_to(v, shape).reshape(-1) for v in (a, b, c, uh, z))
     fast = fast_path(a, b, c, uh)
     finite = np.isfinite(a) & np.isfinite(b)
-    special = (a == 0) | (b == 0) | ~finite | ~np.isfinite(c)
-    # IEEE's fma where a product is an exact zero or an input is not finite...
-    z = np.where(fast, z, np.where(special, uh + c, np.nan))
-    z = np.where(finite & np.isinf(c), c, z)  # ...but not NaN where a * b overflowed
+    special = ~finite | ~np.isfinite(c)
+    # IEEE's fma where an input is not finite (a * b + c is, with one exception:)...
+    z = _zero_signs(np.where(fast, z, np.where(special, uh + c, np.nan)), uh, c)
+    z = np.where(finite & np.isinf(c), c, z)  # ...not NaN where a * b overflowed
     for i in np.flatnonzero(~fast & ~special):
         z[i] = _exact(float(a[i]), float(b[i]), float(c[i]))
     return z.reshape(shape)

@@ -59,8 +59,8 @@ def same(got: float, expected: float) -> bool:
 
 
 def check(a, b, c) -> None:
-    a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
     got = fma(a, b, c)
+    a, b, c = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
     for index in np.ndindex(got.shape):
         args = (float(a[index]), float(b[index]), float(c[index]))
         expected = exact_fma(*args)
@@ -185,6 +185,17 @@ def test_special_values_are_ieee_fma():
     for (a, b, c), expected in cases:
         assert same(float(fma(a, b, c)), expected), ((a, b, c), fma(a, b, c))
         assert same(float(fma(np.array([a]), b, c)[0]), expected)
+
+
+def test_zero_factors_beside_ordinary_elements():
+    """A grid holding x = 0 (2^x, erf on [0, 1]) stays on the vectorised path: zero products
+    are exact there; each exact zero gets IEEE's sign."""
+    a = np.array([0.0, -0.0, 0.0, 0.5, 1.0, -0.0, 0.0, 1.5, 2.0**-30 + 1])
+    b = np.array([1.5, 2.0, -3.0, 0.25, -1.0, 1e300, 0.0, 2.0, 2.0**-30 + 1])
+    c = np.array([-0.0, -0.0, -0.0, -0.125, 1.0, 0.0, -(2.0**-1074), 0.5, -(1 + 2.0**-29)])
+    check(a, b, c)
+    check(a, 2.0, c)
+    check(np.linspace(0.0, 1.0, 9), 0.5, np.linspace(-0.5, 0.0, 9))
 
 
 def test_shapes_scalars_and_complex_steps():
