@@ -23,10 +23,11 @@ Where those steps are exact (`fast_path`): a and b finite, nonzero and within [2
 2^-968 <= |a * b| <= 2^1021 (the product's low part ``ul`` is then a multiple of
 ulp(a) ulp(b) >= 2^-1073, exact), |c| <= 2^1021 (no sum overflows). Below the underflow
 threshold every value involved is a multiple of 2^-1074, so ``tl + ul`` is exact where it is
-tiny and the odd rounding only acts on normal numbers. Everything else:
+tiny and the odd rounding only acts on normal numbers. Also there: a or b zero (the other
+within 2^995, c finite), whose product is an exact signed zero, so the steps return c; an
+exact zero result is then signed by IEEE's rule (``uh + c``: the sum of signed zeros, or +0
+for a cancellation). Everything else:
 
-- a or b zero (a, b, c finite): the product is an exact signed zero, so ``a * b + c`` is the
-  fma (IEEE signs of zero included);
 - a, b or c infinite or NaN: IEEE fma's value. ``a * b + c`` is that, except where a and b
   are finite, their rounded product overflows and c is infinite (fma(2^600, 2^600, -inf) is
   -inf, not NaN): there the result is c;
