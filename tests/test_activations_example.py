@@ -118,3 +118,27 @@ def test_the_baselines_train_with_the_default_settings():
     assert all(e.ok for e in evaluations), [e.error for e in evaluations]
     assert min(accuracy.values()) > 0.9, accuracy
     assert all(math.isfinite(e.metrics["loss_cnn"]) for e in evaluations)
+
+
+def test_the_readme_walkthrough_quotes_the_example_as_it_is():
+    """README "Write your own search space": each block introduced by "From `FILE`:" (or "From
+    the same file:") is an excerpt of that file, "..." standing for lines left out; the layout
+    names files that exist."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Write your own search space\n", 1)[1].split("\n## ", 1)[0]
+    parts = re.split(r"^```(\w*)\n(.*?)^```\n", section, flags=re.MULTILINE | re.DOTALL)
+    source, quoted = None, 0
+    for before, language, body in zip(parts[0::3], parts[1::3], parts[2::3], strict=False):
+        named = re.search(r"From\s+`(examples/activations/[^`]+)`:\s*$", before)
+        if named:
+            source = ROOT / named[1]
+        elif not re.search(r"From the same\s+file:\s*$", before):
+            if body.startswith("examples/activations/\n"):  # the layout
+                for name in re.findall(r"^\s+([\w.]+\.(?:py|toml|yaml))\s", body, re.MULTILINE):
+                    assert list(EXAMPLE.rglob(name)), name
+            continue
+        assert language == "" and source is not None
+        for excerpt in body.split("...\n"):
+            assert excerpt in source.read_text(), (source.name, excerpt)
+            quoted += 1
+    assert quoted >= 8

@@ -5,8 +5,8 @@ Every expectation comes from README.md itself; this file only knows how to read 
 * A ```console block is a shell session: a line starting with `$ ` is a command, the lines up to
   the next `$ ` line are what it prints (stdout and stderr together). Each block runs as one
   bash script (so a variable set by one command is seen by the next), from a scratch directory
-  laid out like the repository root: `docs/`, `configs/` and `search_spaces/` are links to the
-  repository's, `.venv/bin` is first on PATH, COLUMNS=80, and the default database
+  laid out like the repository root: `docs/`, `configs/`, `search_spaces/` and `examples/` are
+  links to the repository's, `.venv/bin` is first on PATH, COLUMNS=80, and the default database
   `sqlite:///results/automl.db` holds the campaign "exp2", made once for this module with
   `automl run configs/autonumerics_exp2.yaml --max-evals 50 --name exp2`.
 * Output is compared the way doctest compares with ELLIPSIS: `...` matches any text, line breaks
@@ -114,7 +114,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A scratch 'repository root' whose default database holds campaign exp2, and what
     making that campaign printed on stdout."""
     work = tmp_path_factory.mktemp("readme")
-    for name in ("docs", "configs", "search_spaces"):
+    for name in ("docs", "configs", "search_spaces", "examples"):
         (work / name).symlink_to(ROOT / name)
     made = subprocess.run(CAMPAIGN, cwd=work, env=environment(), capture_output=True,
                           text=True, timeout=120)
