@@ -44,12 +44,16 @@ def exp2_grid() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_registry_and_lookup() -> None:
-    assert set(TARGETS) == {"exp2", "exp", "log", "log2", "erf"}
+    from search_spaces.autonumerics.targets import PAPER_TARGETS
+
+    assert list(TARGETS)[:5] == list(PAPER_TARGETS) == ["exp2", "exp", "log", "log2", "erf"]
+    assert {"tanh", "sigmoid", "gelu", "softplus", "sin", "cos", "log1p", "expm1",
+            "rsqrt"} <= set(TARGETS)
     assert (EXP2.lower, EXP2.upper) == (0.0, 1.0)
     assert get_target("exp").upper == pytest.approx(math.log(2) / 2)
     with pytest.raises(ValueError, match="exp2") as info:
-        get_target("sin")
-    assert "sin" in str(info.value)
+        get_target("sinh")
+    assert "sinh" in str(info.value)
 
 
 def test_ground_truth_is_correctly_rounded() -> None:
