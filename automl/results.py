@@ -167,7 +167,8 @@ class Results:
         return [infos[number] for number, _ in ranked if number in infos]
 
     def pareto(self, campaign: str | int) -> list[CandidateInfo]:
-        """The Pareto front over every successful evaluation, sorted by the first objective."""
+        """The Pareto front over every successful evaluation, sorted by the first objective;
+        a cache hit equal to its twin on the front in every objective is left out."""
         record = self.record(campaign)
         objectives = self.objectives(campaign)
         front = self.store.front(record.id)
@@ -175,6 +176,10 @@ class Results:
             front = self._computed_front(record, objectives)
         infos = self.candidates(campaign, [number for number, _ in front])
         members = [infos[number] for number, _ in front if number in infos]
+        # a cache hit with its twin's very objectives is the same function at the same point:
+        # listed once, as the twin (a hit whose cost differs is a point of its own)
+        members = [c for c in members if not (
+            c.duplicate_of in infos and infos[c.duplicate_of].objectives == c.objectives)]
         first = objectives[0]
         return sorted(members, key=lambda c: (first.to_minimization(
             (c.objectives or {}).get(first.name, np.inf)), c.number))

@@ -76,6 +76,24 @@ def test_maintained_front_equals_brute_force_over_all_batches(db_url: str) -> No
                 assert values == dict(finite)[n]
 
 
+def test_pareto_lists_a_cache_hit_equal_to_its_twin_once(tmp_path) -> None:
+    """Hits of one function with its very objectives are one point of the front (listed as
+    the twin); a hit whose cost differs from its twin's is a point of its own."""
+    url = f"sqlite:///{tmp_path / 'twins.db'}"
+    point = {"error": 0.5, "accuracy": 0.9, "cost": 2.0}
+    with Store.open(url) as store:
+        campaign = store.create_campaign("twins", "autonumerics", 0, {}, "s", "v",
+                                         objectives=DIRECTIONS)
+        store.write_batch(campaign.id, candidates=[
+            _candidate(0), _candidate(1, 0, "duplicate", duplicate_of=0),
+            _candidate(2, 0, "duplicate", duplicate_of=0),
+            _candidate(3, 0, "duplicate", duplicate_of=0)], evaluations=[
+            _evaluation(0, point), _evaluation(1, point), _evaluation(2, point),
+            _evaluation(3, {**point, "cost": 1.0, "accuracy": 0.8})])
+    with automl.open(url) as results:
+        assert [c.number for c in results.pareto("twins")] == [0, 3]  # 1 and 2: as 0
+
+
 def test_front_is_none_without_registered_objectives(db_url: str) -> None:
     with Store.open(db_url) as store:
         campaign = store.create_campaign("old", "autonumerics", 0, {}, "s", "v")
