@@ -27,6 +27,7 @@ from program_fixtures import (
 import automl.dsl as dsl
 from automl.dsl import DslError, format_number, parse, print_program
 from automl.evolution.mutations import MutationSettings
+from automl.fma import fma
 from automl.ir import (
     Instruction,
     Op,
@@ -93,7 +94,7 @@ X, Y, Z = V["x"], V["y"], V["z"]
         ("f = ((((x))))", X),
         ("f = max(x * 2, sqrt(y * y + 4)) - min(x, fma(x, y, z))",
          np.maximum(X * 2, np.sqrt(Y * Y + 4)) - np.minimum(X, X * Y + Z)),
-        ("f = fma(x + 1, -y, z / 2)", (X + 1) * -Y + Z / 2),
+        ("f = fma(x + 1, -y, z / 2)", fma(X + 1, -Y, Z / 2)),  # one rounding
         ("f = neg(x) + neg(-y)", -X + Y),
         ("f = x * 0.9 + 1e-8", X * 0.9 + 1e-8),
         ("f = x * .5 - -0.5", X * 0.5 + 0.5),

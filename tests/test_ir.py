@@ -19,6 +19,7 @@ from program_fixtures import (
 
 from automl.dsl import parse
 from automl.evolution.mutations import MutationSettings
+from automl.fma import fma
 from automl.ir import (
     OPS,
     Instruction,
@@ -131,7 +132,9 @@ def test_source_templates_per_flavor_and_named_fields():
     batch = Op("batch_mean", 1, np.mean, source="_batch({0}, params[{key!r}])")
     assert batch.placeholders("jax") == {"key"}
     assert batch.code("jax", ["s1"], key="s2_mean") == "_batch(s1, params['s2_mean'])"
-    assert CORE_OPS.get("fma").code("python", ["a", "(-1.5)", "c"]) == "a * (-1.5) + c"
+    # fma rounds once: the numpy export calls the exported `_fma` (automl/fma.py), never
+    # a * b + c, which rounds twice
+    assert CORE_OPS.get("fma").code("python", ["a", "(-1.5)", "c"]) == "_fma(a, (-1.5), c)"
     with pytest.raises(ValueError, match="'cube' has no source template"):
         Op("cube", 1, lambda a: a ** 3).code("python", ["x"])
 
@@ -308,7 +311,7 @@ def test_run_numpy_matches_numpy():
                 outputs=(("f", "f"), ("g", "t")))
     x = np.linspace(0.1, 3.0, 11)
     out = run_numpy(p, {"x": x, "c0": 0.7})
-    t = x * 0.7 + 1.5
+    t = fma(x, 0.7, 1.5)  # one rounding, not x * 0.7 + 1.5
     np.testing.assert_array_equal(out["g"], t)
     np.testing.assert_array_equal(out["f"], np.maximum(np.sqrt(t), x))
 
