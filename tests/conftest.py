@@ -87,3 +87,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     return url.render_as_string(hide_password=False)
 
 
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``-n 2 --dist loadgroup``, scripts/test.sh) the tests that start
+    a local Ray instance run one after another on one worker, as they do without xdist; the
+    rest spread over the workers."""
+    for item in items:
+        if item.get_closest_marker("ray") is not None:
+            item.add_marker(pytest.mark.xdist_group("ray"))

@@ -108,11 +108,13 @@ def test_evaluation_is_seeded():
 
 @pytest.mark.slow
 def test_the_baselines_train_with_the_default_settings():
-    """The campaign's settings (MLP and CNN, 300 steps): every baseline learns digits. (With
-    max_statements 4, which changes no result: GELU's 5 statements are encoded at 5.)"""
+    """The campaign's settings (MLP and CNN, 300 steps): ReLU and Swish, the paper's pair,
+    learn digits (two of the four baselines: the whole suite's time is budgeted; the space
+    contract trains all four at small settings)."""
     space = get_space("activations", {"max_statements": 4})
-    names = list(space.baselines())
-    evaluations = space.evaluate([space.parse(t) for t in space.baselines().values()])
+    names = [name for name in space.baselines() if name in ("relu", "swish")]
+    assert len(names) == 2, list(space.baselines())
+    evaluations = space.evaluate([space.parse(space.baselines()[name]) for name in names])
     accuracy = {name: e.objectives["accuracy"] for name, e in zip(names, evaluations,
                                                                     strict=True)}
     assert all(e.ok for e in evaluations), [e.error for e in evaluations]
