@@ -111,6 +111,10 @@ def identity(function: Any, where: str = "") -> str:
         raise _fail(where, spec, "a lambda or a function defined inside another cannot be "
                                  "imported again (by a resume, a reproduce or a worker); "
                                  "define it at the top level of a module")
+    if module == "__main__":  # the script or notebook running now: no other process has it
+        raise _fail(where, spec, "a function of the script or notebook being run cannot be "
+                                 "imported again (by a resume, a reproduce or a worker); "
+                                 "define it in a module on the path and import it from there")
     if module not in sys.modules:
         raise _fail(where, spec, f"module {module!r} is not imported")
     if resolve(spec, where) is not function:

@@ -48,6 +48,17 @@ def test_npz_images_are_split_scaled_and_standardized(tmp_path):
     assert training.load_dataset("digits") is training.digits()  # the built-in, one path
 
 
+def test_a_rewritten_npz_file_is_read_again(tmp_path):
+    """The cache key holds the file's digest: a process that already read the file (a
+    notebook, a reused worker) must train on the new images, not on what it kept."""
+    path = write_images(tmp_path / "d.npz")
+    first = training.npz_dataset(path)
+    assert training.npz_dataset(path) is first  # unchanged: read once
+    np.savez(path, x=np.zeros((30, 4, 4, 1), np.uint8), y=np.arange(30) % 3)
+    second = training.npz_dataset(path)
+    assert second.input_shape == (4, 4, 1) and second.classes == 3
+
+
 @pytest.mark.parametrize(("arrays", "message"), [
     ({"x": np.zeros((5, 6, 6)), "y": np.zeros(5, int)}, "images must be NHWC"),
     ({"x": np.zeros((5, 2, 2, 1)), "y": np.zeros(4, int)}, "labels must be 5 integers >= 0"),

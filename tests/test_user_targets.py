@@ -71,6 +71,14 @@ def test_resolve_callable_refuses_a_value_that_is_not_callable():
 
 def test_identity_of_a_passed_function_imports_back_to_it():
     assert identity(user_target_functions.gelu) == "user_target_functions:gelu"
+    # a top-level function of the script being run: "__main__" is another module in every
+    # other process (a resume, a reproduce, a Ray worker)
+    def script_function(x):
+        return x
+
+    script_function.__module__, script_function.__qualname__ = "__main__", "script_function"
+    with pytest.raises(ImportStringError, match="script or notebook being run"):
+        identity(script_function, "function")
     with pytest.raises(ImportStringError, match="lambda or a function defined inside"):
         identity(lambda x: x, "function")
 

@@ -9,6 +9,8 @@ def silu(x):
 
 
 if __name__ == "__main__":
+    from my_targets import silu  # by its module's name: this script's own is "__main__"
+
     import automl
 
     run = automl.run("docs/examples/silu.yaml", db="sqlite:///mine.db", max_evals=20,

@@ -246,7 +246,8 @@ class EvoNormSpace(BatchEvaluatedSpace):
     settings: EvoNormSettings
 
     def requirements(self) -> dict[str, str]:
-        return {"sklearn": "evonorm"}  # the tasks' data: scikit-learn's digits
+        # the built-in data is scikit-learn's digits; an npz file or CIFAR-10 needs none
+        return {"sklearn": "evonorm"} if self.settings.dataset == "digits" else {}
 
     @cached_property
     def signature(self) -> Signature:

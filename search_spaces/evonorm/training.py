@@ -162,8 +162,22 @@ def _labels(labels: np.ndarray, count: int, where: str) -> np.ndarray:
     return labels.astype(np.int32)
 
 
-@functools.cache
 def npz_dataset(path: str) -> Dataset:
+    """`read_npz(path)`, read again when the file changed (its modification time or size):
+    the cache key holds the file's digest, so results on changed images must be computed on
+    them, in a notebook or a reused worker process too."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"dataset file not found: {path}")
+    stat = os.stat(path)
+    return _read_npz_cached(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_npz_cached(path: str, modified_ns: int, size: int) -> Dataset:
+    return read_npz(path)
+
+
+def read_npz(path: str) -> Dataset:
     """Images and integer labels from a numpy ``.npz`` file: ``train_x``, ``train_y``,
     ``valid_x``, ``valid_y``; or ``x`` and ``y``, split by a fixed permutation (seed 0) into
     the first two thirds for training and the rest for validation. Images are NHWC, uint8
