@@ -20,6 +20,7 @@ error records ``failed`` with the reason when the database still takes it.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -92,8 +93,12 @@ class CampaignController:
                **kwargs: Any) -> CampaignController:
         """A new campaign, leased to this controller from its creation on. Without
         `hold_lease` (a campaign created here for another process to run: `run --detach`) it
-        has no owner and no heartbeat, so that process's resume takes it at once."""
+        is stored stopped, with no owner and no heartbeat, so that process's resume takes it
+        at once (and, should it never start, the campaign reads as stopped, not stale).
+        Libraries the space needs (`SearchSpace.check_requirements`) are checked first:
+        a missing extra stores nothing."""
         space = kwargs.pop("space", None) or get_space(config.space.name, config.space.settings)
+        space.check_requirements()
         owner = lease.owner_text(lease.owner_identity()) if hold_lease else None
         recorded = config.model_dump(mode="json")
         # the campaign row is shared with everyone who reads the database: no password in it
@@ -103,9 +108,12 @@ class CampaignController:
             settings_hash=space.settings_hash(), code_version=CODE_VERSION,
             objectives=[(o.name, o.direction) for o in space.objectives],
             environment=environment.capture(space.plugins()), owner=owner,
+            status="running" if hold_lease else "stopped",
         )
         controller = cls(config, store, campaign, space=space, **kwargs)
         controller.owner = owner
+        if owner is not None:
+            lease.hold(owner)
         return controller
 
     @classmethod
@@ -129,13 +137,23 @@ class CampaignController:
         owner = lease.owner_text(lease.owner_identity())
         lease.acquire(store, record, owner, config.lease.grace_seconds, force=force)
         controller.owner = owner
-        if max_evaluations is not None:
-            recorded = dict(record.config)
-            recorded["budget"] = {**recorded.get("budget", {}),
-                                  "max_evaluations": max_evaluations}
-            store.update_campaign_config(record.id, recorded)
-        controller.next_number, controller.redispatch = restore(CampaignParts(
-            store, record, controller.factory, controller.ledger, controller.buffer))
+        try:
+            if max_evaluations is not None:
+                recorded = dict(record.config)
+                recorded["budget"] = {**recorded.get("budget", {}),
+                                      "max_evaluations": max_evaluations}
+                store.update_campaign_config(record.id, recorded)
+            controller.next_number, controller.redispatch = restore(CampaignParts(
+                store, record, controller.factory, controller.ledger, controller.buffer))
+        except BaseException:
+            # a resume that fails before it runs leaves the campaign as it found it (its
+            # status and failure reason), not "running" with nobody beating for it; one found
+            # stale is stopped now (nobody runs it)
+            status = "stopped" if record.status == "running" else record.status
+            lease.release(owner)
+            with contextlib.suppress(StoreError):  # if the database failed, the lease
+                store.end_lease(record.id, owner, status, record.failure)  # expires alone
+            raise
         return controller
 
     def run(self) -> CampaignSummary:

@@ -61,10 +61,21 @@ def owner_text(identity: dict[str, Any]) -> str:
     return json.dumps(identity, sort_keys=True, separators=(",", ":"))
 
 
-# tokens of the leases whose heartbeat runs in this process: a lease held by this process
-# whose heartbeat does not run (a controller that was created, or crashed, and dropped) is
-# known dead here without waiting for the grace period
+# tokens of the leases a controller of this process holds, from the moment it took one until
+# its heartbeat stops: a lease of this process outside the set (a controller that crashed, or
+# ended) is known dead here without waiting for the grace period, while one that was taken
+# and has not started beating yet is not taken over
 _BEATING: set[str] = set()
+
+
+def hold(owner: str) -> None:
+    """Count the lease of `owner` (an `owner_text`) as alive in this process."""
+    _BEATING.add(json.loads(owner)["token"])
+
+
+def release(owner: str) -> None:
+    """The lease of `owner` is given up (or its controller failed): no longer alive here."""
+    _BEATING.discard(json.loads(owner)["token"])
 
 
 def acquire(store: Store, record: CampaignRecord, owner: str, grace_seconds: float,
@@ -73,6 +84,7 @@ def acquire(store: Store, record: CampaignRecord, owner: str, grace_seconds: flo
     same process whose heartbeat no longer runs; `LeaseHeld` when a live owner holds it."""
     try:
         store.take_lease(record.id, owner, grace_seconds, force=force)
+        hold(owner)
         return
     except LeaseHeld as refused:
         current = store.get_campaign(record.id, counts=False)
@@ -84,6 +96,7 @@ def acquire(store: Store, record: CampaignRecord, owner: str, grace_seconds: flo
         # compare-and-swap: only if that dead owner of this process still holds it
         store.take_lease(record.id, owner, grace_seconds, force=True,
                          expected_owner=owner_text(holder))
+        hold(owner)
 
 
 class Heartbeat:
@@ -100,7 +113,7 @@ class Heartbeat:
                                         daemon=True)
 
     def start(self) -> Heartbeat:
-        _BEATING.add(json.loads(self.owner)["token"])
+        hold(self.owner)
         self._thread.start()
         return self
 
@@ -108,7 +121,7 @@ class Heartbeat:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
-        _BEATING.discard(json.loads(self.owner)["token"])
+        release(self.owner)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -176,6 +176,31 @@ def test_resume_of_a_finished_campaign_says_so_and_max_evals_extends_it(tmp_path
     assert record(url).config["budget"]["max_evaluations"] == 30
 
 
+def test_a_resume_that_fails_before_running_leaves_the_campaign_as_it_was(tmp_path,
+                                                                          monkeypatch):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    campaign_id = stale_campaign(url, "c", budget=8)
+    with Store.open(url) as store:
+        store.set_campaign_status(campaign_id, "failed")
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE campaigns SET failure = 'disk full' WHERE id = :id"),
+                         {"id": campaign_id})
+
+        def broken_restore(parts):
+            raise RuntimeError("restore failed")
+
+        monkeypatch.setattr("automl.controller.restore", broken_restore)
+        with pytest.raises(RuntimeError, match="restore failed"):
+            CampaignController.resume(store, "c")
+        after = store.get_campaign(campaign_id)
+        assert (after.status, after.failure) == ("failed", "disk full")
+        assert lease.liveness(after)[1] == "failed (disk full)"
+        make_stale(store, campaign_id)  # a stale one is stopped after a failed resume
+        with pytest.raises(RuntimeError, match="restore failed"):
+            CampaignController.resume(store, "c")
+        assert store.get_campaign(campaign_id).status == "stopped"
+
+
 @pytest.mark.slow
 def test_a_paused_owner_whose_campaign_was_taken_over_stops_without_writing(
         tmp_path, config_file):
@@ -355,6 +380,27 @@ def test_a_damaged_sqlite_file_is_refused_for_writing_and_db_check_reports_it(tm
     assert report["ok"] is False and report["problems"]
     listed = automl("ls", "--db", url, cwd=tmp_path)
     assert "warning:" in listed.stderr and "is damaged" in listed.stderr
+
+
+def test_a_locked_file_is_no_verdict_on_its_pages(tmp_path):
+    """quick_check that cannot read (another process holds an exclusive lock) says so; it
+    does not call a sound file damaged and send its owner to a backup."""
+    import sqlite3
+
+    from automl.store import StoreError
+    from automl.store.integrity import sqlite_problems
+
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    assert sqlite_problems(path) == []
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="could not be checked: database is locked"):
+            sqlite_problems(path, busy_timeout=0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 def test_submit_without_a_shared_database_is_refused(tmp_path, config_file):

@@ -193,7 +193,10 @@ def _warn_if_damaged(url: str) -> None:
         return
     if path is None or not path.exists() or path.stat().st_size > READ_CHECK_MAX_BYTES:
         return
-    problems = sqlite_problems(path)
+    try:
+        problems = sqlite_problems(path)
+    except StoreError:  # locked or busy right now: no verdict, and reading goes on
+        return
     if problems:
         message = damage_message(path, problems, "what it shows may be wrong")
         error_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)

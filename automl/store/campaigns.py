@@ -29,13 +29,16 @@ Directions = tuple[tuple[str, str], ...]  # (objective name, "minimize" | "maxim
 
 def campaign_values(name: str, space: str, seed: int, config: dict[str, Any],
                     settings_hash: str, code_version: str, objectives: Directions | None,
-                    environment: dict[str, Any] | None, owner: str | None = None
-                    ) -> dict[str, Any]:
+                    environment: dict[str, Any] | None, owner: str | None = None,
+                    status: str = "running") -> dict[str, Any]:
     """The new campaign's row (validated and encoded: errors come before any transaction).
     With `owner` (`lease_owner` text) the campaign is created leased to it; its heartbeat is
-    set on insertion, on the database's clock (`insert_campaign`)."""
+    set on insertion, on the database's clock (`insert_campaign`). `status` "stopped": a
+    campaign made for another process to run, not running until that one takes it."""
     if not name:
         raise StoreError("a campaign needs a non-empty name")
+    if status not in ("running", "stopped"):
+        raise StoreError(f"a new campaign is running or stopped, not {status!r}")
     for objective, direction in objectives or ():
         check_direction(direction, f"objective {objective!r}: direction")
     now = time.time()
@@ -43,7 +46,7 @@ def campaign_values(name: str, space: str, seed: int, config: dict[str, Any],
         "name": name,
         "space": space,
         "seed": seed,
-        "status": "running",
+        "status": status,
         "config": codec.encode_json(config, "campaign config"),
         "settings_hash": settings_hash,
         "code_version": code_version,

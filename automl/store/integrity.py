@@ -18,22 +18,33 @@ from .engine import sqlite_file
 from .errors import StoreError
 
 MAX_PROBLEMS = 20  # what a check reports at most (integrity_check's own default is 100)
+# what SQLite says of a damaged file: SQLITE_CORRUPT (11), SQLITE_NOTADB (26, a header
+# overwritten); anything else (locked, busy, cannot open) says nothing of the file's pages
+DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
 
-def sqlite_problems(path: Path, full: bool = False, limit: int = MAX_PROBLEMS) -> list[str]:
+def _not_checked(path: Path, error: sqlite3.Error) -> StoreError:
+    return StoreError(f"SQLite database {str(path)!r} could not be checked: {error}")
+
+
+def sqlite_problems(path: Path, full: bool = False, limit: int = MAX_PROBLEMS,
+                    busy_timeout: float = 30.0) -> list[str]:
     """What ``quick_check`` (or with `full`, ``integrity_check``) finds wrong in the SQLite
     file at `path`, at most `limit` lines; [] when it is sound. A file that is not a database
-    at all (its header overwritten) is one problem too."""
+    at all (its header overwritten) is one problem too. `StoreError` when it cannot be
+    checked (locked by another process, cannot be opened): that is no verdict on the file."""
     pragma = "integrity_check" if full else "quick_check"
     try:
         # read only: nothing here may write into a file that may be damaged
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                     timeout=30)
+                                     timeout=busy_timeout)
     except sqlite3.Error as error:
-        return [f"cannot open: {error}"]
+        raise _not_checked(path, error) from None
     try:
         rows = connection.execute(f"PRAGMA {pragma}({int(limit)})").fetchall()
     except sqlite3.DatabaseError as error:
+        if getattr(error, "sqlite_errorcode", None) not in DAMAGE_CODES:
+            raise _not_checked(path, error) from None  # busy, locked, cannot open: not damage
         return [str(error)]
     finally:
         connection.close()

@@ -105,13 +105,16 @@ class Store:
         objectives: Sequence[tuple[str, str]] | None = None,
         environment: dict[str, Any] | None = None,
         owner: str | None = None,
+        status: str = "running",
     ) -> CampaignRecord:
         """`objectives` ((name, direction) pairs) lets the store keep the campaign's Pareto
         front up to date as evaluations arrive; `environment` is recorded for `reproduce`;
-        with `owner` the campaign is created leased to it (see `take_lease`)."""
+        with `owner` the campaign is created leased to it (see `take_lease`); `status`
+        "stopped" for one another process will run (`automl run --detach`)."""
         registered = campaigns.registered(objectives)
         values = campaigns.campaign_values(name, space, seed, config, settings_hash,
-                                           code_version, registered, environment, owner)
+                                           code_version, registered, environment, owner,
+                                           status)
         try:
             with self._transaction(f"creating campaign {name!r}") as conn:
                 campaign_id = campaigns.insert_campaign(conn, values)
