@@ -135,9 +135,16 @@ def named_campaign(store: Any, name: str | None, stem: str, create: Callable[[st
 def make_sqlite_directory(url: str) -> None:
     """A new SQLite file's directory (``results/`` on a first run) is made by what writes a
     campaign; a reader finds it missing instead (`Store.open` refuses a missing directory)."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True,
-                                                                       exist_ok=True)
+    from sqlalchemy.engine import make_url
+
+    from automl.store.engine import sqlite_file
+
+    try:
+        path = sqlite_file(make_url(url))
+    except Exception:  # noqa: BLE001 - a malformed URL: Store.open says so in one line
+        return
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _progress(progress: ProgressOption, total: int) -> Any:

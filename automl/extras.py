@@ -41,8 +41,8 @@ def missing_extra(error: BaseException, needed_by: str | None = None,
     if not isinstance(error, ModuleNotFoundError) or not error.name:
         return None
     module = error.name.partition(".")[0]
-    if module not in EXTRA_OF_MODULE:
-        return None
+    if module not in EXTRA_OF_MODULE or importlib.util.find_spec(module) is not None:
+        return None  # not an extra's library, or installed but broken: the error says more
     subject = needed_by or "this command"
     return MissingExtraError(f"{subject} needs {module}, which is not installed: "
                              f"{install_hint(extra or EXTRA_OF_MODULE[module])}")

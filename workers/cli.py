@@ -154,8 +154,9 @@ def submit(
 
 
 def _campaign_name(name: str | None, config: CampaignConfig, config_path: Path) -> str:
-    """--name, or `<config name>-<timestamp>` (as `automl run` names them) made here, so the
-    user knows it before the job starts. It is the job's submission id too, hence the
+    """--name, or `<config name>-<timestamp>` made here, so the user knows it before the job
+    starts (`automl run` numbers names, `STEM-N`, from the database it writes; a job's name
+    is chosen before the job reaches its database). It is the job's submission id too, hence the
     restricted alphabet (it appears in the Jobs API's URLs)."""
     if name is not None:
         if not NAME_PATTERN.fullmatch(name):

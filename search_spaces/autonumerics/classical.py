@@ -17,7 +17,8 @@ Families (each a name prefix of `front_report.family`):
   center), every order with |m - n| <= 1 up to the cost limit;
 - ``pade`` and ``taylor``: the expansions themselves, for scale.
 
-A target vanishing in its interval (log and log2 at 1, erf at 0) keeps its zero exact in
+A target vanishing in its interval (log and log2 at 1, erf, tanh, gelu, sin, log1p and expm1
+at 0, a user's target at its zero) keeps its zero exact in
 every family except Taylor and Pade: ``(x - z) * q(x)`` or ``(x - z) * (p / q)``, where q (p/q)
 approximates f / (x - z), so the relative error at the zero is bounded.
 
