@@ -19,12 +19,12 @@ error.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
@@ -36,7 +36,10 @@ from .models import CACHE_KEY
 from .records import CacheEntryRow, CandidateRow, EvaluationRow
 from .tables import CACHE_ENTRIES, CANDIDATES, EVALUATIONS, IN_FLIGHT, OBJECTIVE_VALUES
 
-_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# the dialects whose INSERT has ON CONFLICT, imported when a write needs one: a command that
+# only reads (`automl ls`) does not pay for PostgreSQL's dialect
+_DIALECT_INSERT = {"sqlite": "sqlalchemy.dialects.sqlite",
+                   "postgresql": "sqlalchemy.dialects.postgresql"}
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,7 @@ def cache_upsert(dialect_name: str) -> Insert:
     columns but the key and the row id)."""
     if dialect_name not in _DIALECT_INSERT:
         raise StoreError(f"no upsert support for dialect {dialect_name!r}")
-    stmt = _DIALECT_INSERT[dialect_name](CACHE_ENTRIES)
+    stmt = importlib.import_module(_DIALECT_INSERT[dialect_name]).insert(CACHE_ENTRIES)
     replaced = [c.name for c in CACHE_ENTRIES.columns if c.name not in (*CACHE_KEY, "id")]
     return stmt.on_conflict_do_update(
         index_elements=[CACHE_ENTRIES.c[name] for name in CACHE_KEY],
