@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["ImportStringError", "PluginError", "PluginRef", "check_import_string", "identity",
-           "plugin_ref", "resolve", "resolve_callable", "version"]
+           "made_by", "plugin_ref", "resolve", "resolve_callable", "version"]
 
 VERSION_ATTRIBUTE = "__automl_version__"
 
@@ -141,6 +141,22 @@ class PluginRef:
 
     def as_json(self) -> dict[str, Any]:
         return {"identity": self.identity, "version": self.version}
+
+
+def made_by(spec: str, expected: type, where: str = "") -> Any:
+    """What the user's factory ``make()`` named by `spec` returns, checked to be an
+    `expected` (a task, a network); one line naming `where`, the string and the reason when
+    it cannot be imported, raises (the user's code: never a traceback) or returns another
+    type."""
+    make = resolve_callable(spec, where)
+    try:
+        made = make()
+    except Exception as error:  # noqa: BLE001 - the user's code: reported in one line
+        raise _fail(where, spec, f"raised {type(error).__name__}: {_one_line(error)}") from None
+    if not isinstance(made, expected):
+        raise _fail(where, spec, f"returned {type(made).__name__}, not a "
+                                 f"{expected.__module__.rsplit('.', 1)[0]}.{expected.__name__}")
+    return made
 
 
 def plugin_ref(spec: str, function: Any) -> PluginRef:

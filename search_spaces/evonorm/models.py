@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automl.imports import ImportStringError, resolve_callable
+from automl.imports import made_by
 
 F32 = jnp.float32
 Pytree = Any
@@ -278,15 +278,4 @@ def user_architecture(spec: str, where: str = "") -> Architecture:
     ``ops.dense(name, x, features)`` and ``ops.norm_act(x)``, the layer under search, at each
     of its sites; anything else is plain jax.numpy on NHWC ``x``. The last dense layer is
     named ``"head"`` (its width is the number of classes)."""
-    make = resolve_callable(spec, where)
-    prefix = f"{where}: " if where else ""
-    try:
-        network = make()
-    except Exception as error:  # the user's code: reported, never a traceback
-        lines = str(error).strip().splitlines()
-        raise ImportStringError(f"{prefix}{spec!r}: raised {type(error).__name__}: "
-                                f"{lines[0] if lines else ''}") from None
-    if not isinstance(network, Architecture):
-        raise ImportStringError(f"{prefix}{spec!r}: returned {type(network).__name__}, not a "
-                                f"search_spaces.evonorm.Architecture")
-    return network
+    return made_by(spec, Architecture, where)

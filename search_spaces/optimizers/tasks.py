@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automl.imports import ImportStringError, resolve_callable
+from automl.imports import made_by
 
 Params = list[jax.Array]
 F32 = jnp.float32
@@ -414,15 +414,4 @@ def user_task(spec: str, where: str = "") -> Task:
     """The `Task` that the user's ``make_task()`` named by `spec` (``"pkg.mod:make_task"``)
     returns; `automl.imports.ImportStringError`, one line naming `where`, the string and the
     reason, when it cannot be imported, raises or returns anything but a `Task`."""
-    make = resolve_callable(spec, where)
-    prefix = f"{where}: " if where else ""
-    try:
-        task = make()
-    except Exception as error:  # the user's code: reported, never a traceback
-        lines = str(error).strip().splitlines()
-        raise ImportStringError(f"{prefix}{spec!r}: raised {type(error).__name__}: "
-                                f"{lines[0] if lines else ''}") from None
-    if not isinstance(task, Task):
-        raise ImportStringError(f"{prefix}{spec!r}: returned {type(task).__name__}, not a "
-                                f"search_spaces.optimizers.Task")
-    return task
+    return made_by(spec, Task, where)
