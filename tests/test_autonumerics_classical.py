@@ -118,6 +118,13 @@ def test_the_papers_op_set_leaves_out_what_it_cannot_write():
     baselines = space.baselines()
     assert baselines and all(space.parse(text) for text in baselines.values())
     assert not any(name.startswith(("pade", "rational")) for name in baselines)
+    # one rule for both (classical.written_with): every best_classical-eligible minimax form
+    # is among the campaign's baselines, its zero written as x + (-1.0), exact at x = 1
+    for degree in range(2, 8):
+        text = baselines[f"minimax_fma_{degree}"]
+        assert "x + (-1.0)" in text  # parsed by the space: add, mul and fma only
+        values = space.model(space.parse(text))(np.array([]), np.array([1.0, 1.5]))
+        assert values[0] == 0.0 and np.isfinite(values[1])
 
 
 def test_estrin_computes_the_same_polynomial_with_more_ops(exp2):

@@ -558,13 +558,18 @@ class AutoNumericsSpace(SearchSpace):
         if "fma" in self.settings.ops:
             # with fma a Horner step costs 1, not 2: the polynomial front to beat moves
             programs.update(fma_minimax_programs(self.target))
-        # only what the op set writes: the paper's {add, mul, fma} has no Pade approximant
-        # (div), nor log's (x - 1) * q(x) (sub); without this filter its campaigns and
+        # only what the op set writes (`classical.written_with`, the rule best_classical
+        # follows): the paper's {add, mul, fma} has no Pade approximant (div), and writes
+        # log's (x - 1) * q(x) as (x + (-1)) * q(x); without this its campaigns and
         # `automl baselines` failed on the first such program
         every_op = dataclasses.replace(self.signature, ops=ALLOWED_OPS)
-        return {name: text for name, text in programs.items()
-                if {ins.op for ins in dsl.parse(text, every_op, name).instructions}
-                <= set(self.settings.ops)}
+        kept = {}
+        for name, text in programs.items():
+            parsed = dsl.parse(text, every_op, name)
+            written = classical.written_with(parsed, self.settings.ops)
+            if written is not None:
+                kept[name] = text if written == parsed else self.format(written)
+        return kept
 
     def baseline_report(self, *, on_row: RowSink | None = None) -> WorkflowReport | None:
         """The classical approximations at their strongest with this op set, cost by cost
