@@ -68,7 +68,12 @@ def test_front_table_is_the_best_of_cost_at_most_c_for_evolved_and_baselines():
     evolved = {3.0: (1e-3, {"candidate": "c:1"}), 5.0: (1e-5, {"candidate": "c:2"}),
                6.0: (1e-4, {"candidate": "c:3"})}  # worse at 6 than at 5: 5's counts at 6
     baselines = {"minimax": {4.0: (1e-4, "minimax_2"), 6.0: (1e-6, "minimax_3")}}
-    table = front.front_table(evolved, baselines, "exp2", 6)
+    classical_best = front.best_classical([  # classical.measured rows
+        {"cost": 4.0, "error": 2e-5, "name": "minimax_fma_4", "in_op_set": True},
+        {"cost": 4.0, "error": 1e-9, "name": "rational_minimax_2_2", "in_op_set": False},
+        {"cost": 6.0, "error": 1e-6, "name": "minimax_fma_6", "in_op_set": True}])
+    assert classical_best == {4.0: (2e-5, "minimax_fma_4"), 6.0: (1e-6, "minimax_fma_6")}
+    table = front.front_table(evolved, baselines, "exp2", 6, classical_best)
     assert [r["cost"] for r in table] == [1, 2, 3, 4, 5, 6]
     assert [r["evolved"] for r in table] == [math.inf, math.inf, 1e-3, 1e-3, 1e-5, 1e-5]
     assert [r["candidate"] for r in table] == [None, None, "c:1", "c:1", "c:2", "c:2"]
@@ -80,11 +85,22 @@ def test_front_table_is_the_best_of_cost_at_most_c_for_evolved_and_baselines():
                                                          target_cost=5))
     assert summary["dominates_minimax_polynomial"] is False
     assert summary["costs_not_dominated"] == [4.0, 6.0]
+    assert [r["best_classical"] for r in table[3:]] == [2e-5, 2e-5, 1e-6]
+    # 5 beats the best classical program of cost <= 5 (2e-5); 4 (1e-3) and 6 (1e-5) do not
+    assert summary["costs_beating_best_classical"] == [5.0]
+    assert summary["costs_not_beaten"] == [4.0, 6.0]
+    assert summary["costs_tied_at_the_float64_floor"] == []
+    floor = front.front_table({4.0: (3e-16, {"candidate": "c:4"})},
+                              {}, "exp2", 4, {4.0: (2.2e-16, "minimax_fma_4")})
+    at_floor = front.summary_row(floor, {}, "exp2", front.FrontReportOptions(
+        from_cost=4, max_cost=4, target_cost=4))
+    assert at_floor["costs_tied_at_the_float64_floor"] == [4.0]  # both within 4 ulps
+    assert at_floor["costs_not_beaten"] == []
     assert summary["best_error_at_target_cost"] == 1e-5
     assert summary["best_at_target_cost"] == {"candidate": "c:2"}
     markdown = front.markdown_table(table).splitlines()
     assert markdown[0].startswith("| cost | evolved | minimax poly |")
-    assert markdown[2 + 4] == "| 5 | 1e-05 | 0.0001 | - | - | - | - | 10x |"
+    assert markdown[2 + 4] == "| 5 | 1e-05 | 0.0001 | - | - | - | - | 2e-05 | 10x |"
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 what an evolved program has to beat, written with the ops the search has, and measured by the
 evaluator that measures evolved programs (`automl baselines --space autonumerics`).
 
-Families (each a name prefix of `front_report.family`):
+Families (each a name prefix, `family`):
 
 - ``minimax``: the relative-error minimax polynomial (Remez) in Horner form, an add and a mul
   per degree (cost 2d);
@@ -51,10 +51,16 @@ MIN_COST = 2
 MAX_COST = 16
 
 
+def family(name: str, families: Sequence[str]) -> str | None:
+    """The family of baseline `name`: the longest of `families` it starts with (and "_")."""
+    for prefix in sorted(families, key=len, reverse=True):
+        if name.startswith(prefix + "_"):
+            return prefix
+    return None
+
+
 def family_of(name: str) -> str | None:
     """The family of a classical program's name (its longest prefix among `FAMILIES`)."""
-    from search_spaces.autonumerics.front_report import family
-
     return family(name, FAMILIES)
 
 

@@ -29,12 +29,16 @@ from typing import Any
 import pydantic
 
 from automl.workflows import RowRecorder, RowSink, WorkflowOptions, WorkflowReport
+from search_spaces.autonumerics import classical
 
 # minimax_fma (the minimax polynomial with one fma per Horner step) only when fma is in the op
 # set; `dominates` compares with minimax (an add and a mul per step), as the issue asks
 BASELINE_FAMILIES = ("minimax", "minimax_fma", "rational_minimax", "pade", "taylor")
 MARKDOWN_HEADER = ("cost", "evolved", "minimax poly", "minimax poly (fma)", "rational minimax",
-                   "Pade", "Taylor", "evolved vs minimax")
+                   "Pade", "Taylor", "best classical", "evolved vs minimax")
+# within 4 ulps of float64 (relative 4 * 2^-52) an evolved program and the best classical one
+# are both at the floor: a tie, neither beaten (issue 28's rule)
+FLOAT64_TIE = 4 * 2.0**-52
 
 
 class FrontReportOptions(WorkflowOptions):
@@ -62,11 +66,8 @@ class FrontReportOptions(WorkflowOptions):
 
 
 def family(name: str, families: Sequence[str] = BASELINE_FAMILIES) -> str | None:
-    """The family of baseline `name`: the longest of `families` it starts with (and "_")."""
-    for prefix in sorted(families, key=len, reverse=True):
-        if name.startswith(prefix + "_"):
-            return prefix
-    return None
+    """The family of baseline `name` among `families` (`classical.family`)."""
+    return classical.family(name, families)
 
 
 def baseline_errors(space: Any) -> dict[str, dict[float, tuple[float, str]]]:
@@ -182,11 +183,23 @@ def time_to_target(results: Any, campaign: str | int, space: Any, max_cost: floa
     return rows
 
 
+def best_classical(rows: Sequence[dict[str, Any]]) -> dict[float, tuple[float, str]]:
+    """cost -> (error, name) of the best classical program of that cost the op set writes,
+    from `classical.measured` rows (the table `automl baselines` shows as best_classical)."""
+    best: dict[float, tuple[float, str]] = {}
+    for row in rows:
+        if row["in_op_set"] and (row["cost"] not in best or row["error"] < best[row["cost"]][0]):
+            best[row["cost"]] = (row["error"], row["name"])
+    return best
+
+
 def front_table(evolved: dict[float, tuple[float, Any]],
                 baselines: dict[str, dict[float, tuple[float, str]]], target: str,
-                max_cost: float) -> list[dict[str, Any]]:
+                max_cost: float, classical_best: dict[float, tuple[float, str]] | None = None
+                ) -> list[dict[str, Any]]:
     """One `autonumerics_front` row per cost 1, 2, ... `max_cost`: the best evolved and
-    baseline (per family) errors at cost <= that cost."""
+    baseline (per family, and the best classical program of any family, `best_classical`)
+    errors at cost <= that cost."""
     table = []
     cost = 1.0
     while cost <= max_cost:
@@ -195,6 +208,8 @@ def front_table(evolved: dict[float, tuple[float, Any]],
                "evolved": error, "candidate": candidate and candidate["candidate"]}
         for kind in BASELINE_FAMILIES:
             row[kind], row[f"{kind}_name"] = best_up_to(baselines.get(kind, {}), cost)
+        row["best_classical"], row["best_classical_name"] = best_up_to(classical_best or {},
+                                                                       cost)
         row["evolved_vs_minimax"] = (row["minimax"] / error if error > 0 else math.inf)
         table.append(row)
         cost += 1.0
@@ -205,11 +220,20 @@ def summary_row(table: Sequence[dict[str, Any]], evolved: dict[float, tuple[floa
                 target: str, options: FrontReportOptions) -> dict[str, Any]:
     compared = [r for r in table if options.from_cost <= r["cost"]]
     at_target_cost = best_up_to(evolved, options.target_cost)
+    beaten = [r["cost"] for r in compared if r["evolved"] < r["best_classical"]]
+    tied = [r["cost"] for r in compared if r["cost"] not in beaten
+            and max(r["evolved"], r["best_classical"]) <= FLOAT64_TIE]
     return {
         "metric": "autonumerics_front_summary", "target": target,
         "dominates_minimax_polynomial": all(r["evolved"] < r["minimax"] for r in compared),
         "costs_compared": [options.from_cost, options.max_cost],
         "costs_not_dominated": [r["cost"] for r in compared if r["evolved"] >= r["minimax"]],
+        # against the best classical program of each cost (issue 28): beaten, a tie at the
+        # float64 floor, or neither
+        "costs_beating_best_classical": beaten,
+        "costs_tied_at_the_float64_floor": tied,
+        "costs_not_beaten": [r["cost"] for r in compared
+                             if r["cost"] not in beaten and r["cost"] not in tied],
         "best_error_at_target_cost": at_target_cost[0],
         "best_at_target_cost": at_target_cost[1]}
 
@@ -256,7 +280,8 @@ def markdown_table(table: Sequence[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(MARKDOWN_HEADER) + " |", "|" + "---|" * len(MARKDOWN_HEADER)]
     for r in table:
         cells = [f"{r['cost']:g}", *(f"{r[k]:.3g}" if math.isfinite(r[k]) else "-"
-                                     for k in ("evolved", *BASELINE_FAMILIES)),
+                                     for k in ("evolved", *BASELINE_FAMILIES,
+                                               "best_classical")),
                  f"{r['evolved_vs_minimax']:.3g}x" if math.isfinite(
                      r["evolved_vs_minimax"]) else "-"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -272,7 +297,8 @@ def front_report(space: Any, results: Any, campaign: str | int,
     evaluations = evaluations_until(results, campaign, options.until)
     candidates = evolved_candidates(results, campaign, space, options.per_cost, evaluations)
     evolved = {cost: checked[0] for cost, checked in candidates.items()}
-    table = front_table(evolved, baseline_errors(space), target, options.max_cost)
+    table = front_table(evolved, baseline_errors(space), target, options.max_cost,
+                        best_classical(classical.measured(space, int(options.max_cost))))
     for row in table:
         record(row)
     for row in time_to_target(results, campaign, space, options.target_cost,
@@ -289,12 +315,13 @@ def front_report(space: Any, results: Any, campaign: str | int,
         rows=tuple(record.rows),
         summary={key: summary[key] for key in (
             "dominates_minimax_polynomial", "costs_compared", "costs_not_dominated",
-            "best_error_at_target_cost")} | {"best_at_target_cost": (
+            "costs_beating_best_classical", "costs_tied_at_the_float64_floor",
+            "costs_not_beaten", "best_error_at_target_cost")} | {"best_at_target_cost": (
                 summary["best_at_target_cost"] or {}).get("candidate")},
         markdown=markdown_table(table),
         columns={
             "autonumerics_front": ("cost", "evolved", "candidate", *BASELINE_FAMILIES,
-                                   "evolved_vs_minimax"),
+                                   "best_classical", "evolved_vs_minimax"),
             "autonumerics_time_to_target": ("threshold", "max_cost", "seconds", "evaluations",
                                             "candidate"),
             "autonumerics_front_summary": (),  # in the summary
