@@ -52,7 +52,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from automl.store import CandidateRow, EvaluationRow, Store
-from automl.store.models import FrontMember, ObjectiveValue
+from automl.store.models import FRONT_MEMBERS, OBJECTIVE_VALUES
 
 TARGET_ROWS_PER_S = 20_000
 PROGRAM = "t1 = x * c0\nt2 = t1 + c1\nf = t2 * t2\n"
@@ -112,10 +112,11 @@ def time_store(url: str, results: list[dict], batch: int, name: str) -> dict:
         seconds = time.perf_counter() - start
         record = store.get_campaign(campaign.id)
         with store.engine.connect() as conn:
-            values = conn.execute(select(func.count()).select_from(ObjectiveValue.__table__)
-                                  .where(ObjectiveValue.campaign_id == campaign.id)).scalar_one()
-            front = conn.execute(select(func.count()).select_from(FrontMember.__table__)
-                                 .where(FrontMember.campaign_id == campaign.id)).scalar_one()
+            values = conn.execute(
+                select(func.count()).select_from(OBJECTIVE_VALUES)
+                .where(OBJECTIVE_VALUES.c.campaign_id == campaign.id)).scalar_one()
+            front = conn.execute(select(func.count()).select_from(FRONT_MEMBERS)
+                                 .where(FRONT_MEMBERS.c.campaign_id == campaign.id)).scalar_one()
     assert record.evaluation_count == record.candidate_count == len(results), record
     assert values == len(OBJECTIVES) * len(results), values
     return {"seconds": seconds, "evaluations": record.evaluation_count,

@@ -235,9 +235,9 @@ def test_resume_continues_from_the_database_with_its_cache(store):
     stored_config = dict(record.config)
     stored_config["budget"] = {**stored_config["budget"], "max_evaluations": 120}
     with store.engine.begin() as connection:
-        from automl.store.models import Campaign
+        from automl.store.models import CAMPAIGNS
 
-        connection.execute(Campaign.__table__.update().where(Campaign.__table__.c.id == record.id)
+        connection.execute(CAMPAIGNS.update().where(CAMPAIGNS.c.id == record.id)
                            .values(config=stored_config))
     resumed = CampaignController.resume(store, record.id)
     assert resumed.next_number == first.candidates

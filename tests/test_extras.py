@@ -125,3 +125,40 @@ def test_the_ray_executor_names_its_extra(tmp_path):
     lines = error_lines(result)
     assert len(lines) == 1 and "executor 'ray' needs ray" in lines[0], result.stderr
     assert "'automl-evolution[ray]'" in lines[0]
+
+
+# runs `automl` (sys.argv[1:]) and reports, on the last line of stderr, the modules it loaded
+LOADED = """
+import sys
+sys.argv = ["automl", *sys.argv[1:]]
+from automl.cli.app import main
+try:
+    main()
+finally:
+    print("loaded:" + ",".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+# what the commands a user types most often must not load: each costs tens of milliseconds
+# to seconds of start-up (the ORM ~60 ms, alembic ~1.5 s, jax and ray seconds), and `--help`
+# and `ls` need none of it (the `workers.cli` plug-in that adds `submit` and `stop` is light:
+# it imports ray only when one of them runs)
+HEAVY = ("jax", "ray", "alembic", "sqlalchemy.orm", "scipy", "sklearn", "matplotlib",
+         "search_spaces", "psycopg")
+
+
+@pytest.mark.parametrize("command", [["--help"], ["ls"], ["ls", "--json"]])
+def test_the_everyday_commands_load_nothing_heavy(tmp_path, command):
+    db = f"sqlite:///{tmp_path / 'ls.db'}"
+    run = subprocess.run([sys.executable, "-m", "automl", "run", "configs/autonumerics_exp2.yaml",
+                          "--max-evals", "6", "--db", db, "--name", "listed"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    arguments = command if command == ["--help"] else [*command, "--db", db]
+    result = subprocess.run([sys.executable, "-c", LOADED, *arguments],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    if command[0] == "ls":
+        assert "listed" in result.stdout
+    loaded = set(result.stderr.splitlines()[-1].removeprefix("loaded:").split(","))
+    heavy = sorted(m for m in loaded if any(m == h or m.startswith(f"{h}.") for h in HEAVY))
+    assert heavy == [], f"automl {' '.join(command)} loaded {heavy}"

@@ -33,7 +33,7 @@ from automl.store import (
     codec,
     migrate,
 )
-from automl.store.models import Base
+from automl.store.models import METADATA
 from automl.store.tables import CANDIDATES
 
 NAN, INF = float("nan"), float("inf")
@@ -136,10 +136,10 @@ def test_open_creates_schema_at_head_and_reopen_keeps_data(db_url: str) -> None:
 def test_migrations_build_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, METADATA) == []
         # the comparison is not vacuous: a model change shows up
         changed = MetaData()
-        for table in Base.metadata.tables.values():
+        for table in METADATA.tables.values():
             table.to_metadata(changed)
         changed.tables["evaluations"].append_column(Column("extra", Integer))
         assert [diff[0] for diff in compare_metadata(context, changed)] == ["add_column"]
@@ -594,7 +594,7 @@ def test_a_0002_cache_upgrades_to_the_write_order_and_back(store: Store) -> None
     assert [e.functional_hash[0] for e in store.load_cache(1, "settings")] == list("abcd")
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, METADATA) == []
 
 
 # -- the NaN/inf encoding ------------------------------------------------------------------

@@ -1,27 +1,28 @@
-"""SQLAlchemy declarative models: the schema. ``migrations/versions`` must build exactly this
-(``tests/test_store.py`` checks it with Alembic's ``compare_metadata``).
+"""The schema, as SQLAlchemy Core `Table`s on one `METADATA`. ``migrations/versions`` must build
+exactly this (``tests/test_store.py`` checks it with Alembic's ``compare_metadata``).
 
 Only generic types (JSON, Double, String, Text, Integer), so one schema serves SQLite and
-PostgreSQL. The repository reads and writes through Core on ``Model.__table__``.
+PostgreSQL. The store reads and writes through Core statements on these tables; records cross
+its boundary as the dataclasses of `records`. Core rather than declarative ORM models: nothing
+here maps rows to objects, and the ORM costs every command ~60 ms of import (`automl ls`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -31,154 +32,139 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+METADATA = MetaData(naming_convention=NAMING_CONVENTION)
+
 # Python None is stored as SQL NULL (not the JSON literal 'null').
 NullableJSON = JSON(none_as_null=True)
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+def _campaign_fk() -> Column:
+    return Column("campaign_id", Integer, ForeignKey("campaigns.id", ondelete="CASCADE"),
+                  nullable=False)
 
 
-def _campaign_fk() -> Mapped[int]:
-    return mapped_column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False)
-
-
-class Campaign(Base):
-    __tablename__ = "campaigns"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String, nullable=False, unique=True)
-    space: Mapped[str] = mapped_column(String, nullable=False)
-    seed: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    status: Mapped[str] = mapped_column(String, nullable=False)
-    config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    settings_hash: Mapped[str] = mapped_column(String, nullable=False)
-    code_version: Mapped[str] = mapped_column(String, nullable=False)
-    created_at: Mapped[float] = mapped_column(Double, nullable=False)
-    updated_at: Mapped[float] = mapped_column(Double, nullable=False)
+CAMPAIGNS = Table(
+    "campaigns", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("space", String, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("status", String, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("settings_hash", String, nullable=False),
+    Column("code_version", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
     # [{"name": ..., "direction": "minimize"|"maximize"}]; NULL for campaigns stored before
     # revision 0002 (their front is then computed from the evaluations, slowly)
-    objectives: Mapped[list[dict[str, str]] | None] = mapped_column(NullableJSON, nullable=True)
+    Column("objectives", NullableJSON, nullable=True),
     # versions of the platform and its libraries, host and device, at creation (reproduce)
-    environment: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
+    Column("environment", NullableJSON, nullable=True),
     # the controller's state at its last flush (the population, in order), for resume
-    state: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
+    Column("state", NullableJSON, nullable=True),
     # the lease (revision 0004): who runs the campaign, as JSON text (host, pid, a token, Ray
     # ids; compared as text, so the same on SQLite and PostgreSQL), when it last renewed it
     # (seconds since the epoch on the database's clock) and why it failed; NULL when unknown
-    owner: Mapped[str | None] = mapped_column(Text, nullable=True)
-    heartbeat_at: Mapped[float | None] = mapped_column(Double, nullable=True)
-    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    Column("owner", Text, nullable=True),
+    Column("heartbeat_at", Double, nullable=True),
+    Column("failure", Text, nullable=True),
+)
 
 
-class _CandidateColumns:
+def _candidate_columns() -> list[Column]:
     """What a candidate has from its creation on (shared by the in-flight table)."""
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[int] = mapped_column(Integer, nullable=False)
-    program: Mapped[str] = mapped_column(Text, nullable=False)
-    parents: Mapped[list[int]] = mapped_column(JSON, nullable=False)
-    mutation: Mapped[str | None] = mapped_column(String, nullable=True)
-    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
-    simplified_removed: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[float] = mapped_column(Double, nullable=False)
-
-
-class Candidate(_CandidateColumns, Base):
-    __tablename__ = "candidates"
-    __table_args__ = (
-        UniqueConstraint("campaign_id", "number"),
-        Index("ix_candidates_campaign_hash", "campaign_id", "functional_hash"),
-        Index("ix_candidates_campaign_status", "campaign_id", "status"),
-        Index("ix_candidates_campaign_duplicate_of", "campaign_id", "duplicate_of"),
-    )
-
-    campaign_id: Mapped[int] = _campaign_fk()
-    status: Mapped[str] = mapped_column(String, nullable=False)
-    duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    return [
+        Column("id", Integer, primary_key=True),
+        Column("number", Integer, nullable=False),
+        Column("program", Text, nullable=False),
+        Column("parents", JSON, nullable=False),
+        Column("mutation", String, nullable=True),
+        Column("functional_hash", String, nullable=False),
+        Column("simplified_removed", Integer, nullable=False),
+        Column("created_at", Double, nullable=False),
+    ]
 
 
-class Evaluation(Base):
-    __tablename__ = "evaluations"
-    __table_args__ = (
-        Index("ix_evaluations_campaign_candidate", "campaign_id", "candidate_number"),
-    )
+CANDIDATES = Table(
+    "candidates", METADATA,
+    *_candidate_columns(),
+    _campaign_fk(),
+    Column("status", String, nullable=False),
+    Column("duplicate_of", Integer, nullable=True),
+    UniqueConstraint("campaign_id", "number"),
+    Index("ix_candidates_campaign_hash", "campaign_id", "functional_hash"),
+    Index("ix_candidates_campaign_status", "campaign_id", "status"),
+    Index("ix_candidates_campaign_duplicate_of", "campaign_id", "duplicate_of"),
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = _campaign_fk()
-    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    objectives: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    worker: Mapped[str | None] = mapped_column(String, nullable=True)
-    duration_s: Mapped[float] = mapped_column(Double, nullable=False)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[float] = mapped_column(Double, nullable=False)
+EVALUATIONS = Table(
+    "evaluations", METADATA,
+    Column("id", Integer, primary_key=True),
+    _campaign_fk(),
+    Column("candidate_number", Integer, nullable=False),
+    Column("objectives", NullableJSON, nullable=True),
+    Column("metrics", JSON, nullable=False),
+    Column("worker", String, nullable=True),
+    Column("duration_s", Double, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Index("ix_evaluations_campaign_candidate", "campaign_id", "candidate_number"),
+)
 
-
-class CacheEntry(Base):
-    __tablename__ = "cache_entries"
-    __table_args__ = (
-        UniqueConstraint("campaign_id", "settings_hash", "functional_hash"),
-        Index("ix_cache_entries_settings_hash_id", "settings_hash", "id"),  # shared cache
-        # the entries written last (`Store.load_cache` with a limit) and the next write number
-        Index("ix_cache_entries_campaign_settings_written", "campaign_id", "settings_hash",
-              "written"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = _campaign_fk()
-    settings_hash: Mapped[str] = mapped_column(String, nullable=False)
-    functional_hash: Mapped[str] = mapped_column(String, nullable=False)
-    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    objectives: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON, nullable=True)
-    evaluation_count: Mapped[int] = mapped_column(Integer, nullable=False)
-    hit_count: Mapped[int] = mapped_column(Integer, nullable=False)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+CACHE_ENTRIES = Table(
+    "cache_entries", METADATA,
+    Column("id", Integer, primary_key=True),
+    _campaign_fk(),
+    Column("settings_hash", String, nullable=False),
+    Column("functional_hash", String, nullable=False),
+    Column("candidate_number", Integer, nullable=False),
+    Column("objectives", NullableJSON, nullable=True),
+    Column("evaluation_count", Integer, nullable=False),
+    Column("hit_count", Integer, nullable=False),
+    Column("error", Text, nullable=True),
     # the write that stored the entry last, numbered per (campaign, settings hash): an upsert
     # keeps the row id of the first insertion, so the id alone cannot say which entries a
     # campaign wrote most recently. 0 for entries written before revision 0003
-    written: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    Column("written", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("campaign_id", "settings_hash", "functional_hash"),
+    Index("ix_cache_entries_settings_hash_id", "settings_hash", "id"),  # shared cache
+    # the entries written last (`Store.load_cache` with a limit) and the next write number
+    Index("ix_cache_entries_campaign_settings_written", "campaign_id", "settings_hash",
+          "written"),
+)
 
+# A candidate dispatched for evaluation whose result is not stored yet. Written with the flush
+# after its dispatch and deleted with the flush that stores its result, so a campaign resumed
+# after a crash re-dispatches exactly these (once).
+IN_FLIGHT = Table(
+    "in_flight_candidates", METADATA,
+    *_candidate_columns(),
+    _campaign_fk(),
+    UniqueConstraint("campaign_id", "number"),
+)
 
-class InFlightCandidate(_CandidateColumns, Base):
-    """A candidate dispatched for evaluation whose result is not stored yet. Written with the
-    flush after its dispatch and deleted with the flush that stores its result, so a campaign
-    resumed after a crash re-dispatches exactly these (once)."""
+# One finite objective value of one successful evaluation: the index on (campaign, objective,
+# value) makes "top k by objective" an index range scan at any campaign size.
+OBJECTIVE_VALUES = Table(
+    "objective_values", METADATA,
+    Column("id", Integer, primary_key=True),
+    _campaign_fk(),
+    Column("candidate_number", Integer, nullable=False),
+    Column("objective", String, nullable=False),
+    Column("value", Double, nullable=False),
+    Index("ix_objective_values_campaign_objective_value", "campaign_id", "objective", "value",
+          "candidate_number"),
+)
 
-    __tablename__ = "in_flight_candidates"
-    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
-
-    campaign_id: Mapped[int] = _campaign_fk()
-
-
-class ObjectiveValue(Base):
-    """One finite objective value of one successful evaluation: the index on (campaign,
-    objective, value) makes "top k by objective" an index range scan at any campaign size."""
-
-    __tablename__ = "objective_values"
-    __table_args__ = (
-        Index("ix_objective_values_campaign_objective_value", "campaign_id", "objective", "value",
-              "candidate_number"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = _campaign_fk()
-    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    objective: Mapped[str] = mapped_column(String, nullable=False)
-    value: Mapped[float] = mapped_column(Double, nullable=False)
-
-
-class FrontMember(Base):
-    """The campaign's Pareto front over all its successful evaluations, kept up to date by
-    every write batch (campaigns with registered objectives), so reading it costs O(front)."""
-
-    __tablename__ = "front_members"
-    __table_args__ = (Index("ix_front_members_campaign", "campaign_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = _campaign_fk()
-    candidate_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    objectives: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-
+# The campaign's Pareto front over all its successful evaluations, kept up to date by every
+# write batch (campaigns with registered objectives), so reading it costs O(front).
+FRONT_MEMBERS = Table(
+    "front_members", METADATA,
+    Column("id", Integer, primary_key=True),
+    _campaign_fk(),
+    Column("candidate_number", Integer, nullable=False),
+    Column("objectives", JSON, nullable=False),
+    Index("ix_front_members_campaign", "campaign_id"),
+)
 
 CACHE_KEY = ("campaign_id", "settings_hash", "functional_hash")

@@ -1,31 +1,18 @@
-"""The model tables as SQLAlchemy Core `Table`s, which every module of the store reads and
-writes through: Core statements run as executemany batches and return plain rows, and records
-cross the store's boundary as the dataclasses of `records`, never as ORM objects."""
+"""The schema's tables (`models`), as every module of the store imports them, and the
+objective directions the store accepts."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table
-
 from .errors import StoreError
-from .models import (
-    CacheEntry,
-    Campaign,
-    Candidate,
-    Evaluation,
-    FrontMember,
-    InFlightCandidate,
-    ObjectiveValue,
+from .models import (  # noqa: F401 - the tables, re-exported for the store's modules
+    CACHE_ENTRIES,
+    CAMPAIGNS,
+    CANDIDATES,
+    EVALUATIONS,
+    FRONT_MEMBERS,
+    IN_FLIGHT,
+    OBJECTIVE_VALUES,
 )
-
-CAMPAIGNS = cast(Table, Campaign.__table__)
-CANDIDATES = cast(Table, Candidate.__table__)
-EVALUATIONS = cast(Table, Evaluation.__table__)
-CACHE_ENTRIES = cast(Table, CacheEntry.__table__)
-OBJECTIVE_VALUES = cast(Table, ObjectiveValue.__table__)
-FRONT_MEMBERS = cast(Table, FrontMember.__table__)
-IN_FLIGHT = cast(Table, InFlightCandidate.__table__)
 
 DIRECTIONS = ("minimize", "maximize")
 
