@@ -33,8 +33,9 @@ fi
 mkdir -p "$out"
 python=".venv/bin/python"
 [ -x "$python" ] || { echo "no .venv: run bash scripts/setup_venv.sh first" >&2; exit 1; }
-# the peer benchmarks need gplearn, DEAP and Optuna: without them a run loses those figures
-"$python" -c "import gplearn, deap, optuna" 2>/dev/null || {
+# the peer benchmarks need gplearn, DEAP, pyoperon and Optuna: without them a run loses those
+# figures
+"$python" -c "import gplearn, deap, pyoperon, optuna" 2>/dev/null || {
     echo "the peer benchmarks need the bench extra: .venv/bin/pip install -e '.[bench]'" >&2
     exit 1; }
 
@@ -96,7 +97,7 @@ if [ $quick = 1 ]; then
     run queries 90 scripts/bench_queries.py --evaluations 20000 --repeats 2
     run fitting 60 scripts/bench_fitting.py --repeats 1 --cma-budgets 2000
     run float32 60 scripts/bench_float32.py --degrees 6 --points 10000 --repeats 50 --check-points 1000000
-    run autonumerics_peers 60 scripts/bench_autonumerics.py --seconds 10
+    run autonumerics_peers 90 scripts/bench_autonumerics.py --seconds 10
     run multiobjective 60 scripts/bench_multiobjective.py --evaluations 500 --seeds 1
 else  # time limits: the slowest seen plus a margin (all together ~110 min at worst)
     run fec_autonumerics 300 scripts/bench_fec.py --space autonumerics --candidates 2000 --population 100 --seeds 3 \
@@ -125,7 +126,7 @@ else  # time limits: the slowest seen plus a margin (all together ~110 min at wo
     run queries 300 scripts/bench_queries.py
     run fitting 90 scripts/bench_fitting.py
     run float32 90 scripts/bench_float32.py
-    run autonumerics_peers 240 scripts/bench_autonumerics.py --seconds 60
+    run autonumerics_peers 330 scripts/bench_autonumerics.py --seconds 60
     run multiobjective 150 scripts/bench_multiobjective.py
 fi
 

@@ -1,4 +1,4 @@
-"""AutoNumerics against tree genetic programming: DEAP and gplearn, same target, same op set,
+"""AutoNumerics against symbolic regression: DEAP, gplearn and Operon, same target, same op set,
 same wall-clock budget, one after another in one run.
 
 Each method searches approximations of the target (default 2^x on [0, 1]) with add, sub, mul
@@ -6,19 +6,35 @@ and div on the space's training grid, minimizing the max relative error against 
 ground truth, for `--seconds` of wall clock on one process. Every program any method evaluates
 is recorded with its cost (ops that depend on x: a tree's operator nodes whose subtree holds
 x; constant-only subtrees fold to a literal and are free, as in the platform), and the figure
-is the best error at cost <= `--max-cost` (default 10).
+is the best error at cost <= `--max-cost` (default 10); `--table-costs 16` also prints, per
+method, the best error at every cost 1-16 (at exactly that cost, and the front: at most it), and
+a markdown table of the fronts.
 
 * automl: this platform (NSGA-II on error and cost, DAG programs, constants fitted per
   candidate, functional-hash cache), local executor;
 * DEAP: `gp` trees with ephemeral random constants, tournament selection, one-point crossover
   and uniform subtree mutation, tree height <= 8;
 * gplearn: `SymbolicRegressor` with the same function set (its protected division) and the
-  max relative error as fitness, generations added (warm start) until the budget is spent.
+  max relative error as fitness, generations added (warm start) until the budget is spent;
+* Operon (pyoperon's `SymbolicRegressor`): NSGA-II on R^2 and tree length, Levenberg-Marquardt
+  constant fitting (`--operon-iterations` steps per candidate), linear scaling, `max_time` =
+  the budget, one thread. Operon fits least squares, not the max relative error; what it
+  returns is scored here like every other method's programs: its whole final population (each
+  tree as evolved, and with the scale and offset Operon's own least squares gives it, as
+  Operon returns models) and its Pareto front, evaluated in float64 numpy on the same grid.
+  Its cost counts what the tree computes from x: operator nodes whose subtree holds x, a
+  weighted variable (Operon's leaf `w * x`, w != 1) as one multiply, and the scale multiply
+  and offset add at the root when they apply (`operon_cost`). The pyoperon wheel is a
+  single-precision build: its search and fits run in float32, its constants are float32
+  values (so its errors bottom out near 1e-7).
 
 Prints one JSON line per method (`autonumerics_peer_best_error_cost_le_10`), then the ratios.
-Needs the `bench` extra (deap, gplearn).
+Needs the `bench` extra (deap, gplearn, pyoperon). `--methods automl,operon` runs a subset;
+`--table-from FILE...` prints the table of JSON lines written earlier (runs made in parallel,
+each pinned to its own core).
 
     python scripts/bench_autonumerics.py [--seconds 60] [--target exp2] [--max-cost 10]
+        [--methods automl,deap,gplearn,operon] [--table-costs 16] [--seed 0]
 """
 
 from __future__ import annotations
@@ -32,6 +48,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +64,7 @@ class Recorder:
     def __init__(self, truth: np.ndarray) -> None:
         self.truth = truth
         self.best: dict[int, float] = {}
+        self.programs: dict[int, str] = {}  # the best program's text, where a method gives it
         self.evaluated = 0
 
     def error(self, values: np.ndarray) -> float:
@@ -55,13 +73,19 @@ class Recorder:
             error = float(np.max(np.abs(values - self.truth) / np.abs(self.truth)))
         return error if math.isfinite(error) else math.inf
 
-    def record(self, cost: int, error: float) -> None:
+    def record(self, cost: int, error: float, program: str | None = None) -> None:
         self.evaluated += 1
         if error < self.best.get(cost, math.inf):
             self.best[cost] = error
+            if program is not None:
+                self.programs[cost] = program
 
     def best_at_most(self, max_cost: int) -> float:
         return min((e for c, e in self.best.items() if c <= max_cost), default=math.inf)
+
+    def front(self, max_cost: int) -> dict[int, float]:
+        """The best error at cost <= c for every c in 1..max_cost (inf where none yet)."""
+        return {c: self.best_at_most(c) for c in range(1, max_cost + 1)}
 
 
 def prefix_cost(nodes: Sequence, arity: Callable, is_x: Callable) -> int:
@@ -85,10 +109,14 @@ def prefix_cost(nodes: Sequence, arity: Callable, is_x: Callable) -> int:
     return cost
 
 
-def run_automl(target: str, seconds: float, seed: int, recorder: Recorder) -> dict:
+OPS = ("add", "sub", "mul", "div")  # the op set every method may take a subset of
+
+
+def run_automl(target: str, seconds: float, seed: int, recorder: Recorder,
+               ops: Sequence[str] = OPS) -> dict:
     config = parse_config(f"""
 seed: {seed}
-space: {{name: autonumerics, settings: {{target: {target}, ops: [add, sub, mul, div],
+space: {{name: autonumerics, settings: {{target: {target}, ops: [{", ".join(ops)}],
         fit_constants: true, max_statements: 16}}}}
 evolution: {{strategy: nsga2, population_size: 64, tournament_size: 2}}
 budget: {{max_evaluations: 100000000, max_seconds: {seconds}}}
@@ -104,7 +132,8 @@ executor: {{kind: local, batch_size: 8}}
     return {"candidates": summary.candidates, "cache_hit_rate": round(summary.cache_hit_rate, 3)}
 
 
-def run_deap(x: np.ndarray, seconds: float, seed: int, recorder: Recorder) -> dict:
+def run_deap(x: np.ndarray, seconds: float, seed: int, recorder: Recorder,
+             ops: Sequence[str] = OPS) -> dict:
     import operator
 
     from deap import algorithms, base, creator, gp, tools
@@ -116,9 +145,9 @@ def run_deap(x: np.ndarray, seconds: float, seed: int, recorder: Recorder) -> di
     rng = random.Random(seed)
     pset = gp.PrimitiveSet("MAIN", 1)
     pset.renameArguments(ARG0="x")
-    for function, name in ((np.add, "add"), (np.subtract, "sub"), (np.multiply, "mul"),
-                           (protected_div, "div")):
-        pset.addPrimitive(function, 2, name=name)
+    functions = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": protected_div}
+    for name in ops:
+        pset.addPrimitive(functions[name], 2, name=name)
     pset.addEphemeralConstant(f"c{os.getpid()}_{seed}", lambda: rng.uniform(-2.0, 2.0))
     if not hasattr(creator, "FitnessMin"):
         creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
@@ -160,7 +189,7 @@ def run_deap(x: np.ndarray, seconds: float, seed: int, recorder: Recorder) -> di
 
 
 def run_gplearn(x: np.ndarray, truth: np.ndarray, seconds: float, seed: int,
-                recorder: Recorder) -> dict:
+                recorder: Recorder, ops: Sequence[str] = OPS) -> dict:
     from gplearn.fitness import make_fitness
     from gplearn.genetic import SymbolicRegressor
 
@@ -170,7 +199,7 @@ def run_gplearn(x: np.ndarray, truth: np.ndarray, seconds: float, seed: int,
         return error if np.isfinite(error) else 1e300
 
     estimator = SymbolicRegressor(
-        population_size=1000, generations=1, function_set=("add", "sub", "mul", "div"),
+        population_size=1000, generations=1, function_set=tuple(ops),
         metric=make_fitness(function=max_relative_error, greater_is_better=False, wrap=False),
         const_range=(-2.0, 2.0), parsimony_coefficient=0.0, warm_start=True, random_state=seed,
         n_jobs=1)
@@ -190,43 +219,209 @@ def run_gplearn(x: np.ndarray, truth: np.ndarray, seconds: float, seed: int,
     return {"generations": generations, "population": 1000}
 
 
+def operon_cost(nodes: Sequence) -> int:
+    """What an Operon tree (its nodes in Operon's postfix order) computes from x: operator
+    nodes whose subtree holds x, plus one multiply for each weighted variable (Operon's
+    variable leaf is w * x; w == 1 is x itself). Constant-only subtrees are free, as in the
+    platform. The scale and offset of linear scaling are nodes at the root of the trees
+    Operon returns (`operon_scaled`), counted like any other."""
+    from pyoperon import NodeType
+
+    cost, holds_x = 0, []
+    for node in nodes:
+        if node.Type == NodeType.Variable:
+            holds_x.append(True)
+            cost += node.Value != 1.0
+        elif node.Arity == 0:
+            holds_x.append(False)
+        else:
+            children = [holds_x.pop() for _ in range(node.Arity)]
+            holds_x.append(any(children))
+            cost += holds_x[-1]
+    if len(holds_x) != 1:
+        raise ValueError(f"not one tree: {len(holds_x)} roots")
+    return cost
+
+
+def operon_values(nodes: Sequence, x: np.ndarray) -> np.ndarray:
+    """An Operon tree evaluated in float64 numpy at `x` (its constants and variable weights
+    are the float32 values it evolved: this pyoperon build is single precision). In Operon's
+    postfix order a node's first operand is the node just before it, so with a stack the
+    first operand is the first one popped: a - b pops a, then b."""
+    from pyoperon import NodeType
+
+    binary = {NodeType.Add: np.add, NodeType.Sub: np.subtract, NodeType.Mul: np.multiply,
+              NodeType.Div: np.divide}
+    stack: list[np.ndarray | float] = []
+    with np.errstate(all="ignore"):
+        for node in nodes:
+            if node.Type == NodeType.Variable:
+                stack.append(float(node.Value) * x)
+            elif node.Type == NodeType.Constant:
+                stack.append(float(node.Value))
+            elif node.Type in binary and node.Arity == 2:
+                first = stack.pop()
+                stack.append(binary[node.Type](first, stack.pop()))
+            else:
+                raise ValueError(f"op {node.Name!r} (arity {node.Arity}) is outside the op set")
+    if len(stack) != 1:
+        raise ValueError(f"not one tree: {len(stack)} roots")
+    return np.broadcast_to(np.asarray(stack[0], np.float64), x.shape)
+
+
+def operon_text(nodes: Sequence) -> str:
+    """An Operon tree in infix, its constants and weights in full (repr of the float)."""
+    from pyoperon import NodeType
+
+    symbols = {NodeType.Add: "+", NodeType.Sub: "-", NodeType.Mul: "*", NodeType.Div: "/"}
+    stack: list[str] = []
+    for node in nodes:
+        if node.Type == NodeType.Variable:
+            stack.append("x" if node.Value == 1.0 else f"({float(node.Value)!r} * x)")
+        elif node.Arity == 0:
+            stack.append(repr(float(node.Value)))
+        else:
+            first = stack.pop()
+            stack.append(f"({first} {symbols.get(node.Type, node.Name)} {stack.pop()})")
+    return stack[0]
+
+
+def operon_scaled(tree, x: np.ndarray, truth: np.ndarray) -> list:
+    """The nodes of `tree` with the linear scaling Operon puts on the models it returns (its
+    own `SymbolicRegressor.fit`): scale and offset by Operon's least squares on its float32
+    output, a multiply when scale != 1, an add when offset != 0."""
+    import pyoperon as op
+
+    dataset = op.Dataset(np.asfortranarray(x.reshape(-1, 1)))
+    predicted = op.Evaluate(op.DispatchTable(), tree, dataset, op.Range(0, len(x)))
+    scale, offset = op.FitLeastSquares(predicted, truth)
+    nodes = list(tree.Nodes)
+    if scale != 1:
+        nodes += [op.Node.Constant(scale), op.Node.Mul()]
+    if offset != 0:
+        nodes += [op.Node.Constant(offset), op.Node.Add()]
+    return nodes
+
+
+def run_operon(x: np.ndarray, truth: np.ndarray, seconds: float, seed: int,
+               recorder: Recorder, ops: Sequence[str] = OPS,
+               iterations: int = 10, population: int = 1000, max_length: int = 50) -> dict:
+    from pyoperon.sklearn import SymbolicRegressor
+
+    estimator = SymbolicRegressor(
+        allowed_symbols=",".join([*ops, "constant", "variable"]), objectives=["r2", "length"],
+        optimizer="lm", optimizer_iterations=iterations, population_size=population,
+        max_length=max_length, generations=10**9, max_evaluations=10**12,
+        max_time=max(1, round(seconds)), n_threads=1, random_state=seed)
+    estimator.fit(x.reshape(-1, 1), truth)
+    models = [model["tree"] for model in estimator.pareto_front_]
+    trees = [individual.Genotype for individual in estimator.individuals_]
+    programs = [list(tree.Nodes) for tree in models]
+    for tree in trees:  # as evolved, and scaled as Operon would return it
+        programs += [list(tree.Nodes), operon_scaled(tree, x, truth)]
+    for nodes in programs:
+        recorder.record(operon_cost(nodes), recorder.error(operon_values(nodes, x)),
+                        operon_text(nodes))
+    return {"generations": estimator.stats_["generations"], "population": population,
+            "front_models": len(models), "population_trees": len(trees),
+            "residual_evaluations": estimator.stats_["residual_evaluations"],
+            "jacobian_evaluations": estimator.stats_["jacobian_evaluations"],
+            "operon_iterations": iterations, "max_length": max_length}
+
+
+METHODS = ("automl", "deap", "gplearn", "operon")
+
+
+def front_table(lines: Sequence[dict]) -> str:
+    """A markdown table of the methods' fronts (`front_by_cost`: the best error at cost <= c)
+    from their JSON lines, one column per method, one row per cost."""
+    costs = sorted({int(c) for line in lines for c in line["front_by_cost"]})
+    rows = ["| cost | " + " | ".join(line["method"] for line in lines) + " |",
+            "|---:|" + "---:|" * len(lines)]
+    for cost in costs:
+        cells = []
+        for line in lines:
+            value = line["front_by_cost"].get(str(cost), line["front_by_cost"].get(cost))
+            cells.append("-" if value is None or value == math.inf else f"{value:.2g}")
+        rows.append(f"| {cost} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--target", default="exp2")
     parser.add_argument("--max-cost", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help="comma-separated subset of " + ", ".join(METHODS))
+    parser.add_argument("--ops", default=",".join(OPS),
+                        help="comma-separated subset of " + ", ".join(OPS))
+    parser.add_argument("--table-costs", type=int, default=0,
+                        help="also report every cost 1..N (the front per cost, and a table)")
+    parser.add_argument("--operon-iterations", type=int, default=10,
+                        help="Operon's Levenberg-Marquardt steps per candidate")
+    parser.add_argument("--table-from", nargs="+", metavar="FILE",
+                        help="print the front table of these files' JSON lines; run nothing")
     arguments = parser.parse_args()
+    if arguments.table_from:
+        lines = [json.loads(text) for name in arguments.table_from
+                 for text in Path(name).read_text().splitlines() if '"front_by_cost"' in text]
+        print(front_table(lines))
+        return
+    methods = [m for m in arguments.methods.split(",") if m]
+    ops = tuple(o for o in arguments.ops.split(",") if o)
+    if unknown := sorted(set(methods) - set(METHODS)) + sorted(set(ops) - set(OPS)):
+        parser.error(f"unknown method or op: {', '.join(unknown)}")
     space = AutoNumericsSpace({"target": arguments.target})
     x, truth = space.grid, space.truth
     context = {"target": arguments.target, "seconds_budget": arguments.seconds,
                "max_cost": arguments.max_cost, "grid_points": len(x), "seed": arguments.seed,
-               "cpus": os.cpu_count(), "machine": platform.machine()}
+               "ops": list(ops), "cpus": os.cpu_count(), "machine": platform.machine()}
+    if hasattr(os, "sched_getaffinity"):
+        context["affinity"] = sorted(os.sched_getaffinity(0))
     runners = {
-        "automl": lambda r: run_automl(arguments.target, arguments.seconds, arguments.seed, r),
-        "deap": lambda r: run_deap(x, arguments.seconds, arguments.seed, r),
-        "gplearn": lambda r: run_gplearn(x, truth, arguments.seconds, arguments.seed, r),
+        "automl": lambda r: run_automl(arguments.target, arguments.seconds, arguments.seed, r,
+                                       ops),
+        "deap": lambda r: run_deap(x, arguments.seconds, arguments.seed, r, ops),
+        "gplearn": lambda r: run_gplearn(x, truth, arguments.seconds, arguments.seed, r, ops),
+        "operon": lambda r: run_operon(x, truth, arguments.seconds, arguments.seed, r, ops,
+                                       iterations=arguments.operon_iterations),
     }
-    best = {}
-    for name, runner in runners.items():
+    best, lines = {}, []
+    for name in methods:
         recorder = Recorder(truth)
+        load_before = os.getloadavg()
         start = time.perf_counter()
-        details = runner(recorder)
+        details = runners[name](recorder)
         best[name] = recorder.best_at_most(arguments.max_cost)
-        print(json.dumps({
+        line = {
             "metric": f"autonumerics_peer_best_error_cost_le_{arguments.max_cost}",
             "method": name, "value": best[name], "unit": "max relative error",
             "seconds": round(time.perf_counter() - start, 1),
             "programs_evaluated": recorder.evaluated,
             "best_by_cost": {c: recorder.best[c] for c in sorted(recorder.best)
-                             if c <= arguments.max_cost},
-            **details, **context}), flush=True)
-    for peer in ("deap", "gplearn"):
-        print(json.dumps({
-            "metric": f"autonumerics_error_ratio_vs_{peer}",
-            "value": (best[peer] / best["automl"]) if best["automl"] > 0 else None,
-            "unit": "x (peer's best error / automl's, cost <= max_cost)", **context}),
-            flush=True)
+                             if c <= max(arguments.max_cost, arguments.table_costs)},
+            **details, **context,
+            "loadavg_before": [round(v, 2) for v in load_before],
+            "loadavg_after": [round(v, 2) for v in os.getloadavg()]}
+        if arguments.table_costs:
+            line["front_by_cost"] = recorder.front(arguments.table_costs)
+        if recorder.programs:
+            line["best_program_by_cost"] = {
+                c: recorder.programs[c] for c in sorted(recorder.programs)
+                if c <= max(arguments.max_cost, arguments.table_costs)}
+        lines.append(line)
+        print(json.dumps(line), flush=True)
+    if "automl" in best:
+        for peer in (m for m in methods if m != "automl"):
+            print(json.dumps({
+                "metric": f"autonumerics_error_ratio_vs_{peer}",
+                "value": (best[peer] / best["automl"]) if best["automl"] > 0 else None,
+                "unit": "x (peer's best error / automl's, cost <= max_cost)", **context}),
+                flush=True)
+    if arguments.table_costs:
+        print(front_table(lines), flush=True)
 
 
 if __name__ == "__main__":
