@@ -65,6 +65,7 @@ class Recorder:
         self.truth = truth
         self.best: dict[int, float] = {}
         self.programs: dict[int, str] = {}  # the best program's text, where a method gives it
+        self.improvements: list[tuple[float, int, float]] = []  # (seconds, cost, error)
         self.evaluated = 0
 
     def error(self, values: np.ndarray) -> float:
@@ -73,12 +74,23 @@ class Recorder:
             error = float(np.max(np.abs(values - self.truth) / np.abs(self.truth)))
         return error if math.isfinite(error) else math.inf
 
-    def record(self, cost: int, error: float, program: str | None = None) -> None:
+    def record(self, cost: int, error: float, program: str | None = None,
+               at: float | None = None) -> None:
+        """One evaluated program; `at`: when (seconds since the method started), where the
+        method says (then `time_to_target` can answer)."""
         self.evaluated += 1
         if error < self.best.get(cost, math.inf):
             self.best[cost] = error
             if program is not None:
                 self.programs[cost] = program
+            if at is not None:
+                self.improvements.append((at, cost, error))
+
+    def time_to_target(self, threshold: float, max_cost: int) -> float | None:
+        """The first time a program of cost <= `max_cost` reached `threshold` (None: never,
+        or the method records no times)."""
+        return min((at for at, cost, error in self.improvements
+                    if cost <= max_cost and error <= threshold), default=None)
 
     def best_at_most(self, max_cost: int) -> float:
         return min((e for c, e in self.best.items() if c <= max_cost), default=math.inf)
@@ -113,22 +125,29 @@ OPS = ("add", "sub", "mul", "div")  # the op set every method may take a subset 
 
 
 def run_automl(target: str, seconds: float, seed: int, recorder: Recorder,
-               ops: Sequence[str] = OPS) -> dict:
+               ops: Sequence[str] = OPS, settings: dict | None = None) -> dict:
+    """`settings`: more of the space's settings (JSON values), e.g. to compare a search
+    change with the defaults at the same budget."""
+    extra = "".join(f", {name}: {json.dumps(value)}" for name, value in (settings or {}).items())
     config = parse_config(f"""
 seed: {seed}
 space: {{name: autonumerics, settings: {{target: {target}, ops: [{", ".join(ops)}],
-        fit_constants: true, max_statements: 16}}}}
+        fit_constants: true, max_statements: 16{extra}}}}}
 evolution: {{strategy: nsga2, population_size: 64, tournament_size: 2}}
 budget: {{max_evaluations: 100000000, max_seconds: {seconds}}}
 executor: {{kind: local, batch_size: 8}}
 """)
     with tempfile.TemporaryDirectory() as directory, \
             Store.open(f"sqlite:///{directory}/peers.db") as store:
+        started = time.time()
         summary = CampaignController.create(config, store, "peers").run()
-        for evaluation in store.load_evaluations(summary.campaign.id):
+        evaluations = sorted(store.load_evaluations(summary.campaign.id),
+                             key=lambda evaluation: evaluation.created_at)
+        for evaluation in evaluations:
             if evaluation.objectives:
                 recorder.record(int(evaluation.objectives["cost"]),
-                                evaluation.objectives["max_relative_error"])
+                                evaluation.objectives["max_relative_error"],
+                                at=evaluation.created_at - started)
     return {"candidates": summary.candidates, "cache_hit_rate": round(summary.cache_hit_rate, 3)}
 
 
@@ -330,6 +349,8 @@ def run_operon(x: np.ndarray, truth: np.ndarray, seconds: float, seed: int,
 
 
 METHODS = ("automl", "deap", "gplearn", "operon")
+# the time-to-target thresholds (max relative error), where a method records times
+TARGETS = (1e-3, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7)
 
 
 def front_table(lines: Sequence[dict]) -> str:
@@ -359,6 +380,8 @@ def main() -> None:
                         help="comma-separated subset of " + ", ".join(OPS))
     parser.add_argument("--table-costs", type=int, default=0,
                         help="also report every cost 1..N (the front per cost, and a table)")
+    parser.add_argument("--automl-settings", type=json.loads, default={},
+                        help="more AutoNumerics settings, as a JSON object")
     parser.add_argument("--operon-iterations", type=int, default=10,
                         help="Operon's Levenberg-Marquardt steps per candidate")
     parser.add_argument("--table-from", nargs="+", metavar="FILE",
@@ -380,9 +403,11 @@ def main() -> None:
                "ops": list(ops), "cpus": os.cpu_count(), "machine": platform.machine()}
     if hasattr(os, "sched_getaffinity"):
         context["affinity"] = sorted(os.sched_getaffinity(0))
+    if arguments.automl_settings:
+        context["automl_settings"] = arguments.automl_settings
     runners = {
         "automl": lambda r: run_automl(arguments.target, arguments.seconds, arguments.seed, r,
-                                       ops),
+                                       ops, arguments.automl_settings),
         "deap": lambda r: run_deap(x, arguments.seconds, arguments.seed, r, ops),
         "gplearn": lambda r: run_gplearn(x, truth, arguments.seconds, arguments.seed, r, ops),
         "operon": lambda r: run_operon(x, truth, arguments.seconds, arguments.seed, r, ops,
@@ -392,13 +417,15 @@ def main() -> None:
     for name in methods:
         recorder = Recorder(truth)
         load_before = os.getloadavg()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         details = runners[name](recorder)
+        cpu_seconds = time.process_time() - cpu_start
         best[name] = recorder.best_at_most(arguments.max_cost)
         line = {
             "metric": f"autonumerics_peer_best_error_cost_le_{arguments.max_cost}",
             "method": name, "value": best[name], "unit": "max relative error",
             "seconds": round(time.perf_counter() - start, 1),
+            "cpu_seconds": round(cpu_seconds, 1),
             "programs_evaluated": recorder.evaluated,
             "best_by_cost": {c: recorder.best[c] for c in sorted(recorder.best)
                              if c <= max(arguments.max_cost, arguments.table_costs)},
@@ -407,6 +434,11 @@ def main() -> None:
             "loadavg_after": [round(v, 2) for v in os.getloadavg()]}
         if arguments.table_costs:
             line["front_by_cost"] = recorder.front(arguments.table_costs)
+        if recorder.improvements:
+            line["time_to_target"] = {
+                f"cost_le_{cost}": {f"{threshold:g}": recorder.time_to_target(threshold, cost)
+                                    for threshold in TARGETS}
+                for cost in sorted({arguments.max_cost, arguments.table_costs or 16})}
         if recorder.programs:
             line["best_program_by_cost"] = {
                 c: recorder.programs[c] for c in sorted(recorder.programs)

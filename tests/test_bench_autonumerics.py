@@ -30,6 +30,16 @@ def test_the_recorder_keeps_the_best_error_per_cost_and_its_front():
     assert recorder.programs == {3: "a"}
     assert recorder.evaluated == 4
     assert recorder.front(6) == {1: math.inf, 2: math.inf, 3: 0.5, 4: 0.5, 5: 0.01, 6: 0.01}
+    assert recorder.time_to_target(0.5, 10) is None  # no times recorded
+    timed = bench.Recorder(truth)
+    timed.record(4, 0.1, at=1.0)
+    timed.record(9, 0.001, at=2.0)
+    timed.record(3, 0.01, at=3.0)
+    timed.record(3, 0.02, at=0.5)  # no better than cost 3's best: no improvement
+    assert timed.time_to_target(0.01, 10) == 2.0
+    assert timed.time_to_target(0.01, 5) == 3.0
+    assert timed.time_to_target(0.1, 3) == 3.0
+    assert timed.time_to_target(1e-4, 10) is None
     table = bench.front_table([{"method": "m", "front_by_cost": {"1": math.inf, "2": 0.0123}}])
     assert table.splitlines()[2:] == ["| 1 | - |", "| 2 | 0.012 |"]
 
