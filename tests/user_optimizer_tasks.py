@@ -54,3 +54,36 @@ def bad_steps() -> Task:
 
 
 NOT_CALLABLE = 3
+
+
+def minibatch_task() -> Task:
+    """`linear_task` trained on minibatches of 8 of its 48 training samples."""
+    task = linear_task()
+    return Task(name="linear_minibatch", steps=20, init_params=task.init_params,
+                loss=task.loss, train_x=task.train_x, train_y=task.train_y,
+                valid_x=task.valid_x, valid_y=task.valid_y, batch_size=8)
+
+
+def nan_minibatch_task() -> Task:
+    """A minibatch task whose loss is NaN from the first step (sqrt of a negative)."""
+    task = minibatch_task()
+
+    def loss(params, x, y):
+        return jnp.sqrt(task.loss(params, x, y) - 1e6)
+
+    return Task(name="nan", steps=5, init_params=task.init_params, loss=loss,
+                train_x=task.train_x, train_y=task.train_y, valid_x=task.valid_x,
+                valid_y=task.valid_y, batch_size=8)
+
+
+def diverging_minibatch_task() -> Task:
+    """A minibatch task whose parameters blow up under any descent step: the loss is
+    -exp(w . w), so every step grows w."""
+    task = minibatch_task()
+
+    def loss(params, x, y):
+        return -jnp.exp(jnp.sum(jnp.square(params[0])) * 50.0) + 0.0 * task.loss(params, x, y)
+
+    return Task(name="diverging", steps=40, init_params=task.init_params, loss=loss,
+                train_x=task.train_x, train_y=task.train_y, valid_x=task.valid_x,
+                valid_y=task.valid_y, batch_size=8)

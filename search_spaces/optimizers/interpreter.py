@@ -210,52 +210,81 @@ class TensorLayout:
 
 
 def _setup(task, seed: int):
-    """Initial flat parameters, their layout and the full-batch gradient of the task."""
+    """Initial flat parameters, their layout, the gradient of the task's loss on a batch
+    (`gradient(flat, x, y)`) and the run's key (``PRNGKey(seed)``: its init and, through
+    `Task.batch`, its minibatches)."""
     import jax
 
-    params0 = task.init_params(jax.random.PRNGKey(seed))
+    key = jax.random.PRNGKey(seed)
+    params0 = task.init_params(key)
     layout = TensorLayout(tuple(tuple(p.shape) for p in params0))
-    gradient = jax.grad(lambda flat: task.loss(layout.unpack(flat), task.train_x,
-                                               task.train_y))
-    return layout.pack(params0), layout, gradient
+    gradient = jax.grad(lambda flat, x, y: task.loss(layout.unpack(flat), x, y))
+    return layout.pack(params0), layout, gradient, key
 
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "warmup_cosine")
+WARMUP_FRACTION = 0.05  # of a task's steps, under "warmup_cosine"
+
+
+def warmup_steps(steps: int) -> int:
+    """Steps of linear warmup under "warmup_cosine": 5% of the task's, at least one."""
+    return max(1, round(WARMUP_FRACTION * steps))
 
 
 def scheduled_lr(lr, t, steps: int, schedule: str):
-    """The learning rate at step `t` (1-based) of `steps`: `lr` throughout ("constant"), or
+    """The learning rate at step `t` (1-based) of `steps`: `lr` throughout ("constant"),
     cosine decay to zero ("cosine": optax.cosine_decay_schedule(lr, steps), which starts at
-    step count 0 = our t 1)."""
+    step count 0 = our t 1), or a linear warmup from 0 over `warmup_steps(steps)` then cosine
+    decay to zero ("warmup_cosine": optax.warmup_cosine_decay_schedule(0, lr, warmup, steps))."""
     import jax.numpy as jnp
 
     if schedule == "constant":
         return lr
     if schedule == "cosine":
         return lr * 0.5 * (1.0 + jnp.cos(jnp.pi * (t - 1.0) / steps))
+    if schedule == "warmup_cosine":
+        warmup = warmup_steps(steps)
+        count = t - 1.0
+        rising = lr * count / warmup
+        fraction = jnp.clip((count - warmup) / max(steps - warmup, 1), 0.0, 1.0)
+        return jnp.where(count < warmup, rising,
+                         lr * 0.5 * (1.0 + jnp.cos(jnp.pi * fraction)))
     raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
 
 
-def _train(task, w0, layout, gradient, update_rule, lr, weight_decay=None,
-           lr_schedule: str = "constant"):
+def clip_by_global_norm(g, max_norm):
+    """`g` scaled to global norm at most `max_norm` (optax.clip_by_global_norm)."""
+    import jax.numpy as jnp
+
+    norm = jnp.sqrt(jnp.sum(g * g))
+    return jnp.where(norm < max_norm, g, g * (max_norm / jnp.maximum(norm, 1e-30)))
+
+
+def _train(task, w0, layout, gradient, key, update_rule, lr, weight_decay=None,
+           lr_schedule: str = "constant", gradient_clip: float | None = None):
     """Train from `w0` with `update_rule(w, g, m, v, lr_t, t) -> (update, m, v)`, plus
     decoupled weight decay `lr_t * weight_decay * w` when one is given (as optax.adamw applies
-    it), where lr_t is `lr` under `lr_schedule` at step t; return the validation loss and
-    metric (non-finite after divergence)."""
+    it), where lr_t is `lr` under `lr_schedule` at step t; `g` is the gradient on step t's batch
+    (`task.batch(key, t)`), clipped to global norm `gradient_clip` when one is given. Return
+    the validation loss and metric (non-finite after divergence)."""
     import jax.numpy as jnp
     from jax import lax
 
     def step(state, t):
         w, m, v = state
-        lr_t = scheduled_lr(lr, t, task.steps, lr_schedule)
-        update, m, v = update_rule(w, gradient(w), m, v, lr_t, t)
+        t_float = t.astype(jnp.float32)
+        lr_t = scheduled_lr(lr, t_float, task.steps, lr_schedule)
+        g = gradient(w, *task.batch(key, t))
+        if gradient_clip is not None:
+            g = clip_by_global_norm(g, gradient_clip)
+        update, m, v = update_rule(w, g, m, v, lr_t, t_float)
         if weight_decay is not None:
             update = update + (lr_t * weight_decay) * w
         return (w - update, m, v), None
 
     zeros = jnp.zeros_like(w0)
     (w, _, _), _ = lax.scan(step, (w0, zeros, zeros),
-                            jnp.arange(1, task.steps + 1, dtype=jnp.float32))
+                            jnp.arange(1, task.steps + 1, dtype=jnp.int32))
     params = layout.unpack(w)
     return task.validation_loss(params), task.metric(params, task.valid_x, task.valid_y)
 
@@ -269,7 +298,8 @@ def hyperparameter_grid(learning_rates: Sequence[float], weight_decays: Sequence
 
 def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
                  learning_rates: Sequence[float], seed: int = 0, batching: str = "map",
-                 weight_decays: Sequence[float] | None = None, lr_schedule: str = "constant"):
+                 weight_decays: Sequence[float] | None = None, lr_schedule: str = "constant",
+                 gradient_clip: float | None = None):
     """Compile a function: EncodedPrograms of `batch_size` -> (validation losses, metrics),
     each of shape (batch_size, grid size) over `hyperparameter_grid(learning_rates,
     weight_decays)`. Non-finite values mean divergence.
@@ -282,38 +312,42 @@ def make_trainer(task, batch_size: int, max_statements: int, max_constants: int,
     import jax
     import jax.numpy as jnp
 
-    w0, layout, gradient = _setup(task, seed)
+    w0, layout, gradient, key = _setup(task, seed)
     segments = layout.segment_ids()
     grid = hyperparameter_grid(learning_rates, weight_decays)
     lrs = jnp.asarray([lr for lr, _ in grid], jnp.float32)
     decays = None if weight_decays is None else jnp.asarray([wd for _, wd in grid], jnp.float32)
 
-    def train_one(program, lr, weight_decay):
+    def train_one(program, lr, weight_decay, w0, key):
         opcodes, args, constants, outputs, length = program
 
         def update_rule(w, g, m, v, lr, t):
             return interpret(opcodes, args, constants, outputs, length, (w, g, m, v, lr, t),
                              segments, layout.num_segments, every_statement)
 
-        return _train(task, w0, layout, gradient, update_rule, lr, weight_decay, lr_schedule)
+        return _train(task, w0, layout, gradient, key, update_rule, lr, weight_decay,
+                      lr_schedule, gradient_clip)
 
-    def train_program(program):
-        return jax.vmap(train_one, in_axes=(None, 0, None if decays is None else 0))(
-            program, lrs, decays)
+    def train_program(program, w0, key):
+        return jax.vmap(train_one, in_axes=(None, 0, None if decays is None else 0, None, None))(
+            program, lrs, decays, w0, key)
 
     @jax.jit
-    def train_batch(opcodes, args, constants, outputs, lengths):
-        return over_programs(train_program, (opcodes, args, constants, outputs, lengths),
-                             batching)
+    def train_batch(opcodes, args, constants, outputs, lengths, w0, key):
+        return over_programs(lambda program: train_program(program, w0, key),
+                             (opcodes, args, constants, outputs, lengths), batching)
 
-    def run(encoded: EncodedPrograms):
+    def run(encoded: EncodedPrograms, seed: int | None = None):
+        """Train `encoded`; `seed`: another init seed than the trainer's (its initial
+        parameters and minibatches; the same compiled function)."""
         if len(encoded) != batch_size:
             raise ValueError(f"trainer compiled for {batch_size} programs, got {len(encoded)}")
         if encoded.opcodes.shape[1] != max_statements or \
                 encoded.constants.shape[1] != max_constants:
             raise ValueError("encoded programs do not match the trainer's sizes")
+        start, run_key = (w0, key) if seed is None else _setup(task, seed)[::3]
         losses, metrics = train_batch(encoded.opcodes, encoded.args, encoded.constants,
-                                      encoded.outputs, encoded.lengths)
+                                      encoded.outputs, encoded.lengths, start, run_key)
         return np.asarray(losses), np.asarray(metrics)
 
     return run
@@ -339,21 +373,23 @@ def unrolled_update(program: Program):
 
 
 def make_unrolled_trainer(task, program: Program, learning_rates: Sequence[float],
-                          seed: int = 0, lr_schedule: str = "constant"):
+                          seed: int = 0, lr_schedule: str = "constant",
+                          gradient_clip: float | None = None):
     """Per-candidate compilation, the baseline the interpreter is measured against: a fresh
     `jax.jit` of the training loop with this one program inlined. Returns a function of no
     arguments -> (validation losses, metrics) over the learning rates."""
     import jax
     import jax.numpy as jnp
 
-    w0, layout, gradient = _setup(task, seed)
+    w0, layout, gradient, key = _setup(task, seed)
     segments = layout.segment_ids()
     rule = unrolled_update(program)
 
     def update_rule(w, g, m, v, lr, t):
         return rule(w, g, m, v, lr, t, segments, layout.num_segments)
 
-    compiled = jax.jit(jax.vmap(lambda lr: _train(task, w0, layout, gradient, update_rule, lr,
-                                                  lr_schedule=lr_schedule)))
+    compiled = jax.jit(jax.vmap(lambda lr: _train(task, w0, layout, gradient, key, update_rule,
+                                                  lr, lr_schedule=lr_schedule,
+                                                  gradient_clip=gradient_clip)))
     lrs = jnp.asarray(learning_rates, jnp.float32)
     return lambda: tuple(np.asarray(x) for x in compiled(lrs))

@@ -121,7 +121,13 @@ class OptimizersSettings(SpaceSettings):
     # steps, as the Lion paper's comparisons train. Under a constant rate a sign-based update
     # cannot settle below a step of lr: Lion tuned over rate x decay loses spirals_deep to
     # AdamW 5x (geometric mean over 4 init seeds, 2026-12-06)
-    lr_schedule: Literal["constant", "cosine"] = key_setting_unless_default("constant")
+    # "warmup_cosine": a linear warmup from 0 over 5% of the steps, then cosine decay to zero
+    # (optax.warmup_cosine_decay_schedule)
+    lr_schedule: Literal["constant", "cosine", "warmup_cosine"] = key_setting_unless_default(
+        "constant")
+    # clip each step's gradient to this global norm (over all parameter tensors) before the
+    # program sees it, as optax.clip_by_global_norm does; None: no clipping
+    gradient_clip: float | None = key_setting_unless_default(None, gt=0)
     # "worst_task": the largest ratio; "geometric_mean": their geometric mean, under which one
     # task's large gain (spirals' tiny losses) could outweigh losing on the others
     score: Literal["worst_task", "geometric_mean"] = key_setting("worst_task")
@@ -405,7 +411,8 @@ class OptimizersSpace(BatchEvaluatedSpace):
                 self.settings.max_constants, self.settings.learning_rates,
                 seed=self.settings.init_seed,
                 batching=resolve_program_batching(self.settings.program_batching),
-                weight_decays=self.settings.weight_decays, lr_schedule=self.settings.lr_schedule)
+                weight_decays=self.settings.weight_decays, lr_schedule=self.settings.lr_schedule,
+                gradient_clip=self.settings.gradient_clip)
         return cache[key]
 
     def losses_by_weight_decay(self, task: str, program: Program

@@ -43,9 +43,10 @@ F32 = jnp.float32
 
 @dataclass(frozen=True, eq=False)  # eq=False: identity hash (the fields hold arrays)
 class Task:
-    """A problem an optimizer program is trained on: full-batch, `steps` updates from
-    `init_params(key)` on `loss(params, train_x, train_y)`, scored by the loss on the
-    validation split (`validation_loss`, which `score` compares with tuned AdamW's).
+    """A problem an optimizer program is trained on: `steps` updates from `init_params(key)`
+    on `loss(params, x, y)` over the training split (full-batch, or minibatches of
+    `batch_size`), scored by the loss on the validation split (`validation_loss`, which
+    `score` compares with tuned AdamW's).
 
     * `init_params(key)`: the initial parameters from a ``jax.random.PRNGKey``, a flat list of
       float32 arrays (every array is one "parameter tensor" the program sees);
@@ -56,7 +57,14 @@ class Task:
     * `metric(params, x, y)`: reported per task beside the loss (default: the loss), named
       `metric_name` with `metric_direction` "minimize" or "maximize";
     * `kind`: "proxy", "funnel" or "meta_validation" for the built-in tasks, "user" for a
-      user's (informational: which list a task goes in is the settings' choice).
+      user's (informational: which list a task goes in is the settings' choice);
+    * `batch_size`: None (the default) trains full-batch; a positive integer (at most the
+      training samples) makes every step a minibatch of that many training samples, drawn
+      uniformly with replacement by counter-based randomness (`batch`): step t of a run from
+      init seed s uses ``jax.random.fold_in(jax.random.PRNGKey(s), t)``, so a (program,
+      seed) pair always trains on the same batches, whatever else is in its compiled batch;
+    * `augment(key, x)`: optional, applied to each step's inputs (e.g. random shifts) with a
+      key of that step's own (also counter-based); jit-able, same shape out as in.
 
     The arrays are fixed when the task is made: a campaign builds each task once per process.
     A `ValueError`/`TypeError` (one line) for a task that cannot train."""
@@ -73,6 +81,8 @@ class Task:
     metric_name: str = "loss"
     metric_direction: str = "minimize"
     kind: str = "user"
+    batch_size: int | None = None
+    augment: Callable[[jax.Array, jax.Array], jax.Array] | None = None
 
     def __post_init__(self) -> None:
         where = f"Task {self.name!r}"
@@ -82,9 +92,9 @@ class Task:
                 or self.steps < 1:
             raise ValueError(f"{where}: steps must be a positive integer, got {self.steps!r}")
         object.__setattr__(self, "steps", int(self.steps))
-        for field in ("init_params", "loss", "metric"):
+        for field in ("init_params", "loss", "metric", "augment"):
             value = getattr(self, field)
-            if not (value is None and field == "metric") and not callable(value):
+            if not (value is None and field in ("metric", "augment")) and not callable(value):
                 raise TypeError(f"{where}: {field} must be callable, got "
                                 f"{type(value).__name__}")
         if self.metric is None:
@@ -101,6 +111,31 @@ class Task:
                                  f"{y.shape}")
             object.__setattr__(self, f"{split}_x", x)
             object.__setattr__(self, f"{split}_y", y)
+        if self.batch_size is not None:
+            size = self.batch_size
+            if isinstance(size, bool) or not isinstance(size, int | np.integer) or \
+                    not 1 <= size <= self.train_x.shape[0]:
+                raise ValueError(f"{where}: batch_size must be None (full batch) or an integer "
+                                 f"from 1 to the {self.train_x.shape[0]} training samples, "
+                                 f"got {size!r}")
+            object.__setattr__(self, "batch_size", int(size))
+
+    def batch(self, key: jax.Array, step: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """The training inputs and targets of step `step` (1-based, an integer, may be traced)
+        of a run whose randomness is `key` (``jax.random.PRNGKey(init_seed)``): the whole
+        training split (full batch) or `batch_size` samples drawn uniformly with replacement
+        under ``fold_in(key, step)``, then `augment`ed under a key split from it. A function of
+        (key, step) alone: the same step of the same seed is the same batch."""
+        x, y = self.train_x, self.train_y
+        if self.batch_size is None and self.augment is None:
+            return x, y
+        sample_key, augment_key = jax.random.split(jax.random.fold_in(key, step))
+        if self.batch_size is not None:
+            index = jax.random.randint(sample_key, (self.batch_size,), 0, x.shape[0])
+            x, y = x[index], y[index]
+        if self.augment is not None:
+            x = self.augment(augment_key, x)
+        return x, y
 
     def validation_loss(self, params: Params) -> jax.Array:
         return self.loss(params, self.valid_x, self.valid_y)

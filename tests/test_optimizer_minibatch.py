@@ -1,0 +1,197 @@
+"""Minibatch tasks of the optimizer space (issue 27): counter-based batches and augmentation
+(`Task.batch`), (program, seed) determinism in the batched interpreter, training that matches a
+hand-written optax loop on the same batches, the warmup-cosine schedule and gradient clipping,
+failed evaluations for NaN or diverging user tasks, ."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import user_optimizer_tasks as user_tasks
+
+from search_spaces.optimizers import Task, interpreter
+from search_spaces.optimizers.space import SGD_MOMENTUM, OptimizersSpace, adamw_dsl
+
+LION_NO_DECAY = """update = interp(g, m, 0.9)
+update = sign(update)
+m = interp(g, m, 0.99)
+update = update * lr
+"""
+
+
+@pytest.fixture(scope="module")
+def space():
+    return OptimizersSpace({})
+
+
+def test_batch_size_is_checked_in_one_line():
+    task = user_tasks.linear_task()
+    fields = dict(name="t", steps=3, init_params=task.init_params, loss=task.loss,
+                  train_x=task.train_x, train_y=task.train_y, valid_x=task.valid_x,
+                  valid_y=task.valid_y)
+    for size in (0, 49, True, 2.5):
+        with pytest.raises(ValueError, match="batch_size") as error:
+            Task(**fields, batch_size=size)
+        assert "\n" not in str(error.value)
+    with pytest.raises(TypeError, match="augment"):
+        Task(**fields, augment=3)
+    assert Task(**fields, batch_size=np.int64(48)).batch_size == 48
+
+
+def test_minibatches_are_a_function_of_seed_and_step():
+    task = user_tasks.minibatch_task()
+    key = jax.random.PRNGKey(0)
+    batch = jax.jit(task.batch)
+    x1, y1 = batch(key, 1)
+    assert x1.shape == (8, 4) and y1.shape == (8,)
+    again = batch(key, 1)
+    np.testing.assert_array_equal(x1, again[0])
+    np.testing.assert_array_equal(y1, again[1])
+    x2, _ = batch(key, 2)
+    x1_other_seed, _ = batch(jax.random.PRNGKey(1), 1)
+    assert not np.array_equal(x1, x2) and not np.array_equal(x1, x1_other_seed)
+    # rows of the training split, inputs and targets together
+    train_x, train_y = np.asarray(task.train_x), np.asarray(task.train_y)
+    for row, target in zip(np.asarray(x1), np.asarray(y1), strict=True):
+        (index,) = np.flatnonzero((train_x == row).all(axis=1))
+        assert train_y[index] == target
+    # over many steps every training sample is drawn (uniform over the split)
+    drawn = jax.vmap(lambda t: batch(key, t)[1])(jnp.arange(1, 61))
+    assert set(np.asarray(drawn).ravel().tolist()) == set(train_y.tolist())
+    # a full-batch task's batch is its training split
+    full = user_tasks.linear_task()
+    assert full.batch(key, 5)[0] is full.train_x
+
+
+def test_augmentation_gets_a_key_of_its_step():
+    base = user_tasks.minibatch_task()
+
+    def jitter(key, x):
+        return x + jax.random.normal(key, x.shape)
+
+    task = Task(name="jittered", steps=3, init_params=base.init_params, loss=base.loss,
+                train_x=base.train_x, train_y=base.train_y, valid_x=base.valid_x,
+                valid_y=base.valid_y, batch_size=8, augment=jitter)
+    key = jax.random.PRNGKey(0)
+    plain, _ = base.batch(key, 1)
+    augmented, _ = task.batch(key, 1)
+    assert not np.allclose(plain, augmented)  # same rows, augmented
+    np.testing.assert_array_equal(augmented, task.batch(key, 1)[0])
+    noise1 = augmented - plain
+    noise2 = task.batch(key, 2)[0] - base.batch(key, 2)[0]
+    assert not np.allclose(noise1, noise2)
+
+
+def _trainer(space, task, seed=0, batch_size=4, **options):
+    return interpreter.make_trainer(task, batch_size, space.settings.max_statements,
+                                    space.settings.max_constants, (0.01, 0.03), seed=seed,
+                                    **options)
+
+
+def test_a_program_and_seed_train_alike_whatever_shares_the_batch(space):
+    task = user_tasks.minibatch_task()
+    adamw, sgd = space.parse(adamw_dsl(0.0)), space.parse(SGD_MOMENTUM)
+    lion = space.parse(LION_NO_DECAY)
+    run = _trainer(space, task)
+
+    def losses(programs, seed=None):
+        encoded = interpreter.encode(programs, space.settings.max_statements,
+                                     space.settings.max_constants)
+        return run(interpreter.pad(encoded, 4), seed)[0]
+
+    first = losses([adamw, sgd, lion])
+    second = losses([lion, adamw])
+    np.testing.assert_array_equal(first[0], second[1])
+    np.testing.assert_array_equal(first[2], second[0])
+    np.testing.assert_array_equal(first, losses([adamw, sgd, lion]))
+    # another seed: other initial parameters and batches, the same compiled function
+    other = losses([adamw, sgd, lion], seed=1)
+    assert not np.allclose(first[:3], other[:3])
+    built_for_seed_1 = _trainer(space, task, seed=1)
+    encoded = interpreter.encode([adamw, sgd, lion], space.settings.max_statements,
+                                 space.settings.max_constants)
+    np.testing.assert_allclose(built_for_seed_1(interpreter.pad(encoded, 4))[0][:3],
+                               other[:3], rtol=1e-6)
+
+
+def test_minibatch_training_is_optax_on_the_same_batches(space):
+    """The interpreter's SGD with momentum on the task's batches (warmup-cosine rate, clipped
+    gradients) against optax.chain(clip_by_global_norm, sgd(schedule, momentum)) fed
+    `task.batch(key, t)` by hand."""
+    task = user_tasks.minibatch_task()
+    rate, clip, seed = 0.03, 0.5, 2
+    run = interpreter.make_trainer(task, 1, space.settings.max_statements,
+                                   space.settings.max_constants, (rate,), seed=seed,
+                                   lr_schedule="warmup_cosine", gradient_clip=clip)
+    encoded = interpreter.encode([space.parse(SGD_MOMENTUM)], space.settings.max_statements,
+                                 space.settings.max_constants)
+    (loss,), _ = run(encoded)
+
+    schedule = optax.warmup_cosine_decay_schedule(0.0, rate, interpreter.warmup_steps(
+        task.steps), task.steps, 0.0)
+    optimizer = optax.chain(optax.clip_by_global_norm(clip),
+                            optax.sgd(schedule, momentum=0.9))
+    key = jax.random.PRNGKey(seed)
+    params = task.init_params(key)
+    state = optimizer.init(params)
+
+    @jax.jit
+    def step(params, state, t):
+        grads = jax.grad(task.loss)(params, *task.batch(key, t))
+        updates, state = optimizer.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    for t in range(1, task.steps + 1):
+        params, state = step(params, state, t)
+    assert loss[0] == pytest.approx(float(task.validation_loss(params)), rel=1e-4)
+
+
+def test_warmup_cosine_is_optax_warmup_cosine_decay():
+    steps, rate = 200, 0.1
+    warmup = interpreter.warmup_steps(steps)
+    assert warmup == 10 and interpreter.warmup_steps(3) == 1
+    t = jnp.arange(1, steps + 1, dtype=jnp.float32)
+    ours = np.asarray(interpreter.scheduled_lr(rate, t, steps, "warmup_cosine"))
+    expected = np.asarray(optax.warmup_cosine_decay_schedule(0.0, rate, warmup, steps, 0.0)(
+        jnp.arange(steps)))
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-8)
+    assert ours[0] == 0.0 and ours[warmup] == pytest.approx(rate)
+    assert np.all(np.diff(ours[: warmup + 1]) > 0) and np.all(np.diff(ours[warmup:]) < 0)
+    assert ours[-1] < 1e-4 * rate
+
+
+def test_clip_by_global_norm_is_optax():
+    g = jnp.asarray([3.0, 4.0, 0.0])
+    np.testing.assert_allclose(interpreter.clip_by_global_norm(g, 1.0), [0.6, 0.8, 0.0],
+                               rtol=1e-6)
+    np.testing.assert_array_equal(interpreter.clip_by_global_norm(g, 10.0), g)
+
+
+def test_gradient_clip_and_warmup_enter_the_cache_key_only_when_set():
+    plain = OptimizersSpace({})
+    assert "gradient_clip" not in plain.evaluation_settings()["settings"]
+    clipped = OptimizersSpace({"gradient_clip": 1.0})
+    assert clipped.evaluation_settings()["settings"]["gradient_clip"] == 1.0
+    assert OptimizersSpace({"lr_schedule": "warmup_cosine"}).settings_hash() != \
+        plain.settings_hash()
+    with pytest.raises(ValueError, match="gradient_clip"):
+        OptimizersSpace({"gradient_clip": 0})
+
+
+@pytest.mark.parametrize(("task", "batching"), [
+    ("nan_minibatch_task", "map"), ("diverging_minibatch_task", "map"),
+    ("nan_minibatch_task", "vmap")])
+def test_a_nan_or_diverging_user_task_is_a_failed_evaluation(task, batching):
+    spec = f"user_optimizer_tasks:{task}"
+    space = OptimizersSpace({"tasks": ["user_optimizer_tasks:minibatch_task", spec],
+                             "funnel_tasks": [], "learning_rates": [0.01, 0.1],
+                             "program_batching": batching})
+    programs = [space.parse(adamw_dsl(0.0)), space.parse(SGD_MOMENTUM)]
+    evaluations = space.evaluate(programs)
+    assert len(evaluations) == 2
+    for evaluation in evaluations:
+        assert evaluation.objectives is None
+        assert evaluation.error == f"diverged on {spec} at every learning rate"
