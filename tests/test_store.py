@@ -18,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Column, Integer, MetaData, event, insert, text
+from sqlalchemy import Column, Integer, MetaData, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -33,8 +33,8 @@ from automl.store import (
     codec,
     migrate,
 )
-from automl.store.models import METADATA
-from automl.store.tables import CANDIDATES
+from automl.store.models import METADATA, UNKEYED_CAMPAIGN_TABLES
+from automl.store.tables import CACHE_ENTRIES, CANDIDATES
 
 NAN, INF = float("nan"), float("inf")
 
@@ -172,10 +172,65 @@ def test_sqlite_pragmas(tmp_path: Any) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_foreign_keys_are_enforced(store: Store) -> None:
-    row = codec.candidate_params(999, candidate(0))
+def test_the_small_tables_keep_their_foreign_keys(store: Store) -> None:
+    row = {**codec.cache_params(999, cache_entry("a" * 32)), "written": 1}
     with pytest.raises(IntegrityError), store.engine.begin() as conn:
-        conn.execute(insert(CANDIDATES), [row])
+        conn.execute(insert(CACHE_ENTRIES), [row])
+
+
+def test_a_batch_for_a_missing_campaign_stores_nothing(store: Store, campaign_id: int) -> None:
+    """The bulk tables have no foreign key (revision 0005): the campaign stamp that opens
+    every batch is what refuses a missing campaign, before any row is written."""
+    with pytest.raises(StoreError, match="no campaign 999"):
+        store.write_batch(999, candidates=[candidate(0)], evaluations=[evaluation(0)])
+    with store.engine.connect() as conn:
+        for table in UNKEYED_CAMPAIGN_TABLES:
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+
+
+def test_revision_0005_drops_the_bulk_keys_and_keeps_the_rows(store: Store,
+                                                              campaign_id: int) -> None:
+    store.write_batch(campaign_id, candidates=[candidate(0), candidate(1)],
+                      evaluations=[evaluation(0)])
+    orphan = {**codec.candidate_params(999, candidate(5))}
+    with store.engine.begin() as conn:
+        conn.execute(insert(CANDIDATES), [orphan])  # allowed at 0005: no key
+    migrate.downgrade(store.engine, "0004")
+    with store.engine.connect() as conn:  # the key is back, the orphan it would refuse gone
+        assert conn.execute(text("SELECT campaign_id, number FROM candidates ORDER BY number")
+                            ).all() == [(campaign_id, 0), (campaign_id, 1)]
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(insert(CANDIDATES), [orphan])
+    store.upgrade()
+    assert store.schema_revision() == "0005"
+    record = store.get_campaign(campaign_id)
+    assert (record.candidate_count, record.evaluation_count) == (2, 1)
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, METADATA) == []
+
+
+def test_a_new_campaign_never_inherits_rows_of_a_campaign_deleted_by_hand(store: Store) -> None:
+    """SQLite hands the id of a deleted last row out again: a campaign deleted with raw SQL
+    leaves its candidates, evaluations and objective values behind (no foreign key cascades
+    them), and the next campaign, given the same id there, must not see them."""
+    first = store.create_campaign("first", "autonumerics", 7, {}, "settings", "v0",
+                                  objectives=[("error", "minimize"), ("cost", "minimize")]).id
+    store.write_batch(first, candidates=[candidate(0), candidate(1)],
+                      evaluations=[evaluation(0), evaluation(1)], dispatched=[candidate(2)])
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM campaigns WHERE id = :id"), {"id": first})
+    second = store.create_campaign("second", "autonumerics", 7, {}, "settings", "v0",
+                                   objectives=[("error", "minimize"), ("cost", "minimize")]).id
+    if store.engine.dialect.name == "sqlite":
+        assert second == first  # the case the sweep exists for
+    record = store.get_campaign(second)
+    assert (record.candidate_count, record.evaluation_count) == (0, 0)
+    assert store.front(second) == []
+    with store.engine.connect() as conn:
+        for table in UNKEYED_CAMPAIGN_TABLES:
+            assert conn.execute(select(func.count()).select_from(table)
+                                .where(table.c.campaign_id == second)).scalar_one() == 0
 
 
 def test_in_memory_sqlite() -> None:
@@ -581,7 +636,7 @@ def test_a_0002_cache_upgrades_to_the_write_order_and_back(store: Store) -> None
                 "candidate_number, objectives, evaluation_count, hit_count) VALUES (1, "
                 "'settings', :h, 0, '{\"error\": 0.5}', 1, 0)"), {"h": h * 32})
     store.upgrade()
-    assert store.schema_revision() == migrate.head_revision() == "0004"
+    assert store.schema_revision() == migrate.head_revision() == "0005"
     old = [cache_entry(h * 32) for h in "abc"]
     assert store.load_cache(1, "settings") == old
     assert store.load_cache(1, "settings", limit=2) == old[1:]

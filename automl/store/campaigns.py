@@ -15,12 +15,24 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Double, and_, func, insert, literal, literal_column, or_, select, update
+from sqlalchemy import (
+    Double,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import codec
 from .errors import StoreError
+from .models import UNKEYED_CAMPAIGN_TABLES
 from .records import CampaignRecord
 from .tables import CAMPAIGNS, CANDIDATES, EVALUATIONS, check_direction
 
@@ -66,9 +78,16 @@ def registered(objectives: Sequence[tuple[str, str]] | None) -> Directions | Non
 
 
 def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
+    """Insert the campaign row and return its id, with nothing stored under that id yet: rows
+    that a campaign deleted by hand (the platform never deletes one) left in the tables
+    without a foreign key are swept first, since SQLite hands a deleted row's id out again
+    (`models.UNKEYED_CAMPAIGN_TABLES`; each lookup is on an index led by the campaign id)."""
     if values.get("owner") is not None:
         values = {**values, "heartbeat_at": database_now(conn)}
-    return conn.execute(insert(CAMPAIGNS).values(**values)).inserted_primary_key[0]
+    campaign_id = conn.execute(insert(CAMPAIGNS).values(**values)).inserted_primary_key[0]
+    for table in UNKEYED_CAMPAIGN_TABLES:
+        conn.execute(delete(table).where(table.c.campaign_id == campaign_id))
+    return campaign_id
 
 
 # -- the lease ---------------------------------------------------------------------------------

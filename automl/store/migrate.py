@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 # the newest migration in migrations/versions/ (tests/test_store.py checks it against Alembic's)
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

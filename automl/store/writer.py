@@ -12,8 +12,8 @@ on the same connection, so inside the same transaction, with the JSON columns se
 the engine serializes them for an INSERT. psycopg's executemany sends and binds one statement
 per row; COPY streams the rows, and the client encodes the next table's rows (and computes the
 new front) while the server still stores the previous ones. A row COPY cannot store (a
-duplicate key, a missing campaign) fails the batch as an INSERT would, with the same database
-error.
+duplicate key) fails the batch as an INSERT would, with the same database error; a missing
+campaign fails before any row, at the campaign stamp.
 """
 
 from __future__ import annotations
