@@ -28,11 +28,21 @@ def _version(package: str) -> str | None:
 
 
 def _device() -> str:
+    """"cpu (x86_64)" on the CPU, whether jax is loaded or not (one machine must not read as
+    two); "gpu: NVIDIA H100 80GB HBM3 x1" and the like on an accelerator jax uses."""
     jax = sys.modules.get("jax")
-    if jax is None:
+    devices = jax.devices() if jax is not None else []
+    if not devices or devices[0].platform == "cpu":
         return f"cpu ({platform.processor() or platform.machine()})"
-    devices = jax.devices()
     return f"{devices[0].platform}: {devices[0].device_kind} x{len(devices)}"
+
+
+def _same_device(recorded: Any, current: Any) -> bool:
+    """Records made before `_device` named the CPU one way said "cpu: cpu x1" when jax was
+    loaded: any two CPU descriptions of one host are the same device."""
+    def kind(value: Any) -> Any:
+        return "cpu" if isinstance(value, str) and value.startswith("cpu") else value
+    return kind(recorded) == kind(current)
 
 
 def capture(plugins: Mapping[str, PluginRef] | None = None) -> dict[str, Any]:
@@ -77,7 +87,9 @@ def differences(recorded: dict[str, Any] | None, current: dict[str, Any]) -> lis
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
             lines.append(f"{name} {old.get(name)} then, {new.get(name)} now")
-    for key in ("python", "host", "device"):
+    for key in ("python", "host"):
         if recorded.get(key) != current.get(key):
             lines.append(f"{key} {recorded.get(key)} then, {current.get(key)} now")
+    if not _same_device(recorded.get("device"), current.get("device")):
+        lines.append(f"device {recorded.get('device')} then, {current.get('device')} now")
     return lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from types import SimpleNamespace
 
+import pytest
 from typer.testing import CliRunner
 
 import automl
@@ -86,3 +87,22 @@ def test_a_campaign_without_recorded_plugins_warns_when_the_settings_hash_differ
     assert line.startswith("plug-in(s) target: the campaign recorded no versions")
     built_in = AutoNumericsSpace({"target": "gelu"})
     assert plugin_warnings(old, built_in) == []  # no plug-ins: nothing said
+
+
+def test_one_cpu_is_one_device_whether_jax_was_loaded_or_not(monkeypatch):
+    """`automl reproduce` compares the device a campaign recorded with today's: a campaign
+    created in a process that had loaded jax, reproduced in one that has not (or recorded
+    "cpu: cpu x1" by an older version), ran on the same CPU and must not warn."""
+    jax = pytest.importorskip("jax")
+    with_jax = environment.capture()
+    assert jax.devices()[0].platform != "cpu" or with_jax["device"].startswith("cpu (")
+    monkeypatch.delitem(sys.modules, "jax")
+    without_jax = environment.capture()
+    assert without_jax["device"].startswith("cpu (")
+    if jax.devices()[0].platform == "cpu":
+        assert environment.differences(with_jax, without_jax) == []
+    older = {**without_jax, "device": "cpu: cpu x1"}
+    assert environment.differences(older, without_jax) == []
+    assert environment.differences({**without_jax, "device": "gpu: NVIDIA H100 x1"},
+                                   without_jax) == [
+        f"device gpu: NVIDIA H100 x1 then, {without_jax['device']} now"]
