@@ -89,6 +89,32 @@ def test_check_points_cover_the_interval_in_float32(name: str) -> None:
         assert np.sum(np.abs(points) < 1e-3) > 100
 
 
+def test_check_points_can_leave_out_subnormal_inputs() -> None:
+    """XLA on a CPU flushes subnormal inputs to zero: erf's values there are subnormal too, so
+    every XLA function, jax.scipy.special.erf included, is millions of ULPs off there."""
+    import jax
+    import jax.scipy.special
+
+    target = get_target("erf")
+    every = float32.check_points(target, grid=4096, random=100)
+    normal = float32.check_points(target, grid=4096, random=100, subnormal_inputs=False)
+    tiny = (every > 0) & (every < float32.SMALLEST_NORMAL)
+    assert tiny.sum() > 10 and np.array_equal(normal, every[~tiny]) and normal[0] == 0.0
+    erf = jax.jit(jax.scipy.special.erf)
+    assert float(erf(np.float32(1e-40))) == 0.0  # flushed: erf(1e-40) is 1.128e-40
+    space = AutoNumericsSpace({"target": "erf", "precision": "float32",
+                               "float32_check_points": 4096, "float32_check_uniform": 100,
+                               "float32_subnormal_inputs": False})
+    assert np.array_equal(space.float32_checks[0], normal)
+    # the setting enters the cache key only away from its default
+    default = AutoNumericsSpace({"target": "erf", "precision": "float32"})
+    explicit = AutoNumericsSpace({"target": "erf", "precision": "float32",
+                                  "float32_subnormal_inputs": True})
+    assert default.settings_hash() == explicit.settings_hash() != AutoNumericsSpace(
+        {"target": "erf", "precision": "float32",
+         "float32_subnormal_inputs": False}).settings_hash()
+
+
 def test_jax_function_names_missing_constants() -> None:
     space = AutoNumericsSpace({"target": "exp2"})
     with pytest.raises(ValueError, match="constants c0 have no value"):
