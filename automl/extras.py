@@ -20,6 +20,7 @@ EXTRA_OF_MODULE = {
     "jax": "jax",
     "jaxlib": "jax",
     "sklearn": "optimizers",  # the optimizer tasks' and EvoNorm's data (sklearn's digits)
+    "mnist1d": "optimizers",  # the optimizer tasks' MNIST-1D (generated locally)
     "psycopg": "postgres",
     "matplotlib": "plots",
 }

@@ -1,9 +1,12 @@
 """Minibatch tasks of the optimizer space (issue 27): counter-based batches and augmentation
 (`Task.batch`), (program, seed) determinism in the batched interpreter, training that matches a
 hand-written optax loop on the same batches, the warmup-cosine schedule and gradient clipping,
-failed evaluations for NaN or diverging user tasks, ."""
+failed evaluations for NaN or diverging user tasks, and the locally generated data (MNIST-1D
+cached under the datasets directory, digits shifted, CPython's help text)."""
 
 from __future__ import annotations
+
+import random
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +15,9 @@ import optax
 import pytest
 import user_optimizer_tasks as user_tasks
 
+from automl.extras import MissingExtraError
 from search_spaces.optimizers import Task, interpreter
+from search_spaces.optimizers import tasks as tasks_module
 from search_spaces.optimizers.space import SGD_MOMENTUM, OptimizersSpace, adamw_dsl
 
 LION_NO_DECAY = """update = interp(g, m, 0.9)
@@ -186,7 +191,7 @@ def test_gradient_clip_and_warmup_enter_the_cache_key_only_when_set():
     ("nan_minibatch_task", "vmap")])
 def test_a_nan_or_diverging_user_task_is_a_failed_evaluation(task, batching):
     spec = f"user_optimizer_tasks:{task}"
-    space = OptimizersSpace({"tasks": ["user_optimizer_tasks:minibatch_task", spec],
+    space = OptimizersSpace({"tasks": [spec],
                              "funnel_tasks": [], "learning_rates": [0.01, 0.1],
                              "program_batching": batching})
     programs = [space.parse(adamw_dsl(0.0)), space.parse(SGD_MOMENTUM)]
@@ -195,3 +200,108 @@ def test_a_nan_or_diverging_user_task_is_a_failed_evaluation(task, batching):
     for evaluation in evaluations:
         assert evaluation.objectives is None
         assert evaluation.error == f"diverged on {spec} at every learning rate"
+
+
+def test_mnist1d_is_generated_once_and_then_read_from_its_cache(tmp_path, monkeypatch):
+    import mnist1d.data
+
+    made = []
+
+    def fake_make_dataset(args):
+        made.append(dict(args.__dict__))
+        np.random.seed(args.seed)  # the package seeds the global generators
+        random.seed(args.seed)
+        x = np.random.normal(size=(10, args.final_seq_length))
+        return {"x": x[:8], "y": np.arange(8) % 10, "x_test": x[8:], "y_test": np.arange(2)}
+
+    monkeypatch.setattr(mnist1d.data, "make_dataset", fake_make_dataset)
+    numpy_before, python_before = np.random.get_state()[1].copy(), random.getstate()
+    first = tasks_module.mnist1d_arrays(str(tmp_path))
+    assert len(made) == 1 and made[0]["num_samples"] == 5000 and "url" not in made[0]
+    assert made[0]["train_split"] == 0.8 and made[0]["final_seq_length"] == 40
+    # the generator's global seeding is undone
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_before)
+    assert random.getstate() == python_before
+    (cached,) = tmp_path.iterdir()
+    assert cached.name.startswith("mnist1d-") and cached.suffix == ".npz"
+
+    def no_generation(args):
+        raise AssertionError("generated again")
+
+    monkeypatch.setattr(mnist1d.data, "make_dataset", no_generation)
+    second = tasks_module.mnist1d_arrays(str(tmp_path))
+    assert set(second) == {"x", "y", "x_test", "y_test"}
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name])
+    # the cache directory comes from $AUTOML_DATASETS
+    monkeypatch.setenv("AUTOML_DATASETS", str(tmp_path))
+    assert tasks_module.datasets_directory() == str(tmp_path)
+    np.testing.assert_array_equal(tasks_module.mnist1d_arrays()["x"], first["x"])
+
+
+def test_mnist1d_without_its_package_names_the_extra(monkeypatch, tmp_path):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mnist1d" else find_spec(name, *a))
+    with pytest.raises(MissingExtraError, match=r"mnist1d.*\[optimizers\]") as error:
+        tasks_module.mnist1d_arrays(str(tmp_path))
+    assert "\n" not in str(error.value)
+
+
+def test_patches_in_the_graph_and_random_shifts():
+    images = np.random.default_rng(0).normal(size=(5, 64)).astype(np.float32)
+    np.testing.assert_array_equal(tasks_module.image_patches_in_graph(jnp.asarray(images)),
+                                  tasks_module._image_patches(images))
+    shifted = np.asarray(tasks_module.random_shifts(jax.random.PRNGKey(0),
+                                                    jnp.asarray(images)))
+    padded = np.pad(images.reshape(5, 8, 8), ((0, 0), (1, 1), (1, 1)))
+    for image, out in zip(padded, shifted.reshape(5, 8, 8), strict=True):
+        assert any(np.array_equal(out, image[dy:dy + 8, dx:dx + 8])
+                   for dy in range(3) for dx in range(3))
+    again = tasks_module.random_shifts(jax.random.PRNGKey(1), jnp.asarray(images))
+    assert not np.array_equal(shifted, again)
+
+
+def test_the_language_model_data_is_cpython_help_text_split_by_position():
+    train_text, valid_text = tasks_module._pydoc_text()
+    assert len(train_text) + len(valid_text) > 400_000
+    assert len(valid_text) == pytest.approx(len(train_text) / 9, rel=0.01)
+    train_x, train_y, valid_x, valid_y, vocabulary = tasks_module._char_lm_data()
+    assert train_x.shape[1] == valid_x.shape[1] == tasks_module.LM_CONTEXT
+    assert valid_x.shape[0] == tasks_module.LM_VALIDATION_WINDOWS
+    assert train_x.shape[0] == (len(train_text) - 1) // tasks_module.LM_CONTEXT
+    np.testing.assert_array_equal(train_x[:, 1:], train_y[:, :-1])  # next character
+    np.testing.assert_array_equal(train_y[:-1, -1], train_x[1:, 0])  # consecutive windows
+    assert min(train_x.min(), valid_x.min()) >= 0 and max(train_x.max(),
+                                                          valid_x.max()) < vocabulary
+
+
+MINIBATCH_TASKS = ("mlp_mnist1d", "cnn_digits_shift", "mlp_mnist1d_x", "cnn_digits_shift_x",
+                   "char_lm", "cnn1d_mnist1d", "mlp_mnist1d_deep", "cnn_digits_shift_wide")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MINIBATCH_TASKS)
+def test_minibatch_task_contract_and_adamw_learns_it(name, space):
+    """Each built-in minibatch task: batches of its size, finite loss and gradients, and
+    AdamW (rate 3e-3, warmup-cosine, the interpreter) lowers its validation loss; a rate of 0
+    leaves it where it started."""
+    task = tasks_module.get_task(name)
+    assert task.batch_size is not None and task.kind in ("proxy", "funnel", "meta_validation")
+    key = jax.random.PRNGKey(0)
+    x, y = jax.jit(task.batch)(key, 1)
+    assert x.shape[0] == y.shape[0] == task.batch_size
+    params = task.init_params(key)
+    loss, grads = jax.jit(jax.value_and_grad(task.loss))(params, x, y)
+    assert np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)
+    initial = float(jax.jit(task.validation_loss)(params))
+    run = interpreter.make_trainer(task, 1, space.settings.max_statements,
+                                   space.settings.max_constants, (1e-9, 3e-3),
+                                   lr_schedule="warmup_cosine")
+    (losses,), _ = run(interpreter.encode([space.parse(adamw_dsl(0.0))],
+                                          space.settings.max_statements,
+                                          space.settings.max_constants))
+    assert losses[0] == pytest.approx(initial, rel=1e-3)
+    assert losses[1] < 0.8 * initial

@@ -15,7 +15,13 @@ from jax import lax
 
 from search_spaces.optimizers.tasks import TASK_NAMES, convnet_reference, get_task
 
-EXPECTED_TASKS = {
+MINIBATCH_TASKS = {  # tests/test_optimizer_minibatch.py
+    "mlp_mnist1d": "proxy", "cnn_digits_shift": "proxy", "mlp_mnist1d_x": "funnel",
+    "cnn_digits_shift_x": "funnel", "char_lm": "meta_validation",
+    "cnn1d_mnist1d": "meta_validation", "mlp_mnist1d_deep": "meta_validation",
+    "cnn_digits_shift_wide": "meta_validation",
+}
+EXPECTED_TASKS = {  # full-batch
     "logreg_digits": "proxy", "mlp_digits": "proxy", "linreg_noisy": "proxy",
     "spirals": "proxy", "mlp_digits_x10": "funnel", "spirals_x10": "funnel",
     "convnet_digits": "meta_validation", "mlp_digits_wide": "meta_validation",
@@ -82,11 +88,12 @@ def parameter_count(task) -> int:
 
 
 def test_task_names_and_unknown_name():
-    assert TASK_NAMES == EXPECTED_TASKS
+    assert TASK_NAMES == {**EXPECTED_TASKS, **MINIBATCH_TASKS}
     assert get_task("spirals") is get_task("spirals")  # cached: data built once
     with pytest.raises(ValueError, match="nope") as error:
         get_task("nope")
     assert all(name in str(error.value) for name in TASK_NAMES)
+    assert all(get_task(name).batch_size is None for name in ("spirals", "logreg_digits"))
 
 
 @pytest.mark.slow

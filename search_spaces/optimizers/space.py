@@ -191,7 +191,13 @@ class OptimizersSpace(BatchEvaluatedSpace):
     settings: OptimizersSettings
 
     def requirements(self) -> dict[str, str]:
-        return {"sklearn": "optimizers"}  # the tasks' data: scikit-learn's digits
+        """The tasks' data: scikit-learn's digits; the `mnist1d` package's generator when a
+        task of these settings is on MNIST-1D."""
+        needed = {"sklearn": "optimizers"}
+        if any("mnist1d" in name for name in (*self.settings.tasks, *self.settings.funnel_tasks)
+               if not is_user_task(name)):
+            needed["mnist1d"] = "optimizers"
+        return needed
 
     @cached_property
     def signature(self) -> Signature:

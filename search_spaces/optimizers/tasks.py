@@ -26,7 +26,12 @@ built-in tasks are `Task`s built the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
+import json
+import os
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -399,6 +404,264 @@ def _linreg(name: str, kind: str, steps: int, n_train: int, n_valid: int, featur
                        _mlp(lambda h: h))
 
 
+# -- minibatch tasks: MNIST-1D, digits with shifts, a character-level transformer ----------
+DATASETS_ENV = "AUTOML_DATASETS"  # where generated datasets are cached
+DEFAULT_DATASETS_DIRECTORY = os.path.join("results", "datasets")
+MNIST1D_ARGS = {"num_samples": 5000, "train_split": 0.8, "final_seq_length": 40, "seed": 42}
+
+
+def datasets_directory() -> str:
+    """Where generated datasets are cached: ``$AUTOML_DATASETS``, else ``results/datasets``
+    (beside the default database)."""
+    return os.environ.get(DATASETS_ENV) or DEFAULT_DATASETS_DIRECTORY
+
+
+def mnist1d_arrays(directory: str | None = None) -> dict[str, np.ndarray]:
+    """MNIST-1D (Greydanus 2020) made by the `mnist1d` package's own generator
+    (`make_dataset`, the package's default arguments with `MNIST1D_ARGS`): 4,000 training and
+    1,000 test signals of length 40, 10 classes. Never downloaded (the package's
+    `get_dataset` would fetch a pickle from GitHub; it is not called). Cached as
+    ``mnist1d-<16 hex of the arguments' SHA-256>.npz`` under `directory` (default
+    `datasets_directory()`) and read from there afterwards; the generator's global
+    numpy/random seeding is undone after it runs. A missing package is one line naming the
+    extra (`automl.extras.MissingExtraError`)."""
+    from automl.extras import require
+
+    require({"mnist1d": "optimizers"}, "the MNIST-1D tasks")
+    from mnist1d.data import get_dataset_args
+
+    args = get_dataset_args(as_dict=True)
+    args.pop("url", None)
+    args.update(MNIST1D_ARGS)
+    digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
+    path = os.path.join(directory or datasets_directory(), f"mnist1d-{digest}.npz")
+    if os.path.isfile(path):
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    from mnist1d.data import make_dataset
+    from mnist1d.utils import ObjectView
+
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        data = make_dataset(ObjectView(dict(args)))
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+    arrays = {"x": np.asarray(data["x"], np.float32), "y": np.asarray(data["y"], np.int32),
+              "x_test": np.asarray(data["x_test"], np.float32),
+              "y_test": np.asarray(data["y_test"], np.int32)}
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(partial, **arrays)
+    os.replace(partial, path)  # atomic: a concurrent reader sees all of it or nothing
+    return arrays
+
+
+@functools.cache
+def _mnist1d() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST-1D standardized per position with the training split's statistics."""
+    arrays = mnist1d_arrays()
+    train_x, valid_x = _standardize(arrays["x"].astype(np.float64),
+                                    arrays["x_test"].astype(np.float64))
+    return train_x, arrays["y"], valid_x, arrays["y_test"]
+
+
+def _signal_patches(x: jax.Array, width: int) -> jax.Array:
+    """(n, length) -> (n, length, width): the `width` neighbours (zero padded, SAME) of each
+    position, as slices (a 1-D convolution is then a matmul)."""
+    length = x.shape[1]
+    before = (width - 1) // 2
+    padded = jnp.pad(x, ((0, 0), (before, width - 1 - before)))
+    return jnp.stack([padded[:, k:k + length] for k in range(width)], axis=-1)
+
+
+def _cnn1d_init(channels: tuple[int, int, int], classes: int, width: int = 5
+                ) -> Callable[[jax.Array], Params]:
+    """[kernel (width, c1), bias, (2 c1, c2), bias, (2 c2, c3), bias, dense (10 c3, classes),
+    bias]: He initialization for the convolutions, LeCun for the dense layer."""
+    c1, c2, c3 = channels
+    return _scaled_normal_init([((width, c1), 2.0 / width), ((2 * c1, c2), 2.0 / (2 * c1)),
+                                ((2 * c2, c3), 2.0 / (2 * c2)),
+                                ((10 * c3, classes), 1.0 / (10 * c3))])
+
+
+def _cnn1d(params: Params, x: jax.Array) -> jax.Array:
+    """MNIST-1D signals (n, 40): a SAME convolution (1 -> c1) and ReLU, then two stride-2
+    width-2 convolutions (40 -> 20 -> 10 positions) with ReLU, a dense layer to the logits;
+    every convolution a matmul on slices or reshapes."""
+    w1, b1, w2, b2, w3, b3, w4, b4 = params
+    n = x.shape[0]
+    h = jax.nn.relu(_signal_patches(x, w1.shape[0]) @ w1 + b1)  # (n, 40, c1)
+    h = jax.nn.relu(h.reshape(n, 20, -1) @ w2 + b2)  # (n, 20, c2)
+    h = jax.nn.relu(h.reshape(n, 10, -1) @ w3 + b3)  # (n, 10, c3)
+    return h.reshape(n, -1) @ w4 + b4
+
+
+def image_patches_in_graph(images: jax.Array) -> jax.Array:
+    """`_image_patches` computed inside a jitted function from (n, 64) images (by slicing a
+    zero-padded copy): for minibatches whose images are augmented each step."""
+    n = images.shape[0]
+    padded = jnp.pad(images.reshape(n, 8, 8), ((0, 0), (1, 1), (1, 1)))
+    patches = jnp.stack([padded[:, ky:ky + 8, kx:kx + 8] for ky in range(3)
+                         for kx in range(3)], axis=1)  # (n, k, 8, 8)
+    patches = patches.reshape(n, 9, 4, 2, 4, 2)  # (n, k, i, di, j, dj)
+    return patches.transpose(0, 1, 3, 5, 2, 4).reshape(n, 9, 4, 16)
+
+
+def _convnet_on_images(params: Params, images: jax.Array) -> jax.Array:
+    return _convnet(params, image_patches_in_graph(images))
+
+
+def random_shifts(key: jax.Array, images: jax.Array, most: int = 1) -> jax.Array:
+    """(n, 64) 8x8 images each shifted by its own random (dy, dx) in [-most, most]^2, zero
+    filled (a standardized digit's background is ~0): the digits tasks' augmentation."""
+    n = images.shape[0]
+    padded = jnp.pad(images.reshape(n, 8, 8), ((0, 0), (most, most), (most, most)))
+    offsets = jax.random.randint(key, (n, 2), 0, 2 * most + 1)
+    shifted = jax.vmap(lambda image, at: jax.lax.dynamic_slice(image, at, (8, 8)))(
+        padded, offsets)
+    return shifted.reshape(n, 64)
+
+
+@functools.cache
+def _pydoc_text() -> tuple[str, str]:
+    """CPython's own ``pydoc_data.topics`` (the help texts, ~465k characters; shipped with
+    every Python, nothing downloaded), topics in name order, split by position: the first 90%
+    for training, the rest for validation."""
+    from pydoc_data.topics import topics
+
+    text = "\n".join(topics[name] for name in sorted(topics))
+    cut = int(0.9 * len(text))
+    return text[:cut], text[cut:]
+
+
+LM_CONTEXT = 64
+LM_VALIDATION_WINDOWS = 128
+
+
+@functools.cache
+def _char_lm_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Training windows: the training text cut into consecutive windows of `LM_CONTEXT` + 1
+    characters (inputs: the first 64, targets: the last 64); validation: 128 windows evenly
+    spaced over the validation text. Characters are indexes into the sorted characters of the
+    whole text. Returns (train_x, train_y, valid_x, valid_y, vocabulary size)."""
+    train, valid = _pydoc_text()
+    alphabet = {c: i for i, c in enumerate(sorted(set(train + valid)))}
+
+    def windows(text: str, starts: np.ndarray) -> np.ndarray:
+        codes = np.fromiter((alphabet[c] for c in text), np.int32, len(text))
+        return codes[starts[:, None] + np.arange(LM_CONTEXT + 1)]
+
+    span = LM_CONTEXT + 1
+    train_windows = windows(train, np.arange(0, len(train) - span + 1, LM_CONTEXT))
+    valid_windows = windows(valid, np.linspace(0, len(valid) - span,
+                                               LM_VALIDATION_WINDOWS).astype(np.int64))
+    return (train_windows[:, :-1], train_windows[:, 1:], valid_windows[:, :-1],
+            valid_windows[:, 1:], len(alphabet))
+
+
+def _normal_init(shapes: Sequence[tuple[tuple[int, ...], float]]
+                 ) -> Callable[[jax.Array], Params]:
+    """Parameters of the given shapes, each ~ N(0, variance) (variance 0: zeros), from one
+    normal draw (see `_scaled_normal_init`)."""
+    sizes = [int(np.prod(shape)) for shape, _ in shapes]
+    offsets = np.cumsum([0, *sizes])
+
+    def init(key: jax.Array) -> Params:
+        draw = jax.random.normal(key, (int(offsets[-1]),), F32)
+        return [draw[start:stop].reshape(shape) * jnp.sqrt(jnp.asarray(variance, F32))
+                for (shape, variance), start, stop in zip(shapes, offsets[:-1], offsets[1:],
+                                                          strict=True)]
+
+    return jax.jit(init)
+
+
+def _transformer_shapes(vocabulary: int, width: int, layers: int
+                        ) -> list[tuple[tuple[int, ...], float]]:
+    """[token embedding, position embedding, per layer: (query|key|value, output, MLP in, MLP
+    in bias, MLP out, MLP out bias), unembedding, its bias] (GPT-2-like initialization:
+    N(0, 0.02^2), output projections scaled by 1/sqrt(2 layers))."""
+    std, out_std = 0.02, 0.02 / np.sqrt(2 * layers)
+    shapes = [((vocabulary, width), std ** 2), ((LM_CONTEXT, width), std ** 2)]
+    for _ in range(layers):
+        shapes += [((width, 3 * width), std ** 2), ((width, width), out_std ** 2),
+                   ((width, 4 * width), std ** 2), ((4 * width,), 0.0),
+                   ((4 * width, width), out_std ** 2), ((width,), 0.0)]
+    return shapes + [((width, vocabulary), std ** 2), ((vocabulary,), 0.0)]
+
+
+def _rms_norm(x: jax.Array) -> jax.Array:
+    return x * jax.lax.rsqrt(jnp.mean(x * x, axis=-1, keepdims=True) + 1e-6)
+
+
+def _transformer(heads: int):
+    """A decoder-only transformer (pre-norm, parameter-free RMS norms, causal attention, GELU
+    MLP): (n, context) character indexes -> (n, context, vocabulary) logits."""
+
+    def apply(params: Params, x: jax.Array) -> jax.Array:
+        embedding, position = params[0], params[1]
+        n, context = x.shape
+        width = embedding.shape[1]
+        h = embedding[x] + position[:context]
+        mask = jnp.tril(jnp.ones((context, context), bool))
+        for i in range(2, len(params) - 2, 6):
+            qkv, out, w_in, b_in, w_out, b_out = params[i:i + 6]
+            q, k, v = jnp.split(_rms_norm(h) @ qkv, 3, axis=-1)
+            q, k, v = (a.reshape(n, context, heads, width // heads) for a in (q, k, v))
+            scores = jnp.einsum("nqhd,nkhd->nhqk", q, k) / np.sqrt(width // heads)
+            weights = jax.nn.softmax(jnp.where(mask, scores, -1e9), axis=-1)
+            attended = jnp.einsum("nhqk,nkhd->nqhd", weights, v).reshape(n, context, width)
+            h = h + attended @ out
+            h = h + jax.nn.gelu(_rms_norm(h) @ w_in + b_in) @ w_out + b_out
+        return _rms_norm(h) @ params[-2] + params[-1]
+
+    return apply
+
+
+def _sequence_loss(apply):
+    def loss(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+        logp = jax.nn.log_softmax(apply(params, x))
+        return -jnp.mean(jnp.take_along_axis(logp, y[..., None], axis=-1))
+
+    return loss
+
+
+def _char_lm(name: str, kind: str, steps: int, width: int, batch_size: int) -> Task:
+    """Next-character prediction on `_pydoc_text` by a 2-layer transformer of `width` (4
+    heads), context 64; loss and metric: the validation cross-entropy, nats per character."""
+    train_x, train_y, valid_x, valid_y, vocabulary = _char_lm_data()
+    loss = _sequence_loss(_transformer(heads=4))
+    return Task(name=name, steps=steps, init_params=_normal_init(
+        _transformer_shapes(vocabulary, width, layers=2)), loss=loss, metric=loss,
+        train_x=train_x, train_y=train_y, valid_x=valid_x, valid_y=valid_y, kind=kind,
+        batch_size=batch_size)
+
+
+def _minibatch_classifier(name: str, kind: str, steps: int, data, init, apply,
+                          batch_size: int, augment=None) -> Task:
+    task = _classifier(name, kind, steps, data, init, apply, binary=False)
+    return dataclasses.replace(task, batch_size=batch_size, augment=augment)
+
+
+def _mnist1d_mlp(name: str, kind: str, steps: int, hidden: Sequence[int],
+                 batch_size: int) -> Task:
+    return _minibatch_classifier(name, kind, steps, _mnist1d(),
+                                 _dense_init((40, *hidden, 10), 2.0), _mlp(jax.nn.relu),
+                                 batch_size)
+
+
+def _mnist1d_cnn(name: str, kind: str, steps: int, channels: tuple[int, int, int],
+                 batch_size: int) -> Task:
+    return _minibatch_classifier(name, kind, steps, _mnist1d(), _cnn1d_init(channels, 10),
+                                 _cnn1d, batch_size)
+
+
+def _digits_shift_cnn(name: str, kind: str, steps: int, channels: tuple[int, int],
+                      batch_size: int) -> Task:
+    return _minibatch_classifier(name, kind, steps, _digits(), _convnet_init(channels, 10),
+                                 _convnet_on_images, batch_size, augment=random_shifts)
+
+
 _BUILDERS: dict[str, tuple[str, Callable[[str, str], Task]]] = {
     # proxy
     "logreg_digits": ("proxy", lambda n, k: _digits_mlp(n, k, 100, ())),
@@ -416,6 +679,17 @@ _BUILDERS: dict[str, tuple[str, Callable[[str, str], Task]]] = {
                      lambda n, k: _spirals_mlp(n, k, 1000, (32, 32, 32, 32))),
     "linreg_large": ("meta_validation",
                      lambda n, k: _linreg(n, k, 500, 2000, 1000, 200, seed=3)),
+    # minibatch tasks (issue 27)
+    "mlp_mnist1d": ("proxy", lambda n, k: _mnist1d_mlp(n, k, 300, (64,), 64)),
+    "cnn_digits_shift": ("proxy", lambda n, k: _digits_shift_cnn(n, k, 200, (8, 16), 64)),
+    "mlp_mnist1d_x": ("funnel", lambda n, k: _mnist1d_mlp(n, k, 600, (256, 256), 64)),
+    "cnn_digits_shift_x": ("funnel", lambda n, k: _digits_shift_cnn(n, k, 500, (16, 32), 64)),
+    "char_lm": ("meta_validation", lambda n, k: _char_lm(n, k, 200, 64, 8)),
+    "cnn1d_mnist1d": ("meta_validation", lambda n, k: _mnist1d_cnn(n, k, 400, (16, 32, 32), 64)),
+    "mlp_mnist1d_deep": ("meta_validation",
+                         lambda n, k: _mnist1d_mlp(n, k, 400, (64, 64, 64), 64)),
+    "cnn_digits_shift_wide": ("meta_validation",
+                              lambda n, k: _digits_shift_cnn(n, k, 300, (24, 48), 64)),
 }
 
 TASK_NAMES: dict[str, str] = {name: kind for name, (kind, _) in _BUILDERS.items()}
