@@ -76,17 +76,30 @@ def written(url: str) -> dict[str, Any]:
         campaign = store.create_campaign("c", "space", 0, {}, "s", "v", objectives=OBJECTIVES).id
         store.write_batch(campaign, **batch())
         before = store.front(campaign)
+        # the cache upsert (PostgreSQL: staged by COPY, then one INSERT ... ON CONFLICT)
+        # replaces an entry and adds one; the third batch fails (a duplicate candidate) and
+        # must leave neither rows nor staged entries behind for the fourth
         store.write_batch(
             campaign, landed=[5, 7],
             candidates=[CandidateRow(9, "y = x", (4,), "m", "9" * 32, "evaluated")],
             evaluations=[EvaluationRow(9, {"error": 1e-301, "cost": 1.0}, {}, "w", 0.0, None,
-                                       7.0)])
+                                       7.0)],
+            cache_entries=[CacheEntryRow("0" * 32, "s", 9, {"error": 1e-301}, 2, 3, None),
+                           CacheEntryRow("9" * 32, "s", 9, None, 1, 0, AWKWARD)])
         assert store.front(campaign) != before
+        with pytest.raises(StoreError, match="duplicate key|UNIQUE constraint"):
+            store.write_batch(
+                campaign, candidates=[CandidateRow(9, "y = x", (), None, "9" * 32, "failed")],
+                cache_entries=[CacheEntryRow("1" * 32, "s", 1, {"error": 7.0}, 5, 5, None)])
+        store.write_batch(campaign, cache_entries=[
+            CacheEntryRow("a" * 32, "s", 9, {"error": INF}, 1, 0, None),
+            CacheEntryRow("1" * 32, "s", 1, None, 2, 1, "again")])
         return {
             "candidates": store.load_candidates(campaign),
             "evaluations": store.load_evaluations(campaign),
             "in_flight": store.load_in_flight(campaign),
             "cache": store.load_cache(campaign, "s"),
+            "cache_written_last": store.load_cache(campaign, "s", limit=2),
             "front": store.front(campaign),
             "top": [store.top(campaign, name, 10) for name, _ in OBJECTIVES],
             "best": store.best_values(campaign, OBJECTIVES),
@@ -115,6 +128,9 @@ def test_a_batch_reads_back_from_postgres_as_from_sqlite(pg_url: str, tmp_path: 
     assert len(on_sqlite["evaluations"]) == 7 and len(on_sqlite["in_flight"]) == 2
     assert on_sqlite["evaluations"][2].metrics is None
     assert on_sqlite["evaluations"][4].metrics["series"][7] == 1.0
+    assert [(e.functional_hash[0], e.candidate_number, e.hit_count)
+            for e in on_sqlite["cache"]] == [("0", 9, 3), ("1", 1, 1), ("9", 9, 0), ("a", 9, 0)]
+    assert [e.functional_hash[0] for e in on_sqlite["cache_written_last"]] == ["1", "a"]
     for part in on_sqlite:
         assert same(on_postgres[part], on_sqlite[part]), part
 

@@ -24,9 +24,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    MetaData,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert
 
 from . import campaigns, codec, derived
@@ -99,11 +110,13 @@ class BatchWriter:
         else:
             campaigns.touch(conn, campaign_id, state=batch.state)
         if batch.landed:
-            conn.execute(delete(IN_FLIGHT).where(
-                IN_FLIGHT.c.campaign_id == bindparam("campaign"),
-                IN_FLIGHT.c.number == bindparam("number")), batch.landed)
+            delete_landed(conn, campaign_id, [row["number"] for row in batch.landed])
         if self._copy:
             _copy_rows_and_front(conn, batch, directions)
+            _forget(conn, batch.forgotten)
+            if batch.cache_entries:
+                upsert_staged_cache(conn)
+            return
         else:
             insert_rows(conn, IN_FLIGHT, batch.dispatched)
             insert_rows(conn, CANDIDATES, batch.candidates)
@@ -114,15 +127,65 @@ class BatchWriter:
                 registered = directions(conn, campaign_id)
                 if registered:
                     derived.update_front(conn, campaign_id, registered, batch.evaluations)
-        if batch.forgotten:
-            columns = CACHE_ENTRIES.c
-            conn.execute(delete(CACHE_ENTRIES).where(
-                columns.campaign_id == bindparam("campaign"),
-                columns.settings_hash == bindparam("settings"),
-                columns.functional_hash == bindparam("hash"),
-            ), batch.forgotten)
+        _forget(conn, batch.forgotten)
         if batch.cache_entries:
             conn.execute(self._cache_upsert, _stamped(conn, campaign_id, batch.cache_entries))
+
+
+def _forget(conn: Connection, forgotten: list[dict[str, Any]]) -> None:
+    """Delete the forgotten cache entries (before the batch's upserts)."""
+    if forgotten:
+        columns = CACHE_ENTRIES.c
+        conn.execute(delete(CACHE_ENTRIES).where(
+            columns.campaign_id == bindparam("campaign"),
+            columns.settings_hash == bindparam("settings"),
+            columns.functional_hash == bindparam("hash"),
+        ), forgotten)
+
+
+# rows per DELETE ... IN (...): SQLite allows 32,766 bound values a statement
+_DELETE_CHUNK = 10_000
+
+
+def delete_landed(conn: Connection, campaign_id: int, numbers: list[int]) -> None:
+    """Forget the in-flight records of the candidates `numbers`: a few set-based DELETEs (an
+    executemany of one DELETE per row cost PostgreSQL a round trip each)."""
+    for start in range(0, len(numbers), _DELETE_CHUNK):
+        conn.execute(delete(IN_FLIGHT).where(
+            IN_FLIGHT.c.campaign_id == campaign_id,
+            IN_FLIGHT.c.number.in_(numbers[start:start + _DELETE_CHUNK])))
+
+
+# PostgreSQL: the batch's cache entries are copied into this session-local temporary table with
+# the batch's other rows, then moved into `cache_entries` by one upsert (`upsert_staged_cache`):
+# an executemany of the upsert ran the statement once per entry, a round trip each
+CACHE_STAGING = Table(
+    "automl_cache_staging", MetaData(),
+    *(Column(c.name, c.type) for c in CACHE_ENTRIES.columns if c.name != "id"),
+    prefixes=["TEMPORARY"],
+)
+
+
+def create_cache_staging(conn: Connection) -> None:
+    """The staging table of this database session, made on the session's first batch with
+    cache entries (a temporary table lives as long as its session; one made in a transaction
+    that rolls back is gone, and is made again by the next batch)."""
+    conn.execute(CreateTable(CACHE_STAGING, if_not_exists=True))
+
+
+def upsert_staged_cache(conn: Connection) -> None:
+    """Move the staged entries into `cache_entries` in one statement: the DELETE ... RETURNING
+    empties the staging table as the upsert reads it (the same replace-all-but-the-key as
+    `cache_upsert`). `Batch.encode` keeps one entry per key: one statement may not update a row
+    twice."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c.name) for c in CACHE_STAGING.columns)
+    replaced = [quote(c.name) for c in CACHE_STAGING.columns if c.name not in CACHE_KEY]
+    conn.exec_driver_sql(
+        f"WITH staged AS (DELETE FROM {quote(CACHE_STAGING.name)} RETURNING {names}) "
+        f"INSERT INTO {quote(CACHE_ENTRIES.name)} ({names}) SELECT {names} FROM staged "
+        f"ON CONFLICT ({', '.join(quote(name) for name in CACHE_KEY)}) DO UPDATE SET "
+        f"{', '.join(f'{name} = excluded.{name}' for name in replaced)}")
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -138,6 +201,10 @@ def _copy_rows_and_front(conn: Connection, batch: Batch,
     stamp's lock is held already, and the rows do not change the front) so that the new front
     is computed while the server still stores the rows."""
     campaign_id, evaluations = batch.campaign_id, batch.evaluations
+    staged = []
+    if batch.cache_entries:
+        create_cache_staging(conn)
+        staged = _stamped(conn, campaign_id, batch.cache_entries)
     registered = directions(conn, campaign_id) if evaluations else None
     stored = (derived.stored_front(conn, campaign_id)
               if registered and any(p["objectives"] for p in evaluations) else None)
@@ -146,6 +213,7 @@ def _copy_rows_and_front(conn: Connection, batch: Batch,
         (CANDIDATES, lambda: batch.candidates),
         (EVALUATIONS, lambda: evaluations),
         (OBJECTIVE_VALUES, lambda: derived.objective_value_params(campaign_id, evaluations)),
+        (CACHE_STAGING, lambda: staged),
     ], then=lambda: None if stored is None else derived.front_changes(registered, stored,
                                                                         evaluations))
     if changes is not None:
