@@ -52,3 +52,37 @@ def test_float32_takes_built_in_targets_whose_intervals_have_no_pole(tmp_path, m
         target = targets.get_target(name)
         x = float32.check_points(target, 4096, random=0)
         assert np.all(np.isfinite(targets.ground_truth(target, x.astype(np.float64)))), name
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_an_interval_across_a_pole(tmp_path, monkeypatch, precision):
+    """log on [0, 1] (its pole at 0 an endpoint) and 1/x-like log on [-1, 1]: refused in one
+    line naming the setting. float32 mode takes only built-in targets on their intervals,
+    none of which holds a pole (the test above), so a user's interval is refused there before
+    the function is tried."""
+    extra = f"    precision: {precision}\n"
+    code, output = run(tmp_path, monkeypatch,
+                       "{function: 'mpmath:log', interval: [0, 1], name: log}", extra)
+    assert code == 2 and len(output.split("error:")) == 2, output  # one error
+    if precision == "float64":
+        assert output.startswith("error: bad.yaml:4: space.settings.target: target 'log' "
+                                 "returned -inf at x = 0.0"), output
+    else:
+        assert output.startswith("error: bad.yaml:3: space.settings: precision float32 "
+                                 "compares programs with a library function, and target "
+                                 "'mpmath:log' has none"), output
+
+
+def test_the_float32_benchmark_refuses_an_interval_across_a_pole():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "scripts/bench_float32.py", "--target", "log",
+                             "--interval", "0", "1", "--points", "10"], cwd=root,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["error: --interval [0, 1]: log is not finite at x = 0 (a pole or outside "
+                     "its domain): give an interval where it is finite"], result.stderr
