@@ -94,6 +94,8 @@ if [ $quick = 1 ]; then
         --overhead-candidates 600 --overhead-configs demo
     run memory 150 scripts/bench_memory.py --candidates 10000 50000 --memory-entries 2000
     run store 90 scripts/bench_store.py --rows 10000 --optuna-trials 200 --repeats 1
+    run store_controller 90 scripts/bench_store.py --rows 10000 --repeats 1 --skip-optuna --shape controller
+    run cli 60 scripts/bench_cli.py --repeats 3
     run queries 90 scripts/bench_queries.py --evaluations 20000 --repeats 2
     run fitting 60 scripts/bench_fitting.py --repeats 1 --cma-budgets 2000
     run float32 60 scripts/bench_float32.py --degrees 6 --points 10000 --repeats 50 --check-points 1000000
@@ -123,6 +125,8 @@ else  # time limits: the slowest seen plus a margin (all together ~110 min at wo
     run optimizer_eval 240 scripts/bench_optimizer_eval.py --candidates 64 --per-candidate 4
     run evonorm 360 scripts/bench_evonorm.py --candidates 16 --per-candidate 2
     run store 180 scripts/bench_store.py
+    run store_controller 180 scripts/bench_store.py --skip-optuna --shape controller
+    run cli 120 scripts/bench_cli.py
     run queries 300 scripts/bench_queries.py
     run fitting 90 scripts/bench_fitting.py
     run float32 90 scripts/bench_float32.py

@@ -14,6 +14,10 @@ line per figure, each the median over --repeats runs into a fresh database:
   its repeats alternate with SQLite's, so that both see the same machine load;
 * `store_postgres_vs_sqlite_ratio`: the PostgreSQL median over the SQLite median (target 1.0),
   with each repeat's own ratio;
+* with ``--shape controller`` the same three figures, named ``..._controller_...``, for batches
+  shaped as a campaign's controller writes them: besides its candidates and evaluations each
+  batch upserts one cache entry per evaluation, records the next batch's candidates as
+  dispatched (in flight) and forgets its own as landed;
 * `optuna_sqlite_trials_per_s`: the same results stored as Optuna trials in
   ``optuna.storages.RDBStorage("sqlite:///...")``: a two-direction study, each result one
   ``optuna.trial.create_trial(values=[error, cost], params={c0, c1}, distributions=...,
@@ -30,7 +34,7 @@ reachable PostgreSQL server, the figure is a JSON line with ``"skipped"`` and th
 
     python scripts/bench_store.py [--rows 100000] [--optuna-trials 1000] [--batch 2000]
         [--repeats 3] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--skip-postgres] [--skip-optuna]
+        [--skip-postgres] [--skip-optuna] [--shape rows|controller]
 """
 
 from __future__ import annotations
@@ -46,12 +50,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from automl.store import CandidateRow, EvaluationRow, Store
+from automl.store import CacheEntryRow, CandidateRow, EvaluationRow, Store
 from automl.store.models import FRONT_MEMBERS, OBJECTIVE_VALUES
 
 TARGET_ROWS_PER_S = 20_000
@@ -81,6 +86,26 @@ def generate(count: int, seed: int) -> list[dict]:
 
 # -- our store -----------------------------------------------------------------------------
 
+def controller_batches(batches: list[tuple[list[CandidateRow], list[EvaluationRow]]]
+                       ) -> list[dict]:
+    """`write_batch` arguments as the controller's flushes: each batch's candidates were
+    dispatched by the previous flush (in flight until now), land with their evaluations and
+    cache entries, and the next batch's candidates are dispatched."""
+    calls = []
+    for index, (candidates, evaluations) in enumerate(batches):
+        following = batches[index + 1][0] if index + 1 < len(batches) else []
+        calls.append({
+            "candidates": candidates, "evaluations": evaluations,
+            "cache_entries": [CacheEntryRow(c.functional_hash, "1" * 32, c.number, e.objectives,
+                                            1, 0) for c, e in zip(candidates, evaluations,
+                                                                  strict=True)],
+            "dispatched": [replace(c, status="in_flight") for c in following],
+            "landed": [c.number for c in candidates],
+        })
+    first = batches[0][0] if batches else []
+    return [{"dispatched": [replace(c, status="in_flight") for c in first]}, *calls]
+
+
 def store_batches(results: list[dict], batch: int
                   ) -> list[tuple[list[CandidateRow], list[EvaluationRow]]]:
     now = time.time()
@@ -100,16 +125,22 @@ def store_batches(results: list[dict], batch: int
     return batches
 
 
-def time_store(url: str, results: list[dict], batch: int, name: str) -> dict:
+def time_store(url: str, results: list[dict], batch: int, name: str,
+               shape: str = "rows") -> dict:
     """Seconds to write `results` through `Store.write_batch`, and the rows stored."""
     batches = store_batches(results, batch)
+    calls = ([{"candidates": c, "evaluations": e} for c, e in batches] if shape == "rows"
+             else controller_batches(batches))
     with Store.open(url) as store:
         campaign = store.create_campaign(name, "autonumerics", 0, {"generated": True},
                                          "0" * 32, "bench", objectives=OBJECTIVES)
         start = time.perf_counter()
-        for candidates, evaluations in batches:
-            store.write_batch(campaign.id, candidates=candidates, evaluations=evaluations)
+        for call in calls:
+            store.write_batch(campaign.id, **call)
         seconds = time.perf_counter() - start
+        if shape == "controller":
+            assert store.load_in_flight(campaign.id) == []
+            assert len(store.load_cache(campaign.id, "1" * 32)) == len(results)
         record = store.get_campaign(campaign.id)
         with store.engine.connect() as conn:
             values = conn.execute(
@@ -224,7 +255,11 @@ def main() -> None:
                         help="PostgreSQL URL to create the throwaway databases through")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-optuna", action="store_true")
+    parser.add_argument("--shape", choices=("rows", "controller"), default="rows",
+                        help="rows: candidates and evaluations only; controller: also the "
+                             "cache entries and in-flight records a campaign writes")
     arguments = parser.parse_args()
+    shape = "" if arguments.shape == "rows" else "controller_"
     context = {"repeats": arguments.repeats, "cpus": os.cpu_count(),
                "machine": platform.machine(), "python": platform.python_version(),
                "sqlite": sqlite3.sqlite_version}
@@ -238,6 +273,10 @@ def main() -> None:
         rates = [run["evaluations"] / run["seconds"] for run in runs]
         last = runs[-1]
         rows_total = last["evaluations"] + last["candidates"] + last["objective_values"]
+        per_evaluation = {"evaluations": 1, "candidates": 1, "objective_values": len(OBJECTIVES)}
+        if arguments.shape == "controller":  # + the cache entry, in-flight insert and delete
+            rows_total += 3 * last["evaluations"]
+            per_evaluation.update(cache_entries=1, in_flight_inserted=1, in_flight_deleted=1)
         value = statistics.median(rates)
         target = ({"target": TARGET_ROWS_PER_S, "meets_target": value >= TARGET_ROWS_PER_S,
                    "settings": STORE_SQLITE_SETTINGS} if backend == "sqlite" else {})
@@ -246,8 +285,7 @@ def main() -> None:
               "evaluations": last["evaluations"], "batch": arguments.batch,
               "rows_total": rows_total,
               "rows_total_per_s": round(value * rows_total / last["evaluations"], 1),
-              "rows_per_evaluation": {"evaluations": 1, "candidates": 1,
-                                      "objective_values": len(OBJECTIVES)},
+              "rows_per_evaluation": per_evaluation, "shape": arguments.shape,
               "front_members": last["front_members"],
               "seconds": round(statistics.median(r["seconds"] for r in runs), 3)})
         return value
@@ -266,7 +304,7 @@ def main() -> None:
         return value
 
     def write_store(url: str, repeat: int) -> dict:
-        return time_store(url, ours, arguments.batch, f"bench-{repeat}")
+        return time_store(url, ours, arguments.batch, f"bench-{repeat}", arguments.shape)
 
     def write_optuna(url: str, repeat: int) -> dict:
         return time_optuna(url, theirs)
@@ -281,20 +319,22 @@ def main() -> None:
         sqlite_runs += repeated(sqlite_url, write_store, 1)
         if pg_problem is None:
             pg_runs += repeated(lambda: postgres_url(arguments.pg_url), write_store, 1)
-    ours_sqlite = store_line("store_sqlite_rows_per_s", "sqlite", sqlite_runs)
+    ours_sqlite = store_line(f"store_sqlite_{shape}rows_per_s", "sqlite", sqlite_runs)
     if pg_problem is None:
-        ours_pg = store_line("store_postgres_rows_per_s", "postgresql", pg_runs)
+        ours_pg = store_line(f"store_postgres_{shape}rows_per_s", "postgresql", pg_runs)
         pairs = [(p["evaluations"] / p["seconds"]) / (s["evaluations"] / s["seconds"])
                  for s, p in zip(sqlite_runs, pg_runs, strict=True)]
-        emit({"metric": "store_postgres_vs_sqlite_ratio", "value": round(ours_pg / ours_sqlite, 3),
+        emit({"metric": f"store_postgres_vs_sqlite_{shape}ratio",
+              "value": round(ours_pg / ours_sqlite, 3),
               "unit": "x", "target": 1.0, "meets_target": ours_pg >= ours_sqlite,
-              "numerator": "store_postgres_rows_per_s (median)",
-              "denominator": "store_sqlite_rows_per_s (median)",
+              "numerator": f"store_postgres_{shape}rows_per_s (median)",
+              "denominator": f"store_sqlite_{shape}rows_per_s (median)",
               "repeat_ratios": [round(r, 3) for r in pairs]})
     else:
-        emit({"metric": "store_postgres_rows_per_s", "value": None, "unit": "evaluation rows/s",
+        emit({"metric": f"store_postgres_{shape}rows_per_s", "value": None,
+              "unit": "evaluation rows/s", "skipped": pg_problem})
+        emit({"metric": f"store_postgres_vs_sqlite_{shape}ratio", "value": None,
               "skipped": pg_problem})
-        emit({"metric": "store_postgres_vs_sqlite_ratio", "value": None, "skipped": pg_problem})
 
     optuna_problem = "--skip-optuna" if arguments.skip_optuna else None
     if optuna_problem is None:
