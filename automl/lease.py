@@ -31,6 +31,7 @@ from typing import Any
 
 from automl.store import CampaignRecord, Store, StoreError
 from automl.store.errors import LeaseHeld
+from automl.store.repository import lost_lease_message
 
 DEFAULT_GRACE_SECONDS = 30.0  # that of `LeaseConfig`, for campaigns stored without one
 LIVENESS = ("running", "stale", "stopped", "failed", "finished")
@@ -135,8 +136,7 @@ class Heartbeat:
                     holder = self.store.lease_holder(self.campaign_id)
                 except StoreError:
                     holder = "another owner holds it"
-                self.lost = (f"campaign {self.campaign_id}: lost its lease ({holder}); "
-                             f"stopped without writing, the campaign is the new owner's")
+                self.lost = lost_lease_message(self.campaign_id, holder)
                 return
 
 

@@ -430,8 +430,14 @@ def _held_by(campaign_id: int, lease: Any) -> str:
 
 
 def _lost_to(campaign_id: int, lease: Any) -> str:
-    return (f"campaign {campaign_id}: lost its lease ({_held_by(campaign_id, lease)}); "
-            f"stopped without writing, the campaign is the new owner's")
+    return lost_lease_message(campaign_id, _held_by(campaign_id, lease))
+
+
+def lost_lease_message(campaign_id: int, holder: str) -> str:
+    """What a controller that lost its lease says, found by a write batch (`LeaseLost`) or by
+    the heartbeat (`automl.lease.Heartbeat`); `holder` in words (`Store.lease_holder`)."""
+    return (f"campaign {campaign_id}: lost its lease ({holder}); stopped without writing, the "
+            f"campaign is the new owner's")
 
 
 def describe_owner(owner: dict[str, Any] | None) -> str:
