@@ -187,6 +187,24 @@ def test_a_candidate_that_fails_evaluation_exits_1_with_the_reason(workdir):
         json.loads(result.stdout)["error"]
 
 
+@pytest.mark.parametrize(("space", "setting", "field"), [
+    ("autonumerics", "target={function: 'no_such_module_here:f', interval: [0, 1]}", "target"),
+    ("optimizers", "tasks=[no_such_module_here:make_task]", "tasks"),
+])
+def test_eval_with_a_plugin_that_names_nothing_is_a_usage_error(workdir, space, setting, field):
+    """Like a campaign config (`automl.config`), `eval` and `hash` try the user plug-ins
+    their settings name before anything runs: one line naming the setting, exit 2, not a
+    failed evaluation."""
+    (workdir / "p.dsl").write_text("f = x * x\n" if space == "autonumerics" else
+                                   "m = interp(g, m, 0.9)\nu = sign(m)\n")
+    for verb in ("eval", "hash"):
+        result = invoke(verb, "p.dsl", "--space", space, "--set", setting)
+        assert result.exit_code == 2, (verb, result.output)
+        line = result.output.strip()
+        assert "\n" not in line and line.startswith(f"error: --set {field}: "), line
+        assert "no_such_module_here" in line
+
+
 @pytest.mark.slow
 def test_console_script_runs_a_real_campaign_in_a_subprocess(workdir):
     """The installed `automl` entry point, as in the README quick start (with a smaller budget)."""

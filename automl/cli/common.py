@@ -154,8 +154,13 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
 
 
 def load_program(space_name: str, file: Path, settings: list[str]) -> tuple[SearchSpace, Any]:
+    from automl.imports import PluginError
     from automl.plugins import get_space
 
     space = get_space(space_name, parse_settings(settings))
+    try:  # a user plug-in the settings name (a task, a target) that cannot work: a user error
+        space.settings.check_plugins()
+    except PluginError as error:
+        raise PluginError(error.field, f"--set {'.'.join(error.field)}: {error}") from None
     text = file.read_text()
     return space, space.parse(text, str(file))
