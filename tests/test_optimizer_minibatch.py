@@ -19,6 +19,7 @@ from automl.extras import MissingExtraError
 from search_spaces.optimizers import Task, interpreter
 from search_spaces.optimizers import tasks as tasks_module
 from search_spaces.optimizers.space import SGD_MOMENTUM, OptimizersSpace, adamw_dsl
+from search_spaces.optimizers.validation import MetaValidationOptions
 
 LION_NO_DECAY = """update = interp(g, m, 0.9)
 update = sign(update)
@@ -276,6 +277,23 @@ def test_the_language_model_data_is_cpython_help_text_split_by_position():
     np.testing.assert_array_equal(train_y[:-1, -1], train_x[1:, 0])  # consecutive windows
     assert min(train_x.min(), valid_x.min()) >= 0 and max(train_x.max(),
                                                           valid_x.max()) < vocabulary
+
+
+def test_the_default_tiers_are_minibatch_tasks_and_the_funnel_is_4_to_10x_the_proxies():
+    tiers = tasks_module.DEFAULT_TIERS
+    assert OptimizersSpace({}).settings.tasks == tiers["proxy"]
+    assert OptimizersSpace({}).settings.funnel_tasks == tiers["funnel"]
+    assert OptimizersSpace({}).settings.lr_schedule == "warmup_cosine"
+    held_out = tiers["meta_validation"]
+    assert len(held_out) >= 4 and "char_lm" in held_out
+    assert MetaValidationOptions().tasks == held_out  # what automl validate trains on
+    assert not set(held_out) & (set(tiers["proxy"]) | set(tiers["funnel"]))
+    for tier, names in tiers.items():
+        assert all(tasks_module.TASK_NAMES[name] == tier for name in names)
+    for funnel, proxy in zip(tiers["funnel"], tiers["proxy"], strict=True):
+        big, small = tasks_module.get_task(funnel), tasks_module.get_task(proxy)
+        ratio = big.steps * big.parameter_count / (small.steps * small.parameter_count)
+        assert 4 <= ratio <= 10, (funnel, ratio)
 
 
 MINIBATCH_TASKS = ("mlp_mnist1d", "cnn_digits_shift", "mlp_mnist1d_x", "cnn_digits_shift_x",

@@ -175,7 +175,8 @@ def test_batched_training_matches_per_candidate_compilation(batching):
     losses, _ = space._train("linreg_noisy", programs)
     for row, program in zip(losses, programs, strict=True):
         expected, _ = interpreter.make_unrolled_trainer(
-            get_task("linreg_noisy"), program, space.settings.learning_rates)()
+            get_task("linreg_noisy"), program, space.settings.learning_rates,
+            lr_schedule=space.settings.lr_schedule)()
         np.testing.assert_allclose(row, expected, rtol=1e-4)
     assert len({round(float(row.min()), 4) for row in losses}) == 3, "programs differ"
 
@@ -420,11 +421,14 @@ def test_a_cosine_schedule_trains_like_optax_with_cosine_decay(text, optimizer):
     assert losses["constant"][0] != pytest.approx(expected, rel=1e-2)  # the schedule matters
 
 
-def test_the_learning_rate_schedule_is_in_the_cache_key_only_when_not_constant():
+def test_the_learning_rate_schedule_is_in_the_cache_key_only_when_not_the_default():
+    default = OptimizersSpace({"lr_schedule": "warmup_cosine"})
+    assert "lr_schedule" not in default.evaluation_settings()["settings"]
+    assert default.settings_hash() == OptimizersSpace({}).settings_hash()
     constant = OptimizersSpace({"lr_schedule": "constant"})
-    assert "lr_schedule" not in constant.evaluation_settings()["settings"]
-    assert constant.settings_hash() == OptimizersSpace({}).settings_hash()
-    assert OptimizersSpace({"lr_schedule": "cosine"}).settings_hash() != constant.settings_hash()
+    assert constant.evaluation_settings()["settings"]["lr_schedule"] == "constant"
+    assert len({constant.settings_hash(), default.settings_hash(),
+                OptimizersSpace({"lr_schedule": "cosine"}).settings_hash()}) == 3
     with pytest.raises(ValueError, match="lr_schedule"):
         OptimizersSpace({"lr_schedule": "linear"})
 

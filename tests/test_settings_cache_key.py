@@ -27,7 +27,9 @@ from automl.space import (
 )
 
 AUTONUMERICS_DEFAULT = "78dc3eb6b56d2d51aeecedf945f82100"
-OPTIMIZERS_DEFAULT = "78fdf54bd42d09639b9bdb6bbadcffc4"
+# evaluator version 6 (minibatch tasks and warmup-cosine by default) moved every optimizers
+# hash; before it the default was 78fdf54bd42d09639b9bdb6bbadcffc4
+OPTIMIZERS_DEFAULT = "2a67f2d5deb55fa48c9a0e1561754168"
 EVONORM_DEFAULT = "75c1f4c79c2ce06d2b1eb08704d18226"
 
 PINNED: list[tuple[str, dict[str, Any], str]] = [
@@ -42,26 +44,30 @@ PINNED: list[tuple[str, dict[str, Any], str]] = [
     ("autonumerics", {"grid_points": 512, "fit_solver": "trf", "fit_method": "cma",
                       "constants_seed": 3, "inherit_constants": False, "fit_constants": False,
                       "fit_max_evaluations": 100}, "a33892a1616ce7359f0a53ac03a3333e"),
+    # a cap on the fit's least squares stage is in the key; at its default it leaves it as it was
+    ("autonumerics", {"fit_least_squares_evaluations": None}, AUTONUMERICS_DEFAULT),
+    ("autonumerics", {"fit_least_squares_evaluations": 20}, "5ec79b450e61b50e0112b061b36d7c96"),
     ("autonumerics", {"precision": "float32", "float32_check_points": 1024,
                       "float32_check_uniform": 0, "timing_points": 100, "timing_repeats": 3,
                       "float32_refine_rounds": 0, "float32_refine_below_ulp": 8.0},
      "d715326b73c40a4f40dd8c70bc4a0c1b"),
     ("optimizers", {}, OPTIMIZERS_DEFAULT),
     ("optimizers", {"weight_decays": [0, 0.1], "lr_schedule": "cosine"},
-     "fc60780df67df02fa819a87b6d2bf5ee"),
-    ("optimizers", {"tasks": ["logreg_digits"]}, "1fac0a0346627e8a4b445332a0867ef2"),
-    ("optimizers", {"weight_decays": [0.0]}, "1ce4a4a8934366b0bfa891e1116faf4d"),
-    ("optimizers", {"lr_schedule": "cosine"}, "843268db805756a3f9d09de816679e4e"),
+     "6012f9243e448c6e46afc38996f21af8"),
+    ("optimizers", {"tasks": ["logreg_digits"]}, "9e30e1af73236e4682221e73d51c70e6"),
+    ("optimizers", {"weight_decays": [0.0]}, "7d309c6a1a566e70fc2f45f373406bee"),
+    ("optimizers", {"lr_schedule": "cosine"}, "bf14bbb9f5cf1be3246a07654b35f7f9"),
     # at their defaults, the two later settings leave the key as it was before them
-    ("optimizers", {"weight_decays": None, "lr_schedule": "constant"}, OPTIMIZERS_DEFAULT),
-    ("optimizers", {"mantissa_bits": 30}, "f665f20cd7ba76015fe215b217dd8d1d"),  # in its key
+    ("optimizers", {"weight_decays": None, "lr_schedule": "warmup_cosine"}, OPTIMIZERS_DEFAULT),
+    ("optimizers", {"lr_schedule": "constant"}, "546919c66932e448424a4400dc734cc9"),
+    ("optimizers", {"mantissa_bits": 30}, "27c75a60606b0245ecff78c99ac777fb"),  # in its key
     ("optimizers", {"program_batching": "map"}, OPTIMIZERS_DEFAULT),
     ("optimizers", {"program_batching": "vmap", "max_statements": 10, "max_constants": 4},
-     "bd99db50b3a11a235f66a531d20e723b"),
+     "e461aa75f0c8d954a4ae7f3a4210a368"),
     ("optimizers", {"hash_steps": 2, "init_seed": 1, "funnel_gates_score": False,
                     "score": "geometric_mean", "reference_weight_decays": [0.0],
                     "learning_rates": [0.001], "funnel_tasks": []},
-     "97f53c24de2c172fa3146b20bcc0e6a8"),
+     "00032749d3e50bf3b4ad0a972fb7625f"),
     ("evonorm", {}, EVONORM_DEFAULT),
     ("evonorm", {"steps": 100, "learning_rate": 0.1, "optimizer": "adam", "seed": 3},
      "ccb96d251cf3bfa3ac8b34c4627c295e"),

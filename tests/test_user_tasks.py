@@ -150,7 +150,8 @@ def test_meta_validation_takes_user_tasks():
 # -- end to end -------------------------------------------------------------------------------
 def test_campaign_eval_and_reproduce_on_a_user_task(tmp_path, monkeypatch):
     """A short campaign (automl.run), `automl eval` and `automl reproduce` on the user's
-    linear model; AdamW, the seed, scores 1 against itself; bumping the task's
+    linear model; AdamW, the seed, scores 1 against itself (the reference's decay its own,
+    0.01); bumping the task's
     ``__automl_version__`` makes reproduce warn in one line (and still agree)."""
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'tasks.db'}"
@@ -168,7 +169,8 @@ def test_campaign_eval_and_reproduce_on_a_user_task(tmp_path, monkeypatch):
     runner = CliRunner()
     evaluated = runner.invoke(app, ["eval", "adamw.dsl", "--space", "optimizers", "--set",
                                     f"tasks=[{LINEAR}]", "--set", "funnel_tasks=[]", "--set",
-                                    "learning_rates=[0.01, 0.1]", "--json"])
+                                    "learning_rates=[0.01, 0.1]", "--set",
+                                    "reference_weight_decays=[0.01]", "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     payload = json.loads(evaluated.stdout)
     assert payload["objectives"]["score"] == pytest.approx(1.0)

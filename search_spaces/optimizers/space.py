@@ -46,7 +46,7 @@ from automl.space import (
 from automl.workflows import Candidates, RowSink, WorkflowReport, read_options
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS, OPTIMIZER_TABLE
-from search_spaces.optimizers.tasks import TASK_NAMES, is_user_task, task_label
+from search_spaces.optimizers.tasks import DEFAULT_TIERS, TASK_NAMES, is_user_task, task_label
 from search_spaces.optimizers.validation import (
     MetaValidationOptions,
     best_candidate,
@@ -91,9 +91,11 @@ class OptimizersSettings(SpaceSettings):
     # in the cache key (`key_setting`), as they always were: every setting, the mutation limits
     # and the hashing ones (the base's `mantissa_bits` too) included, but `program_batching`;
     # two that came later enter it only away from their defaults (`key_setting_unless_default`)
-    tasks: tuple[str, ...] = key_setting(
-        ("logreg_digits", "mlp_digits", "linreg_noisy", "spirals"))
-    funnel_tasks: tuple[str, ...] = key_setting(("mlp_digits_x10", "spirals_x10"))
+    # the minibatch tiers (tasks.DEFAULT_TIERS, since evaluator version 6); the full-batch
+    # tasks of before (logreg_digits, mlp_digits, linreg_noisy, spirals; funnel mlp_digits_x10,
+    # spirals_x10) remain by name
+    tasks: tuple[str, ...] = key_setting(DEFAULT_TIERS["proxy"])
+    funnel_tasks: tuple[str, ...] = key_setting(DEFAULT_TIERS["funnel"])
     learning_rates: tuple[float, ...] = key_setting((3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1))
     max_statements: int = key_setting(30, ge=1, le=64)
     max_constants: int = key_setting(8, ge=1, le=32)
@@ -121,10 +123,10 @@ class OptimizersSettings(SpaceSettings):
     # steps, as the Lion paper's comparisons train. Under a constant rate a sign-based update
     # cannot settle below a step of lr: Lion tuned over rate x decay loses spirals_deep to
     # AdamW 5x (geometric mean over 4 init seeds, 2026-12-06)
-    # "warmup_cosine": a linear warmup from 0 over 5% of the steps, then cosine decay to zero
-    # (optax.warmup_cosine_decay_schedule)
+    # "warmup_cosine" (the default since evaluator version 6): a linear warmup from 0 over 5%
+    # of the steps, then cosine decay to zero (optax.warmup_cosine_decay_schedule)
     lr_schedule: Literal["constant", "cosine", "warmup_cosine"] = key_setting_unless_default(
-        "constant")
+        "warmup_cosine")
     # clip each step's gradient to this global norm (over all parameter tensors) before the
     # program sees it, as optax.clip_by_global_norm does; None: no clipping
     gradient_clip: float | None = key_setting_unless_default(None, gt=0)
@@ -186,8 +188,9 @@ class OptimizersSpace(BatchEvaluatedSpace):
     # 2: funnel failures are scored 1.0 (funnel_gates_score); 3: a second hash probe (see
     # `probe`), so no cache entry keyed by the old hash answers a new one; 4: ratios against
     # decay-tuned AdamW (reference_weight_decays) and the worst-task score; 5: a funnel failure
-    # scores its worst funnel ratio
-    evaluator_version = 5
+    # scores its worst funnel ratio; 6: the minibatch tasks and a warmup-cosine schedule are
+    # the defaults (a stored default campaign trained under a constant rate)
+    evaluator_version = 6
     settings: OptimizersSettings
 
     def requirements(self) -> dict[str, str]:

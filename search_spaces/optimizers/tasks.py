@@ -1,22 +1,30 @@
-"""Training tasks for optimizer programs (Lion: Chen et al. 2023): small full-batch problems in
-pure JAX on which a candidate update rule is trained.
+"""Training tasks for optimizer programs (Lion: Chen et al. 2023), in pure JAX.
 
-* ``proxy`` tasks are tiny (100-200 steps, a few thousand parameters) and drive the search;
-* ``funnel`` tasks are ~10x larger (steps x parameters) versions of two proxies, used to re-test
+The default tiers (`DEFAULT_TIERS`, issue 27) are minibatch tasks on data made on this machine:
+
+* ``proxy`` tasks (an MLP on MNIST-1D, a convnet on randomly shifted digits; about a second
+  per candidate and grid on one core) drive the search;
+* ``funnel`` tasks are 4-10x larger (steps x parameters) versions of them, used to re-test
   the proxy winners;
-* ``meta_validation`` tasks are held out of the search (a convnet, a wide MLP, a deep MLP and a
-  larger linear regression).
+* ``meta_validation`` tasks are held out of the search: a 2-layer character transformer on
+  CPython's help text, a 1-D CNN and a deep MLP on MNIST-1D, a wider digits convnet.
+
+The full-batch tasks of before remain by name: proxies ``logreg_digits``, ``mlp_digits``,
+``linreg_noisy``, ``spirals``; funnel ``mlp_digits_x10``, ``spirals_x10``; held out
+``convnet_digits``, ``mlp_digits_wide``, ``spirals_deep``, ``linreg_large``.
 
 Everything is float32 and jit/vmap friendly: parameters are a flat ``list[jax.Array]``
-(``[W0, b0, W1, b1, ...]`` for the MLPs), losses are full-batch means with no Python control flow
-on traced values, and the data are device arrays created once per task (``get_task`` is cached).
+(``[W0, b0, W1, b1, ...]`` for the MLPs), losses are means over a batch with no Python control
+flow on traced values, and the data are device arrays created once per task (``get_task`` is
+cached).
 Data are deterministic: the 8x8 digits shipped with scikit-learn split by a fixed permutation
 (seed 0) into 1200 train / 597 validation images, and synthetic sets drawn from fixed numpy
 seeds. Inputs are standardized with the training split's statistics. Classification tasks report
 validation accuracy as ``metric``; regression tasks report the validation loss (mean squared
 error). ``Task.validation_loss`` is always the training loss evaluated on the validation split.
 Inputs have the samples on axis 0: (n, features) for every task except ``convnet_digits``,
-whose inputs are precomputed 3x3 image patches of shape (n, 9, 4, 16) (see `_image_patches`).
+whose inputs are precomputed 3x3 image patches of shape (n, 9, 4, 16) (see `_image_patches`),
+and ``char_lm``, whose inputs and targets are (n, 64) character indexes (int32).
 
 `Task` is public (``from search_spaces.optimizers import Task``): a user brings a task as a
 function of no arguments returning one, named in the space's settings by an import string
@@ -682,7 +690,7 @@ _BUILDERS: dict[str, tuple[str, Callable[[str, str], Task]]] = {
     # minibatch tasks (issue 27)
     "mlp_mnist1d": ("proxy", lambda n, k: _mnist1d_mlp(n, k, 300, (64,), 64)),
     "cnn_digits_shift": ("proxy", lambda n, k: _digits_shift_cnn(n, k, 200, (8, 16), 64)),
-    "mlp_mnist1d_x": ("funnel", lambda n, k: _mnist1d_mlp(n, k, 600, (256, 256), 64)),
+    "mlp_mnist1d_x": ("funnel", lambda n, k: _mnist1d_mlp(n, k, 500, (96, 96), 64)),
     "cnn_digits_shift_x": ("funnel", lambda n, k: _digits_shift_cnn(n, k, 500, (16, 32), 64)),
     "char_lm": ("meta_validation", lambda n, k: _char_lm(n, k, 200, 64, 8)),
     "cnn1d_mnist1d": ("meta_validation", lambda n, k: _mnist1d_cnn(n, k, 400, (16, 32, 32), 64)),
@@ -693,6 +701,14 @@ _BUILDERS: dict[str, tuple[str, Callable[[str, str], Task]]] = {
 }
 
 TASK_NAMES: dict[str, str] = {name: kind for name, (kind, _) in _BUILDERS.items()}
+# the minibatch tiers (issue 27): proxies drive the search, the funnel re-tests proxy winners at
+# 4-10x the cost, the held-out tasks (four families, the language model among them) are never
+# searched on
+DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
+    "proxy": ("mlp_mnist1d", "cnn_digits_shift"),
+    "funnel": ("mlp_mnist1d_x", "cnn_digits_shift_x"),
+    "meta_validation": ("char_lm", "cnn1d_mnist1d", "mlp_mnist1d_deep", "cnn_digits_shift_wide"),
+}
 
 
 def is_user_task(name: str) -> bool:

@@ -41,7 +41,7 @@ from automl.imports import check_import_string
 from automl.ir import Program
 from automl.workflows import Candidates, RowRecorder, RowSink, WorkflowOptions, WorkflowReport
 from search_spaces.optimizers.interpreter import LR_SCHEDULES
-from search_spaces.optimizers.tasks import TASK_NAMES, get_task, is_user_task
+from search_spaces.optimizers.tasks import DEFAULT_TIERS, TASK_NAMES, get_task, is_user_task
 
 META_TASKS = tuple(name for name, kind in TASK_NAMES.items() if kind == "meta_validation")
 SEED_DECAY = 0.01  # the seed program's weight decay: the easy baseline
@@ -59,7 +59,8 @@ class MetaValidationOptions(WorkflowOptions):
     weight_decays: tuple[float, ...] = WEIGHT_DECAYS
     # initializations each task is trained from (geometric mean over them)
     init_seeds: tuple[int, ...] = (0,)
-    tasks: tuple[str, ...] = META_TASKS
+    # the held-out minibatch tasks (the full-batch ones of before remain by name)
+    tasks: tuple[str, ...] = DEFAULT_TIERS["meta_validation"]
     # the rates both are tuned over (default: the space's, i.e. the campaign's)
     learning_rates: tuple[float, ...] | None = None
     # the schedule both train under (default: the space's, i.e. the campaign's)
