@@ -303,3 +303,22 @@ def test_fewer_points_than_constants_falls_back_from_lm(exp2_grid) -> None:
     # MINPACK's lm needs at least as many residuals as constants: trf takes over, no exception
     fit = fit_constants(horner_model, x[:3], truth[:3], np.ones(5), jacobian=horner_jacobian)
     assert math.isfinite(fit.max_relative_error) and fit.params.shape == (5,)
+
+
+def test_the_least_squares_stage_takes_a_cap_on_its_model_calls(
+        exp2_grid: tuple[np.ndarray, np.ndarray]) -> None:
+    x, truth = exp2_grid
+
+    def rational(params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return (params[0] + x * (params[1] + x * params[2])) / (params[3] + x)
+
+    start = np.array([-5.0, -2.0, -0.5, -5.0])
+    default = fit_constants(rational, x, truth, start)
+    # the default cap is 50 (k + 1): naming it changes nothing
+    named = fit_constants(rational, x, truth, start, least_squares_evaluations=250)
+    assert np.array_equal(default.params, named.params)
+    assert default.evaluations == named.evaluations
+    capped = fit_constants(rational, x, truth, start, least_squares_evaluations=5)
+    assert capped.evaluations < default.evaluations
+    start_error = relative_error(rational(start, x), truth).max()
+    assert default.max_relative_error <= capped.max_relative_error < start_error

@@ -102,3 +102,17 @@ def test_the_complex_step_jacobian_is_the_derivative_and_only_for_analytic_ops()
     assert with_sqrt.model_jacobian(with_sqrt.parse("t = sqrt(x)\nf = t * c0 + c1\n", "s")) is None
     assert AutoNumericsSpace({"target": "exp2", "fit_solver": "trf"}).fit_jacobian(program) is None
     assert space.fit_jacobian(program) is not None
+
+
+def test_a_cap_on_the_least_squares_stage_reaches_the_fit_and_its_default_changes_nothing(
+        ) -> None:
+    text = "p = c1 * x + c0\nq = c2 * x + c3\nr = p / q\nf = r + c4 * x\n"
+    default = AutoNumericsSpace({"target": "exp2"})
+    named = AutoNumericsSpace({"target": "exp2", "fit_least_squares_evaluations": None})
+    capped = AutoNumericsSpace({"target": "exp2", "fit_least_squares_evaluations": 3})
+    results = [space.evaluate_one(space.parse(text, "r")) for space in (default, named, capped)]
+    assert results[0] == results[1]
+    (error, _), (capped_error, capped_metrics) = [
+        (objectives["max_relative_error"], metrics) for objectives, metrics in results[::2]]
+    assert capped_metrics["constants"] != results[0][1]["constants"]
+    assert math.isfinite(error) and math.isfinite(capped_error)

@@ -162,13 +162,15 @@ def fit_constants(
     tolerance: float = 1e-3,
     popsize: int | None = None,
     jacobian: Jacobian | None = None,
+    least_squares_evaluations: int | None = None,
 ) -> FitResult:
     """Fit the constants of `model` to minimise the max relative error against `truth` on `x`.
 
     method: "lsq_minimax" (least squares, then Lawson minimax refinement; `lawson_rounds`,
         `lawson_power` = p of the reweighting, `tolerance` = relative gap between the Lawson
-        lower bound and the best max error at which to stop) or "cma" (CMA-ES; `popsize`
-        defaults to cma's 4 + 3 ln k; `rng` seeds it).
+        lower bound and the best max error at which to stop, `least_squares_evaluations` =
+        the least squares stage's cap on model calls, default 50 (k + 1)) or "cma" (CMA-ES;
+        `popsize` defaults to cma's 4 + 3 ln k; `rng` seeds it).
     max_evaluations: hard cap on model calls (finite-difference Jacobians included; an exact
         `jacobian` call counts as one, though a complex-step one costs ~4k model calls' work).
     jacobian: the model's exact Jacobian, when it has one. "lsq_minimax" then runs MINPACK's
@@ -199,7 +201,7 @@ def fit_constants(
                 converged = False  # cannot start from a broken point: a failed fit
             elif method == "lsq_minimax":
                 converged = _lsq_minimax(objective, initial, lawson_rounds, lawson_power,
-                                         tolerance)
+                                         tolerance, least_squares_evaluations)
             else:
                 converged = _cma(objective, initial, rng, popsize)
     except _BudgetExhausted:
@@ -315,12 +317,15 @@ def _jacobian(objective: _Objective, params: np.ndarray, residuals: np.ndarray) 
 
 
 def _lsq_minimax(
-    objective: _Objective, initial: np.ndarray, rounds: int, power: float, tolerance: float
+    objective: _Objective, initial: np.ndarray, rounds: int, power: float, tolerance: float,
+    least_squares_evaluations: int | None = None,
 ) -> bool:
     """Least squares, then Lawson rounds. Returns whether a stopping criterion was met."""
     k = initial.size
-    # Stage 1: unweighted least squares, enough iterations for a nonlinear model to settle.
-    params = _least_squares(objective, initial, max_nfev=50 * (k + 1))
+    # Stage 1: unweighted least squares, enough iterations for a nonlinear model to settle
+    # (by default; a cap trades that for more candidates in the same time)
+    params = _least_squares(objective, initial, max_nfev=least_squares_evaluations or
+                            50 * (k + 1))
     residuals = objective.residuals(params)
     if not np.all(np.isfinite(residuals)):
         return False

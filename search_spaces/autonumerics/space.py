@@ -148,6 +148,12 @@ class AutoNumericsSettings(SpaceSettings):
     fit_solver: Literal["lm", "trf"] = key_setting("lm")
     # independent random starts per fit, the best kept (fitting.fit_from_starts)
     fit_restarts: int = key_setting(1, ge=1, le=64)
+    # cap on the model calls of the fit's least squares stage (`fitting.fit_constants`'s
+    # `least_squares_evaluations`; None: 50 (k + 1) for k constants, as every result before it
+    # was fitted). ~3/4 of a campaign's time is that stage (py-spy, 2^x, 60 s); Operon runs 10
+    # Levenberg-Marquardt steps per candidate and leaves the rest to its descendants, which
+    # start from the fitted constants, as here with `inherit_constants`
+    fit_least_squares_evaluations: int | None = key_setting_unless_default(None, ge=1)
     ops: tuple[str, ...] = key_setting(("add", "sub", "mul", "div"))
     max_statements: int = other_setting(20, ge=1, le=200)
     initial_statements: int = other_setting(2, ge=1)
@@ -427,7 +433,8 @@ class AutoNumericsSpace(SearchSpace):
                 model, self.grid, self.truth, starts, good_enough=FLOAT64_FLOOR,
                 method=self.settings.fit_method, max_evaluations=self.settings.fit_max_evaluations,
                 rng=np.random.default_rng(self.settings.constants_seed),
-                jacobian=self.fit_jacobian(program))
+                jacobian=self.fit_jacobian(program),
+                least_squares_evaluations=self.settings.fit_least_squares_evaluations)
             params, error = fit.params, fit.max_relative_error
         else:
             params = starts[0]
