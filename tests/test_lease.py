@@ -32,19 +32,14 @@ from automl.config import parse_config
 from automl.controller import CampaignController
 from automl.store import Store
 from automl.store.errors import LeaseHeld
+from tests.test_resume import BUDGET
+from tests.test_resume import CONFIG as RESUME_CONFIG
+from tests.test_resume import evaluated_count as evaluated
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 GRACE = 2.0
-BUDGET = 120
-CONFIG = f"""
-seed: 11
-space: {{name: autonumerics, settings: {{target: exp2, fit_constants: true, max_statements: 10}}}}
-evolution: {{strategy: nsga2, population_size: 12}}
-budget: {{max_evaluations: {BUDGET}}}
-executor: {{kind: local, batch_size: 4}}
-store: {{flush_seconds: 0.01}}
-lease: {{heartbeat_seconds: 0.5, grace_seconds: {GRACE}}}
-"""
+# the resume tests' campaign, with a lease that goes stale within seconds
+CONFIG = RESUME_CONFIG + f"lease: {{heartbeat_seconds: 0.5, grace_seconds: {GRACE}}}\n"
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
 ENVIRONMENT.pop("AUTOML_DB", None)
 
@@ -59,15 +54,6 @@ def start(*args: str, cwd: Path, program: list[str] | None = None,
     return subprocess.Popen([*(program or [sys.executable, "-m", "automl"]), *args], cwd=cwd,
                             env=env or ENVIRONMENT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-
-
-def evaluated(path: Path) -> int:
-    try:
-        with sqlite3.connect(path, timeout=1) as conn:
-            return conn.execute("SELECT count(*) FROM candidates WHERE status != 'duplicate'"
-                                ).fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
 
 
 def wait_for(condition, timeout: float = 60, what: str = "") -> None:
