@@ -56,10 +56,9 @@ def test_float32_takes_built_in_targets_whose_intervals_have_no_pole(tmp_path, m
 
 @pytest.mark.parametrize("precision", ["float64", "float32"])
 def test_an_interval_across_a_pole(tmp_path, monkeypatch, precision):
-    """log on [0, 1] (its pole at 0 an endpoint) and 1/x-like log on [-1, 1]: refused in one
-    line naming the setting. float32 mode takes only built-in targets on their intervals,
-    none of which holds a pole (the test above), so a user's interval is refused there before
-    the function is tried."""
+    """log on [0, 1], its pole at 0 an endpoint: refused in one line naming the setting. float32
+    mode takes only built-in targets on their intervals, none of which holds a pole (the test
+    above), so a user's interval is refused there before the function is tried."""
     extra = f"    precision: {precision}\n"
     code, output = run(tmp_path, monkeypatch,
                        "{function: 'mpmath:log', interval: [0, 1], name: log}", extra)
