@@ -143,10 +143,13 @@ executor: {{kind: local, batch_size: 8}}
         summary = CampaignController.create(config, store, "peers").run()
         evaluations = sorted(store.load_evaluations(summary.campaign.id),
                              key=lambda evaluation: evaluation.created_at)
+        texts = {candidate.number: candidate.program
+                 for candidate in store.load_candidates(summary.campaign.id)}
         for evaluation in evaluations:
             if evaluation.objectives:
                 recorder.record(int(evaluation.objectives["cost"]),
                                 evaluation.objectives["max_relative_error"],
+                                texts.get(evaluation.candidate_number),
                                 at=evaluation.created_at - started)
     return {"candidates": summary.candidates, "cache_hit_rate": round(summary.cache_hit_rate, 3)}
 
@@ -303,6 +306,32 @@ def operon_text(nodes: Sequence) -> str:
             first = stack.pop()
             stack.append(f"({first} {symbols.get(node.Type, node.Name)} {stack.pop()})")
     return stack[0]
+
+
+def operon_dsl(nodes: Sequence) -> str:
+    """An Operon tree as a program of the platform's DSL (one statement per operator node and
+    per weighted variable, its constants as literals), for `automl.ir.cost` to count as the
+    platform counts its own programs (a tree without an operator reads ``f = v + 0.0``)."""
+    from pyoperon import NodeType
+
+    names = {NodeType.Add: "+", NodeType.Sub: "-", NodeType.Mul: "*", NodeType.Div: "/"}
+    lines: list[str] = []
+    stack: list[str] = []
+
+    def statement(expression: str) -> str:
+        lines.append(f"t{len(lines)} = {expression}")
+        return f"t{len(lines) - 1}"
+
+    for node in nodes:
+        if node.Type == NodeType.Variable:
+            stack.append("x" if node.Value == 1.0 else
+                         statement(f"{float(node.Value)!r} * x"))
+        elif node.Arity == 0:
+            stack.append(repr(float(node.Value)))
+        else:
+            first = stack.pop()
+            stack.append(statement(f"{first} {names[node.Type]} {stack.pop()}"))
+    return "\n".join([*lines, f"f = {stack[0]}" if lines else f"f = {stack[0]} + 0.0"]) + "\n"
 
 
 def operon_scaled(tree, x: np.ndarray, truth: np.ndarray) -> list:

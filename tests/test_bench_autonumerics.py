@@ -85,6 +85,27 @@ def test_an_operon_tree_costs_its_ops_over_x_its_weighted_variables_and_its_scal
         bench.operon_cost([op.Node.Constant(1.0), op.Node.Constant(2.0)])
 
 
+def test_an_operon_trees_cost_is_the_platforms_cost_of_the_same_program(op):
+    from automl.ir import cost
+    from search_spaces.autonumerics.ops import TABLE
+    from search_spaces.autonumerics.space import AutoNumericsSpace
+
+    space = AutoNumericsSpace({"target": "exp2", "max_statements": 60})
+    trees = [parse(op, text) for text in (
+        "(0.5 + (2.0 * (X1 / (3.0 - X1))))", "((X1 - 1.0) + (2.0 - 3.0))",
+        # an Operon model of 2^x (600 s, seed 1), its weights written as multiplies
+        "(-2.07e-07 + (1.0000001 * ((((-0.49 * X1) - 15.27) / (((9.3 / (4.58 + ((-1.67 * X1)"
+        " + -0.18))) - -1.51) / (-0.23 + (0.35 * X1)))) - (-2.36 * X1))))")]
+    trees.append([op.Node.Variable(0.75), op.Node.Constant(2.0), op.Node.Constant(3.0),
+                  op.Node.Div(), op.Node.Sub(), op.Node.Variable(1.5), op.Node.Mul()])
+    for nodes in trees:
+        program = space.parse(bench.operon_dsl(nodes), "operon")
+        assert bench.operon_cost(nodes) == cost(program, ("x",), TABLE) > 0
+        x = space.grid[::64]
+        np.testing.assert_array_equal(space.model(program)(np.array([]), x),
+                                      bench.operon_values(nodes, x))
+
+
 def test_an_operon_tree_evaluates_in_float64_as_operon_computes_it_in_float32(op):
     x = np.linspace(0.0, 1.0, 101)
     dataset = op.Dataset(np.asfortranarray(x.reshape(-1, 1)))
