@@ -11,19 +11,21 @@ form, its coefficients c0 (highest power) ... fitted):
   x = 1 is exact and q's rounding reaches the result scaled by |t| / 2 at most).
 * log2 on [1, 2]: t = x - 1.0, s = x - 1.5 (both exact), ``f = fma(t, q(s), t)``: q =
   log2(x) / t - 1 falls from 0.44 to 0 over the interval, and in t's powers its Horner terms of
-  ~0.44 cancel to nearly 0 at x = 2 (1.29 ULP on 2^24 points at degree 9); centred at 1.5 they
-  are half as large (0.84 at degree 10).
+  ~0.44 cancel to nearly 0 at x = 2 (1.29 ULP over every input at degree 9); centred at 1.5
+  they are half as large (0.856 at degree 10).
 * erf on [0, 1]: u = x * x, ``f = fma(x, q(u), x)`` (erf x = x + x q(x^2)), q's last Horner
   step split Estrin-wise, ``q = fma(u * u, g(u), fma(u, c5, c6))``: in plain Horner form the
   operand of its last step (~-0.29 near x = 1, where q's terms cancel to -0.16) is rounded,
-  0.991 ULP over every input; split, 0.886 (one op more). Subnormal inputs are left out of the
-  check points (`float32_subnormal_inputs: false`): XLA on a CPU flushes them to zero, so no
-  XLA function is within 1 ULP of erf there.
+  0.991 ULP over every normal input; split, 0.886 (one op more). Subnormal inputs are left out
+  of the check points (`float32_subnormal_inputs: false`): XLA on a CPU flushes them to zero,
+  so no XLA function is within 1 ULP of erf there.
 
-Why not ``fma(t, C, t * q)`` with C = 1/ln 2 or 2/sqrt(pi) split into float32 hi and lo:
-XLA's CPU compiler contracts a multiply feeding an add into one fma, and with two products
-feeding the add it fused the other one (t * C rounded, then the fma): 1.6 ULP for log2. Each
-form above has one product feeding its last add.
+Forms tried first and dropped (degree 9 for log2, 6 for erf; max ULP over every float32 in
+[1, 2] and on 2^24 + 2^20 points of [0, 1]): log2 as ``fma(t, C, t * q(t))``, C = 1/ln 2
+rounded to float32 as a literal, 1.62 ULP (the product t * q is rounded before the add, and
+the lost low part of 1/ln 2 is left to q); log2 as ``fma(t, q(t), t)`` in powers of t, 1.29;
+erf as ``fma(x, C, x * q(u))``, C = 2/sqrt(pi) likewise, 1.37 over the normal inputs (not
+refined: the space's check points then held subnormal inputs).
 
 The start of the fit is the weighted least-squares fit of q for the least relative error of f
 on 3,000 Chebyshev points (mpmath truth); the space's fit (`fit_method` lsq_minimax) moves it
