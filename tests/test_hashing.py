@@ -456,7 +456,7 @@ ZOO_HASHES = {
 DEFAULT_SETTINGS_HASHES = {
     "autonumerics": "78dc3eb6b56d2d51aeecedf945f82100",
     "evonorm": "75c1f4c79c2ce06d2b1eb08704d18226",
-    "optimizers": "78fdf54bd42d09639b9bdb6bbadcffc4",
+    "optimizers": "2a67f2d5deb55fa48c9a0e1561754168",  # evaluator version 6: minibatch tiers
 }
 # sha256 (first 32 hex digits) of the lines "name hash" of a space's baselines (default
 # settings) by name; rational_minimax_* left out: their coefficients are fitted when they are
