@@ -323,3 +323,41 @@ def test_minibatch_task_contract_and_adamw_learns_it(name, space):
                                           space.settings.max_constants))
     assert losses[0] == pytest.approx(initial, rel=1e-3)
     assert losses[1] < 0.8 * initial
+
+
+def _meta_validate_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "meta_validate.py"
+    spec = importlib.util.spec_from_file_location("meta_validate_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_meta_validate_ratios_are_paired_by_seed_with_a_bootstrap_interval():
+    script = _meta_validate_script()
+    result = script.evaluate_task("user_optimizer_tasks:minibatch_task", [0, 1, 2],
+                                  (0.01, 0.1), (0.0, 0.1), "warmup_cosine", None)
+    assert set(result["best_loss"]) == set(script.REFERENCES)
+    assert all(len(losses) == 3 for losses in result["best_loss"].values())
+    grid = set(interpreter.hyperparameter_grid((0.01, 0.1), (0.0, 0.1)))
+    assert all(tuple(point) in grid for points in result["best_grid_point"].values()
+               for point in points)
+    rows = script.summarize(result, np.random.default_rng(0), 2000)
+    assert rows["adamw"] == {"geometric_mean_ratio": 1.0, "ci95": [1.0, 1.0],
+                             "per_seed_ratio": [1.0, 1.0, 1.0]}
+    for name, row in rows.items():
+        expected = np.exp(np.mean(np.log(np.asarray(result["best_loss"][name]))
+                                  - np.log(np.asarray(result["best_loss"]["adamw"]))))
+        assert row["geometric_mean_ratio"] == pytest.approx(expected)
+        low, high = row["ci95"]
+        slack = 1 + 1e-9  # exp(mean(log)) of one seed repeated rounds in the last bit
+        assert min(row["per_seed_ratio"]) / slack <= low <= row["geometric_mean_ratio"] * slack
+        assert row["geometric_mean_ratio"] / slack <= high <= max(row["per_seed_ratio"]) * slack
+    assert len({rows[name]["geometric_mean_ratio"] for name in rows}) == len(rows)
+    # one seed diverging everywhere: an infinite ratio and interval, not an exception
+    result["best_loss"]["sign_sgd"][0] = float("inf")
+    assert script.summarize(result, np.random.default_rng(0), 100)["sign_sgd"]["ci95"] == [
+        float("inf"), float("inf")]
