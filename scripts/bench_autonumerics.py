@@ -125,15 +125,16 @@ OPS = ("add", "sub", "mul", "div")  # the op set every method may take a subset 
 
 
 def run_automl(target: str, seconds: float, seed: int, recorder: Recorder,
-               ops: Sequence[str] = OPS, settings: dict | None = None) -> dict:
+               ops: Sequence[str] = OPS, settings: dict | None = None,
+               population: int = 64) -> dict:
     """`settings`: more of the space's settings (JSON values), e.g. to compare a search
-    change with the defaults at the same budget."""
+    change with the defaults at the same budget; `population`: NSGA-II's size."""
     extra = "".join(f", {name}: {json.dumps(value)}" for name, value in (settings or {}).items())
     config = parse_config(f"""
 seed: {seed}
 space: {{name: autonumerics, settings: {{target: {target}, ops: [{", ".join(ops)}],
         fit_constants: true, max_statements: 16{extra}}}}}
-evolution: {{strategy: nsga2, population_size: 64, tournament_size: 2}}
+evolution: {{strategy: nsga2, population_size: {population}, tournament_size: 2}}
 budget: {{max_evaluations: 100000000, max_seconds: {seconds}}}
 executor: {{kind: local, batch_size: 8}}
 """)
@@ -151,7 +152,8 @@ executor: {{kind: local, batch_size: 8}}
                                 evaluation.objectives["max_relative_error"],
                                 texts.get(evaluation.candidate_number),
                                 at=evaluation.created_at - started)
-    return {"candidates": summary.candidates, "cache_hit_rate": round(summary.cache_hit_rate, 3)}
+    return {"candidates": summary.candidates, "cache_hit_rate": round(summary.cache_hit_rate, 3),
+            "population": population}
 
 
 def run_deap(x: np.ndarray, seconds: float, seed: int, recorder: Recorder,
@@ -411,6 +413,8 @@ def main() -> None:
                         help="also report every cost 1..N (the front per cost, and a table)")
     parser.add_argument("--automl-settings", type=json.loads, default={},
                         help="more AutoNumerics settings, as a JSON object")
+    parser.add_argument("--automl-population", type=int, default=64,
+                        help="the platform's NSGA-II population")
     parser.add_argument("--operon-iterations", type=int, default=10,
                         help="Operon's Levenberg-Marquardt steps per candidate")
     parser.add_argument("--table-from", nargs="+", metavar="FILE",
@@ -436,7 +440,8 @@ def main() -> None:
         context["automl_settings"] = arguments.automl_settings
     runners = {
         "automl": lambda r: run_automl(arguments.target, arguments.seconds, arguments.seed, r,
-                                       ops, arguments.automl_settings),
+                                       ops, arguments.automl_settings,
+                                       arguments.automl_population),
         "deap": lambda r: run_deap(x, arguments.seconds, arguments.seed, r, ops),
         "gplearn": lambda r: run_gplearn(x, truth, arguments.seconds, arguments.seed, r, ops),
         "operon": lambda r: run_operon(x, truth, arguments.seconds, arguments.seed, r, ops,

@@ -143,3 +143,12 @@ def test_a_short_operon_run_scores_its_population_with_the_recorder(op):
     assert recorder.best_at_most(4) < 0.05
     for cost, text in recorder.programs.items():  # every best program's text is scored
         assert "x" in text or cost == 0
+
+
+def test_automl_settings_reach_the_campaigns_space():
+    from automl.config import ConfigError
+
+    # a value the space refuses fails the config before anything runs: the settings arrive
+    with pytest.raises(ConfigError, match="fit_least_squares_evaluations: Input should be greater"):
+        bench.run_automl("exp2", 1.0, 0, bench.Recorder(np.ones(3)),
+                         settings={"fit_least_squares_evaluations": 0})
