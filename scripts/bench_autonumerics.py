@@ -24,9 +24,10 @@ a markdown table of the fronts.
   Operon returns models) and its Pareto front, evaluated in float64 numpy on the same grid.
   Its cost counts what the tree computes from x: operator nodes whose subtree holds x, a
   weighted variable (Operon's leaf `w * x`, w != 1) as one multiply, and the scale multiply
-  and offset add at the root when they apply (`operon_cost`). The pyoperon wheel is a
-  single-precision build: its search and fits run in float32, its constants are float32
-  values (so its errors bottom out near 1e-7).
+  and offset add at the root when they apply (`operon_cost`, the platform's own cost of the
+  same program: `operon_dsl`). The pyoperon wheel (0.6.2) is a single-precision build: its
+  search and fits run in float32 and its constants are float32 values. Only what Operon holds
+  at the end is seen: a program it evolved and then lost from its population is not counted.
 
 Prints one JSON line per method (`autonumerics_peer_best_error_cost_le_10`), then the ratios.
 Needs the `bench` extra (deap, gplearn, pyoperon). `--methods automl,operon` runs a subset;
@@ -34,7 +35,10 @@ Needs the `bench` extra (deap, gplearn, pyoperon). `--methods automl,operon` run
 each pinned to its own core).
 
     python scripts/bench_autonumerics.py [--seconds 60] [--target exp2] [--max-cost 10]
-        [--methods automl,deap,gplearn,operon] [--table-costs 16] [--seed 0]
+        [--methods automl,deap,gplearn,operon] [--ops add,sub,mul,div] [--table-costs 16]
+        [--seed 0] [--automl-settings '{"fit_least_squares_evaluations": 20}']
+        [--automl-population 64] [--operon-iterations 10]
+    python scripts/bench_autonumerics.py --table-from automl.jsonl operon.jsonl
 """
 
 from __future__ import annotations
