@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from automl import zoo
 from automl.cli import app
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -50,6 +51,27 @@ def test_default_names_can_be_typed_back(workdir):
         names.append(json.loads(result.stdout)["campaign"])
     assert names == ["small-1", "small-2", "mine", "small-3"]
     assert invoke("status", "small-2", "--db", db).exit_code == 0
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_tables_never_cut_what_one_copies(workdir, columns):
+    """At 80 columns (and narrower) `ls` shows whole campaign names and `zoo` whole file
+    paths: a table when they fit, lines otherwise, never an ellipsis in them."""
+    db = f"sqlite:///{workdir / 'wide.db'}"
+    name = "a_campaign_name_one_copies_" + "x" * 20
+    assert invoke("run", "small.yaml", "--db", db, "--max-evals", "2", "--name", name
+                  ).exit_code == 0
+    environment = {**os.environ, "COLUMNS": str(columns)}
+    for command, copied in ((["ls", "--db", db], [name]),
+                            (["zoo"], [e.relative_path for e in zoo.entries()])):
+        shown = subprocess.run([sys.executable, "-m", "automl", *command], cwd=REPOSITORY,
+                               env=environment, capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert all(len(line.rstrip()) <= max(columns, *map(len, copied)) for line in lines)
+        for value in copied:
+            assert any(value in line for line in lines), (command, value)
+        assert "…" not in "".join(line for line in lines if any(v[:8] in line for v in copied))
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ from automl.cli.common import (
     one_line,
     open_store,
     print_json,
+    print_table,
     user_errors,
 )
 from automl.progress_bar import progress_bar
@@ -271,7 +272,7 @@ def list_campaigns(db: DatabaseOption = None, as_json: JsonOption = False) -> No
                       str(c.candidate_count),
                       str(c.evaluation_count),
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created_at)))
-    console.print(table)
+    print_table(table, whole=("name",))
 
 
 def status(

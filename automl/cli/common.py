@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from automl.defaults import DEFAULT_DATABASE, database_url  # noqa: F401 - used by the verbs
 from automl.progress_bar import format_value  # noqa: F401 - used by the verbs
@@ -119,6 +120,41 @@ def file_or_reference(target: str) -> Path | None:
 def campaign_key(campaign: str) -> int | str:
     """A campaign argument as the store looks it up: an id when it is all digits."""
     return int(campaign) if campaign.isdigit() else campaign
+
+
+def print_table(table: Table, whole: tuple[str, ...] = ()) -> None:
+    """Print `table` without ever cutting a value of the columns headed `whole` (campaign
+    names, file paths: what one copies from a table). Those columns do not wrap, the others
+    give way; when the console is too narrow even so, each row prints as lines instead: the
+    whole values first, then ``header: value``, indented."""
+    from rich.measure import Measurement
+
+    def fits() -> bool:
+        needed = Measurement.get(console, console.options.update_width(10**6), table).minimum
+        return needed <= console.width
+
+    for column in table.columns:
+        if column.header in whole:
+            column.no_wrap = True
+    if fits():
+        console.print(table)
+        return
+    # compact: no rules, one space between columns
+    table.box, table.padding = None, (0, 1, 0, 0)
+    table.pad_edge = table.show_edge = False
+    if fits():
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title, highlight=False)
+    cells = [list(column.cells) for column in table.columns]
+    for row in zip(*cells, strict=True):
+        named = list(zip(table.columns, row, strict=True))
+        console.print(*[value for column, value in named if column.header in whole],
+                      highlight=False, soft_wrap=True)
+        for column, value in named:
+            if column.header not in whole:
+                console.print(f"    {column.header}: ", value, sep="", highlight=False)
 
 
 def print_json(value: Any) -> None:

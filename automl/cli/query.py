@@ -27,6 +27,7 @@ from automl.cli.common import (
     open_results,
     parse_settings,
     print_json,
+    print_table,
     user_errors,
 )
 
@@ -310,10 +311,9 @@ def zoo(as_json: JsonOption = False) -> None:
                       "found_by": e.found_by} for e in found])
         return
     table = Table(title="discovered programs (automl reproduce FILE re-evaluates one)")
-    for column in ("space", "objectives", "file"):
+    for column in ("file", "objectives"):  # the space is the path's second folder
         table.add_column(column)
     for e in found:
-        table.add_row(e.space,
-                      ", ".join(f"{k}={format_value(v)}" for k, v in e.objectives.items()),
-                      escape(e.relative_path))
-    console.print(table)
+        table.add_row(escape(e.relative_path),
+                      ", ".join(f"{k}={format_value(v)}" for k, v in e.objectives.items()))
+    print_table(table, whole=("file",))
