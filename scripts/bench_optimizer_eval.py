@@ -58,9 +58,10 @@ def main() -> None:
     start = time.perf_counter()
     space.evaluate(programs)  # compiles the batch-of-64 trainers once
     first_seconds = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     space.evaluate(programs)
     batched_seconds = time.perf_counter() - start
+    batched_cpu_seconds = time.process_time() - cpu_start
     batched_rate = len(programs) / batched_seconds
     print(json.dumps({"metric": "optimizer_batched_candidates_per_s", "value": round(
         batched_rate, 2), "unit": "candidates/s", "candidates": len(programs),
@@ -68,7 +69,7 @@ def main() -> None:
         "reference_and_batch1_compile_seconds": round(warmup_seconds, 2), **context}),
         flush=True)
 
-    per_candidate_seconds, run_only_seconds = [], []
+    per_candidate_seconds, run_only_seconds, run_only_cpu_seconds = [], [], []
     for program in programs[: arguments.per_candidate]:
         start = time.perf_counter()
         trainers = []
@@ -81,9 +82,11 @@ def main() -> None:
             trainers.append(trainer)
         per_candidate_seconds.append(time.perf_counter() - start)
         start = time.perf_counter()  # the same compiled code again: training alone
+        cpu_start = time.process_time()
         for trainer in trainers:
             trainer()
         run_only_seconds.append(time.perf_counter() - start)
+        run_only_cpu_seconds.append(time.process_time() - cpu_start)
     per_candidate_rate = 1.0 / float(np.median(per_candidate_seconds))
     print(json.dumps({"metric": "optimizer_per_candidate_jit_candidates_per_s",
                       "value": round(per_candidate_rate, 3), "unit": "candidates/s",
@@ -100,7 +103,15 @@ def main() -> None:
                       "value": round(batched_seconds / len(programs)
                                      / float(np.median(run_only_seconds)), 2), "unit": "x",
                       "batched_seconds_per_candidate": round(
-                          batched_seconds / len(programs), 3), **context}), flush=True)
+                          batched_seconds / len(programs), 3),
+                      "alone_seconds_each": [round(x, 3) for x in run_only_seconds],
+                      # the process's CPU time: on a loaded machine, what an idle core takes
+                      "cpu_ratio": round(batched_cpu_seconds / len(programs)
+                                         / float(np.median(run_only_cpu_seconds)), 2),
+                      "batched_cpu_seconds_per_candidate": round(
+                          batched_cpu_seconds / len(programs), 3),
+                      "alone_cpu_seconds_each": [round(x, 3) for x in run_only_cpu_seconds],
+                      **context}), flush=True)
     print(json.dumps({"metric": "optimizer_batched_speedup",
                       "value": round(batched_rate / per_candidate_rate, 1), "unit": "x",
                       **context}), flush=True)
