@@ -48,7 +48,7 @@ update = update * lr
 """
 REFERENCES = {"adamw": adamw_dsl(0.0), "lion": LION_NO_DECAY, "sgd_momentum": SGD_MOMENTUM,
               "sign_sgd": SIGN_SGD}
-RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 DECAYS = (0.0, 0.1)
 
 
