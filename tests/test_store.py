@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,7 +34,7 @@ from automl.store import (
     codec,
     migrate,
 )
-from automl.store.models import METADATA, UNKEYED_CAMPAIGN_TABLES
+from automl.store.models import CAMPAIGN_ROW_TABLES, METADATA, UNKEYED_CAMPAIGN_TABLES
 from automl.store.tables import CACHE_ENTRIES, CANDIDATES
 
 NAN, INF = float("nan"), float("inf")
@@ -210,6 +211,19 @@ def test_revision_0005_drops_the_bulk_keys_and_keeps_the_rows(store: Store,
         assert compare_metadata(context, METADATA) == []
 
 
+def test_landing_many_in_flight_candidates_fits_an_old_sqlite(tmp_path: Any) -> None:
+    """SQLite before 3.32 binds at most 999 values a statement: a flush that lands more
+    in-flight candidates than that must still go through."""
+    with Store.open(f"sqlite:///{tmp_path / 'old.db'}") as store:
+        event.listen(store.engine, "connect", lambda dbapi, _: dbapi.setlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999))
+        store.engine.dispose()  # new connections, with the limit
+        campaign = store.create_campaign("old", "autonumerics", 7, {}, "settings", "v0").id
+        store.write_batch(campaign, dispatched=[candidate(n) for n in range(2500)])
+        store.write_batch(campaign, landed=list(range(2400)))
+        assert [c.number for c in store.load_in_flight(campaign)] == list(range(2400, 2500))
+
+
 def test_a_new_campaign_never_inherits_rows_of_a_campaign_deleted_by_hand(store: Store) -> None:
     """SQLite hands the id of a deleted last row out again: a campaign deleted with raw SQL
     leaves its candidates, evaluations and objective values behind (no foreign key cascades
@@ -217,18 +231,24 @@ def test_a_new_campaign_never_inherits_rows_of_a_campaign_deleted_by_hand(store:
     first = store.create_campaign("first", "autonumerics", 7, {}, "settings", "v0",
                                   objectives=[("error", "minimize"), ("cost", "minimize")]).id
     store.write_batch(first, candidates=[candidate(0), candidate(1)],
-                      evaluations=[evaluation(0), evaluation(1)], dispatched=[candidate(2)])
-    with store.engine.begin() as conn:
-        conn.execute(text("DELETE FROM campaigns WHERE id = :id"), {"id": first})
+                      evaluations=[evaluation(0), evaluation(1)], dispatched=[candidate(2)],
+                      cache_entries=[cache_entry("a" * 32)])
+    assert store.front(first) and store.load_cache(first, "settings")
+    if store.engine.dialect.name == "sqlite":  # as the sqlite3 shell would: foreign keys off
+        with sqlite3.connect(store.engine.url.database) as plain:
+            plain.execute("DELETE FROM campaigns WHERE id = ?", (first,))
+    else:
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM campaigns WHERE id = :id"), {"id": first})
     second = store.create_campaign("second", "autonumerics", 7, {}, "settings", "v0",
                                    objectives=[("error", "minimize"), ("cost", "minimize")]).id
     if store.engine.dialect.name == "sqlite":
         assert second == first  # the case the sweep exists for
     record = store.get_campaign(second)
     assert (record.candidate_count, record.evaluation_count) == (0, 0)
-    assert store.front(second) == []
+    assert store.front(second) == [] and store.load_cache(second, "settings") == []
     with store.engine.connect() as conn:
-        for table in UNKEYED_CAMPAIGN_TABLES:
+        for table in CAMPAIGN_ROW_TABLES:
             assert conn.execute(select(func.count()).select_from(table)
                                 .where(table.c.campaign_id == second)).scalar_one() == 0
 

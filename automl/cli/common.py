@@ -133,9 +133,14 @@ def print_table(table: Table, whole: tuple[str, ...] = ()) -> None:
         needed = Measurement.get(console, console.options.update_width(10**6), table).minimum
         return needed <= console.width
 
+    from rich.text import Text
+
     for column in table.columns:
-        if column.header in whole:
+        if column.header in whole:  # rich measures a cell by its longest word: say the whole
             column.no_wrap = True
+            column.min_width = max((Text.from_markup(cell).cell_len if isinstance(cell, str)
+                                    else Measurement.get(console, console.options, cell).maximum
+                                    for cell in column.cells), default=0)
     if fits():
         console.print(table)
         return

@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import codec
 from .errors import StoreError
-from .models import UNKEYED_CAMPAIGN_TABLES
+from .models import CAMPAIGN_ROW_TABLES
 from .records import CampaignRecord
 from .tables import CAMPAIGNS, CANDIDATES, EVALUATIONS, check_direction
 
@@ -79,13 +79,15 @@ def registered(objectives: Sequence[tuple[str, str]] | None) -> Directions | Non
 
 def insert_campaign(conn: Connection, values: dict[str, Any]) -> int:
     """Insert the campaign row and return its id, with nothing stored under that id yet: rows
-    that a campaign deleted by hand (the platform never deletes one) left in the tables
-    without a foreign key are swept first, since SQLite hands a deleted row's id out again
-    (`models.UNKEYED_CAMPAIGN_TABLES`; each lookup is on an index led by the campaign id)."""
+    that a campaign deleted by hand (the platform never deletes one) left behind are swept
+    first, since SQLite hands a deleted row's id out again: those of the tables without a
+    foreign key, and of every other one too, as a delete with foreign keys off (the sqlite3
+    shell's default) cascades nowhere (`models.CAMPAIGN_ROW_TABLES`; each lookup is on an
+    index led by the campaign id)."""
     if values.get("owner") is not None:
         values = {**values, "heartbeat_at": database_now(conn)}
     campaign_id = conn.execute(insert(CAMPAIGNS).values(**values)).inserted_primary_key[0]
-    for table in UNKEYED_CAMPAIGN_TABLES:
+    for table in CAMPAIGN_ROW_TABLES:
         conn.execute(delete(table).where(table.c.campaign_id == campaign_id))
     return campaign_id
 

@@ -184,3 +184,6 @@ CACHE_KEY = ("campaign_id", "settings_hash", "functional_hash")
 
 # the tables whose rows hang off a campaign without a foreign key (see `_campaign_id`)
 UNKEYED_CAMPAIGN_TABLES = (CANDIDATES, EVALUATIONS, OBJECTIVE_VALUES, IN_FLIGHT)
+# every table with rows of a campaign: a campaign row deleted where foreign keys are off (the
+# sqlite3 shell and Python's sqlite3 module leave them off) leaves even the keyed ones behind
+CAMPAIGN_ROW_TABLES = (*UNKEYED_CAMPAIGN_TABLES, CACHE_ENTRIES, FRONT_MEMBERS)

@@ -24,20 +24,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    MetaData,
-    Table,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import JSON, Table, bindparam, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert
 
 from . import campaigns, codec, derived
@@ -115,7 +104,7 @@ class BatchWriter:
             _copy_rows_and_front(conn, batch, directions)
             _forget(conn, batch.forgotten)
             if batch.cache_entries:
-                upsert_staged_cache(conn)
+                upsert_cache_recordset(conn, _stamped(conn, campaign_id, batch.cache_entries))
             return
         else:
             insert_rows(conn, IN_FLIGHT, batch.dispatched)
@@ -143,8 +132,8 @@ def _forget(conn: Connection, forgotten: list[dict[str, Any]]) -> None:
         ), forgotten)
 
 
-# rows per DELETE ... IN (...): SQLite allows 32,766 bound values a statement
-_DELETE_CHUNK = 10_000
+# rows per DELETE ... IN (...): SQLite before 3.32 binds at most 999 values a statement
+_DELETE_CHUNK = 900
 
 
 def delete_landed(conn: Connection, campaign_id: int, numbers: list[int]) -> None:
@@ -156,36 +145,27 @@ def delete_landed(conn: Connection, campaign_id: int, numbers: list[int]) -> Non
             IN_FLIGHT.c.number.in_(numbers[start:start + _DELETE_CHUNK])))
 
 
-# PostgreSQL: the batch's cache entries are copied into this session-local temporary table with
-# the batch's other rows, then moved into `cache_entries` by one upsert (`upsert_staged_cache`):
-# an executemany of the upsert ran the statement once per entry, a round trip each
-CACHE_STAGING = Table(
-    "automl_cache_staging", MetaData(),
-    *(Column(c.name, c.type) for c in CACHE_ENTRIES.columns if c.name != "id"),
-    prefixes=["TEMPORARY"],
-)
-
-
-def create_cache_staging(conn: Connection) -> None:
-    """The staging table of this database session, made on the session's first batch with
-    cache entries (a temporary table lives as long as its session; one made in a transaction
-    that rolls back is gone, and is made again by the next batch)."""
-    conn.execute(CreateTable(CACHE_STAGING, if_not_exists=True))
-
-
-def upsert_staged_cache(conn: Connection) -> None:
-    """Move the staged entries into `cache_entries` in one statement: the DELETE ... RETURNING
-    empties the staging table as the upsert reads it (the same replace-all-but-the-key as
-    `cache_upsert`). `Batch.encode` keeps one entry per key: one statement may not update a row
-    twice."""
+def upsert_cache_recordset(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """PostgreSQL's form of the cache upsert (`cache_upsert`): the whole batch's entries as one
+    JSON parameter, unpacked by ``json_to_recordset`` into one INSERT ... ON CONFLICT DO UPDATE
+    (an executemany ran the statement once per entry, a round trip each). Needs no privilege
+    beyond the INSERT and leaves nothing in the session (a temporary staging table needed the
+    TEMP privilege, which managed databases often withhold, and outlived the transaction
+    behind a transaction-pooling proxy). ``json``, not ``jsonb``: an objectives value keeps
+    its text as `engine.json_dumps` wrote it, as the executemany stored it; SQL NULL stays
+    NULL. `Batch.encode` keeps one entry per key: one statement may not update a row twice."""
     quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c.name) for c in CACHE_STAGING.columns)
-    replaced = [quote(c.name) for c in CACHE_STAGING.columns if c.name not in CACHE_KEY]
+    columns = [c for c in CACHE_ENTRIES.columns if c.name != "id"]
+    names = ", ".join(quote(c.name) for c in columns)
+    types = ", ".join(f"{quote(c.name)} {c.type.compile(dialect=conn.dialect)}"
+                      for c in columns)
+    replaced = [quote(c.name) for c in columns if c.name not in CACHE_KEY]
     conn.exec_driver_sql(
-        f"WITH staged AS (DELETE FROM {quote(CACHE_STAGING.name)} RETURNING {names}) "
-        f"INSERT INTO {quote(CACHE_ENTRIES.name)} ({names}) SELECT {names} FROM staged "
+        f"INSERT INTO {quote(CACHE_ENTRIES.name)} ({names}) SELECT {names} "
+        f"FROM json_to_recordset(%(entries)s::json) AS entry({types}) "
         f"ON CONFLICT ({', '.join(quote(name) for name in CACHE_KEY)}) DO UPDATE SET "
-        f"{', '.join(f'{name} = excluded.{name}' for name in replaced)}")
+        f"{', '.join(f'{name} = excluded.{name}' for name in replaced)}",
+        {"entries": json_dumps([{c.name: entry[c.name] for c in columns} for entry in entries])})
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -201,10 +181,6 @@ def _copy_rows_and_front(conn: Connection, batch: Batch,
     stamp's lock is held already, and the rows do not change the front) so that the new front
     is computed while the server still stores the rows."""
     campaign_id, evaluations = batch.campaign_id, batch.evaluations
-    staged = []
-    if batch.cache_entries:
-        create_cache_staging(conn)
-        staged = _stamped(conn, campaign_id, batch.cache_entries)
     registered = directions(conn, campaign_id) if evaluations else None
     stored = (derived.stored_front(conn, campaign_id)
               if registered and any(p["objectives"] for p in evaluations) else None)
@@ -213,7 +189,6 @@ def _copy_rows_and_front(conn: Connection, batch: Batch,
         (CANDIDATES, lambda: batch.candidates),
         (EVALUATIONS, lambda: evaluations),
         (OBJECTIVE_VALUES, lambda: derived.objective_value_params(campaign_id, evaluations)),
-        (CACHE_STAGING, lambda: staged),
     ], then=lambda: None if stored is None else derived.front_changes(registered, stored,
                                                                         evaluations))
     if changes is not None:
