@@ -189,14 +189,16 @@ def test_a_batch_for_a_missing_campaign_stores_nothing(store: Store, campaign_id
             assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
 
 
-def test_revision_0005_drops_the_bulk_keys_and_keeps_the_rows(store: Store,
-                                                              campaign_id: int) -> None:
+def test_revision_0005_drops_the_bulk_keys_and_keeps_the_rows(store: Store, campaign_id: int,
+                                                              caplog) -> None:
     store.write_batch(campaign_id, candidates=[candidate(0), candidate(1)],
                       evaluations=[evaluation(0)])
     orphan = {**codec.candidate_params(999, candidate(5))}
     with store.engine.begin() as conn:
         conn.execute(insert(CANDIDATES), [orphan])  # allowed at 0005: no key
-    migrate.downgrade(store.engine, "0004")
+    with caplog.at_level("WARNING"):
+        migrate.downgrade(store.engine, "0004")
+    assert "deleting 1 rows of candidates whose campaign no longer exists" in caplog.text
     with store.engine.connect() as conn:  # the key is back, the orphan it would refuse gone
         assert conn.execute(text("SELECT campaign_id, number FROM candidates ORDER BY number")
                             ).all() == [(campaign_id, 0), (campaign_id, 1)]
@@ -222,6 +224,31 @@ def test_landing_many_in_flight_candidates_fits_an_old_sqlite(tmp_path: Any) -> 
         store.write_batch(campaign, dispatched=[candidate(n) for n in range(2500)])
         store.write_batch(campaign, landed=list(range(2400)))
         assert [c.number for c in store.load_in_flight(campaign)] == list(range(2400, 2500))
+
+
+def test_a_large_sqlite_file_is_copied_only_by_db_upgrade(tmp_path: Any, monkeypatch) -> None:
+    """Revision 0005 copies four tables on SQLite: past a size, opening the file for any other
+    command refuses in one line and leaves it as it was; `automl db upgrade` migrates it."""
+    from typer.testing import CliRunner
+
+    from automl.cli import app
+
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    with Store.open(url) as store:
+        campaign = store.create_campaign("c", "autonumerics", 7, {}, "settings", "v0").id
+        store.write_batch(campaign, candidates=[candidate(0)], evaluations=[evaluation(0)])
+        migrate.downgrade(store.engine, "0004")
+    monkeypatch.setattr(migrate, "SQLITE_AUTO_COPY_LIMIT_BYTES", 0)
+    before = (tmp_path / "big.db").read_bytes()
+    with pytest.raises(StoreError, match=r"copies its tables .* run `automl db upgrade`"):
+        Store.open(url)
+    listed = CliRunner().invoke(app, ["ls", "--db", url])
+    assert listed.exit_code == 2 and "automl db upgrade" in listed.output
+    assert (tmp_path / "big.db").read_bytes() == before
+    upgraded = CliRunner().invoke(app, ["db", "upgrade", "--db", url])
+    assert upgraded.exit_code == 0 and "revision 0005" in upgraded.output, upgraded.output
+    with Store.open(url) as store:
+        assert store.get_campaign(campaign).evaluation_count == 1
 
 
 def test_a_new_campaign_never_inherits_rows_of_a_campaign_deleted_by_hand(store: Store) -> None:

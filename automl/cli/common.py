@@ -86,7 +86,8 @@ def describe(error: Exception) -> str:
     return str(error)
 
 
-def open_store(url: str, create: bool = False, verify: bool = False) -> Store:
+def open_store(url: str, create: bool = False, verify: bool = False,
+               copy_tables: bool = False) -> Store:
     """The store at `url`. Only commands that write a campaign (or `db upgrade`) `create` a
     missing SQLite file (and its directory: `automl.api.make_sqlite_directory`); the others
     say it is missing. With `verify` a damaged SQLite file is refused before anything writes
@@ -96,7 +97,7 @@ def open_store(url: str, create: bool = False, verify: bool = False) -> Store:
 
     if create:
         make_sqlite_directory(url)
-    return Store.open(url, create=create, verify=verify)
+    return Store.open(url, create=create, verify=verify, copy_tables=copy_tables)
 
 
 def open_results(url: str) -> Results:

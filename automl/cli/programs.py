@@ -120,7 +120,7 @@ def baselines_command(
 
 def db_upgrade(db: DatabaseOption = None) -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    with user_errors(), open_store(database_url(db), create=True) as store:
+    with user_errors(), open_store(database_url(db), create=True, copy_tables=True) as store:
         store.upgrade()
         revision = store.schema_revision()
     console.print(f"schema at revision {revision}")

@@ -96,9 +96,19 @@ def downgrade(engine: Engine, revision: str) -> None:
              lambda connection: command.downgrade(alembic_config(connection), revision))
 
 
-def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
+# revisions that copy whole tables on SQLite (it cannot drop a constraint in place): on a
+# large file that takes a while, about the file's size in free disk, and the write lock
+# throughout (a campaign still running under an older version would stall on it), so past
+# this size a command does not start one on its own: `automl db upgrade` runs it
+COPIES_TABLES_ON_SQLITE = ("0005",)
+SQLITE_AUTO_COPY_LIMIT_BYTES = 64 * 2**20
+
+
+def ensure_schema(engine: Engine, *, auto_upgrade: bool, copy_tables: bool = False) -> None:
     """Create the schema in an empty database, upgrade an older one (if `auto_upgrade`), and
-    refuse one whose revision this code does not know (written by a newer version).
+    refuse one whose revision this code does not know (written by a newer version). An
+    upgrade that would copy the tables of a SQLite file over `SQLITE_AUTO_COPY_LIMIT_BYTES`
+    is refused unless `copy_tables` (`automl db upgrade`).
 
     Safe when several processes open the same database at once: the revision is read again
     under the migration lock, so only the first of them migrates."""
@@ -125,9 +135,25 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
                 f"database {safe_url(engine.url)} has schema revision {current!r}, "
                 f"head is {head!r}: run `automl db upgrade`"
             )
+        if current is not None and not copy_tables:
+            _refuse_large_table_copies(engine, current)
         command.upgrade(alembic_config(connection), "head")
 
     _migrate(engine, "schema upgrade", upgrade_if_still_needed)
+
+
+def _refuse_large_table_copies(engine: Engine, current: str) -> None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    copying = [r for r in COPIES_TABLES_ON_SQLITE if r > current]  # zero-padded numbers
+    size = Path(database).stat().st_size if Path(database).exists() else 0
+    if copying and size > SQLITE_AUTO_COPY_LIMIT_BYTES:
+        raise StoreError(
+            f"database {safe_url(engine.url)} has schema revision {current!r}; the upgrade to "
+            f"{head_revision()!r} copies its tables ({size / 2**20:.0f} MiB: it needs about as "
+            f"much free disk, and holds the write lock meanwhile): stop any campaign writing "
+            f"to it, then run `automl db upgrade`")
 
 
 def _is_known(revision: str) -> bool:

@@ -44,20 +44,22 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, auto_upgrade: bool = True, create: bool = True,
-             verify: bool = False) -> Store:
+             verify: bool = False, copy_tables: bool = False) -> Store:
         """Validate `url`, connect, and create the schema (empty database) or upgrade it to head.
 
         With ``auto_upgrade=False`` an out-of-date schema raises `StoreError` instead; with
         ``create=False`` so does a SQLite file that does not exist yet. With ``verify`` an
         existing SQLite file is first checked (``PRAGMA quick_check``, before anything can
-        write to it) and refused when damaged (`integrity.refuse_damaged`)."""
+        write to it) and refused when damaged (`integrity.refuse_damaged`). An upgrade that
+        copies the tables of a large SQLite file runs only with ``copy_tables``
+        (`migrate.ensure_schema`)."""
         if verify:
             integrity.refuse_damaged(parse_url(url))
         engine = create_store_engine(url)
         try:
             if not create:
                 require_existing_database(engine.url)
-            migrate.ensure_schema(engine, auto_upgrade=auto_upgrade)
+            migrate.ensure_schema(engine, auto_upgrade=auto_upgrade, copy_tables=copy_tables)
         except BaseException:
             engine.dispose()
             raise

@@ -12,8 +12,10 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
@@ -39,9 +41,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # rows whose campaign is gone (left by a campaign deleted by hand) would break the key
+    # rows whose campaign is gone (left by a campaign deleted by hand) would break the key:
+    # deleted, and said so (they are results of a campaign nobody can name any more)
     for table in TABLES:
-        op.execute(f"DELETE FROM {table} WHERE campaign_id NOT IN (SELECT id FROM campaigns)")
+        orphans = f"FROM {table} WHERE campaign_id NOT IN (SELECT id FROM campaigns)"
+        count = op.get_bind().execute(sa.text(f"SELECT count(*) {orphans}")).scalar_one()
+        if count:
+            logging.getLogger(__name__).warning(
+                "downgrade to 0004: deleting %d rows of %s whose campaign no longer exists",
+                count, table)
+            op.execute(f"DELETE {orphans}")
         with op.batch_alter_table(table, naming_convention=NAMING_CONVENTION) as batch:
             batch.create_foreign_key(_key(table), "campaigns", ["campaign_id"], ["id"],
                                      ondelete="CASCADE")
