@@ -360,3 +360,12 @@ def test_meta_validate_ratios_are_paired_by_seed_with_a_bootstrap_interval():
     result["best_loss"]["sign_sgd"][0] = float("inf")
     assert script.summarize(result, np.random.default_rng(0), 100)["sign_sgd"]["ci95"] == [
         float("inf"), float("inf")]
+
+
+def test_the_space_requires_mnist1d_only_for_tasks_on_it():
+    assert OptimizersSpace({}).requirements() == {"sklearn": "optimizers",
+                                                  "mnist1d": "optimizers"}
+    full_batch = OptimizersSpace({"tasks": ["logreg_digits"], "funnel_tasks": []})
+    assert full_batch.requirements() == {"sklearn": "optimizers"}
+    funnel_only = OptimizersSpace({"tasks": ["logreg_digits"], "funnel_tasks": ["mlp_mnist1d_x"]})
+    assert "mnist1d" in funnel_only.requirements()
