@@ -221,7 +221,18 @@ class SearchSpace(ABC):
         plugins = self.plugins()
         if plugins:  # only then: the keys of spaces without user plug-ins stay as they were
             settings["plugins"] = {field: ref.as_json() for field, ref in plugins.items()}
+        data = self.data_sources()
+        if data:  # likewise
+            settings["data"] = dict(data)
         return settings
+
+    def data_sources(self) -> dict[str, str]:
+        """What made the data these settings evaluate on, where the settings do not fix it: a
+        generator package's version, the Python whose standard library ships a text. It joins
+        the cache key, so a result computed on other data is never reused (a shared cache
+        across machines, a campaign resumed after an upgrade). Cheap: versions, not data.
+        Default: none."""
+        return {}
 
     def plugins(self) -> dict[str, PluginRef]:
         """The user plug-ins these settings name (e.g. an AutoNumerics target function given by

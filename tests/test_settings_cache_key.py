@@ -28,8 +28,17 @@ from automl.space import (
 
 AUTONUMERICS_DEFAULT = "78dc3eb6b56d2d51aeecedf945f82100"
 # evaluator version 6 (minibatch tasks and warmup-cosine by default) moved every optimizers
-# hash; before it the default was 78fdf54bd42d09639b9bdb6bbadcffc4
-OPTIMIZERS_DEFAULT = "2a67f2d5deb55fa48c9a0e1561754168"
+# hash (before it the default was 78fdf54bd42d09639b9bdb6bbadcffc4), and so did the version of
+# the data's generator in the key (`data_sources`, below at a fixed version)
+OPTIMIZERS_DEFAULT = "95fed7582435be75b9e952c4be069a16"
+PINNED_MNIST1D_VERSION = "0.0.2.post1"
+
+
+@pytest.fixture(autouse=True)
+def fixed_data_versions(monkeypatch):
+    """The installed `mnist1d` is in the optimizers' key: the pins hold it fixed."""
+    monkeypatch.setattr("search_spaces.optimizers.tasks._package_version",
+                        lambda package: PINNED_MNIST1D_VERSION)
 EVONORM_DEFAULT = "75c1f4c79c2ce06d2b1eb08704d18226"
 
 PINNED: list[tuple[str, dict[str, Any], str]] = [
@@ -53,21 +62,21 @@ PINNED: list[tuple[str, dict[str, Any], str]] = [
      "d715326b73c40a4f40dd8c70bc4a0c1b"),
     ("optimizers", {}, OPTIMIZERS_DEFAULT),
     ("optimizers", {"weight_decays": [0, 0.1], "lr_schedule": "cosine"},
-     "6012f9243e448c6e46afc38996f21af8"),
-    ("optimizers", {"tasks": ["logreg_digits"]}, "9e30e1af73236e4682221e73d51c70e6"),
-    ("optimizers", {"weight_decays": [0.0]}, "7d309c6a1a566e70fc2f45f373406bee"),
-    ("optimizers", {"lr_schedule": "cosine"}, "bf14bbb9f5cf1be3246a07654b35f7f9"),
+     "414c91dd69452f0324a4ed7783c1bd5b"),
+    ("optimizers", {"tasks": ["logreg_digits"]}, "c31d45096e91505213421b2bea3487aa"),
+    ("optimizers", {"weight_decays": [0.0]}, "e536e5c74e7ccbe1ba7195c260c48fe6"),
+    ("optimizers", {"lr_schedule": "cosine"}, "26ce64d7eb404999f063812012de806c"),
     # at their defaults, the two later settings leave the key as it was before them
     ("optimizers", {"weight_decays": None, "lr_schedule": "warmup_cosine"}, OPTIMIZERS_DEFAULT),
-    ("optimizers", {"lr_schedule": "constant"}, "546919c66932e448424a4400dc734cc9"),
-    ("optimizers", {"mantissa_bits": 30}, "27c75a60606b0245ecff78c99ac777fb"),  # in its key
+    ("optimizers", {"lr_schedule": "constant"}, "251fc12dc193844c02b00830f7d0ed3d"),
+    ("optimizers", {"mantissa_bits": 30}, "5503b29121cfa8a85d2069c39b5e1735"),  # in its key
     ("optimizers", {"program_batching": "map"}, OPTIMIZERS_DEFAULT),
     ("optimizers", {"program_batching": "vmap", "max_statements": 10, "max_constants": 4},
-     "e461aa75f0c8d954a4ae7f3a4210a368"),
+     "6432e48fa5595cecb7d211a374fea23d"),
     ("optimizers", {"hash_steps": 2, "init_seed": 1, "funnel_gates_score": False,
                     "score": "geometric_mean", "reference_weight_decays": [0.0],
                     "learning_rates": [0.001], "funnel_tasks": []},
-     "00032749d3e50bf3b4ad0a972fb7625f"),
+     "82e4fabd33816b97254583c84501c54f"),
     ("evonorm", {}, EVONORM_DEFAULT),
     ("evonorm", {"steps": 100, "learning_rate": 0.1, "optimizer": "adam", "seed": 3},
      "ccb96d251cf3bfa3ac8b34c4627c295e"),
@@ -116,3 +125,22 @@ def test_declarations_keep_pydantic_options():
     merged = key_setting(1, json_schema_extra={"unit": "s"}, description="seconds")
     assert merged.json_schema_extra == {"unit": "s", "cache_key": True}
     assert merged.description == "seconds"
+
+
+def test_the_data_generator_joins_the_key_only_for_tasks_on_its_data(monkeypatch):
+    """A result computed on MNIST-1D made by another `mnist1d`, or on the pydoc text of
+    another Python, is never reused; tasks on other data keep their keys."""
+    import platform
+
+    before = {name: get_space("optimizers", {"tasks": [name], "funnel_tasks": []}
+                              ).settings_hash()
+              for name in ("mlp_mnist1d", "char_lm", "logreg_digits")}
+    monkeypatch.setattr("search_spaces.optimizers.tasks._package_version",
+                        lambda package: "9.9")
+    monkeypatch.setattr(platform, "python_version", lambda: "3.99.0")
+    after = {name: get_space("optimizers", {"tasks": [name], "funnel_tasks": []}
+                             ).settings_hash()
+             for name in before}
+    assert after["mlp_mnist1d"] != before["mlp_mnist1d"]
+    assert after["char_lm"] != before["char_lm"]
+    assert after["logreg_digits"] == before["logreg_digits"]

@@ -46,7 +46,13 @@ from automl.space import (
 from automl.workflows import Candidates, RowSink, WorkflowReport, read_options
 from search_spaces.optimizers import interpreter
 from search_spaces.optimizers.ops import NAMED_CONSTANTS, OPTIMIZER_OPS, OPTIMIZER_TABLE
-from search_spaces.optimizers.tasks import DEFAULT_TIERS, TASK_NAMES, is_user_task, task_label
+from search_spaces.optimizers.tasks import (
+    DEFAULT_TIERS,
+    TASK_NAMES,
+    data_sources,
+    is_user_task,
+    task_label,
+)
 from search_spaces.optimizers.validation import (
     MetaValidationOptions,
     best_candidate,
@@ -222,6 +228,13 @@ class OptimizersSpace(BatchEvaluatedSpace):
         return (Objective("score", "minimize"),
                 *(Objective(f"loss_{task_label(task)}", "minimize", log_scale=True)
                   for task in self.settings.tasks))
+
+    def data_sources(self) -> dict[str, str]:
+        """The generators of the built-in tasks' data that these settings train on (the
+        `mnist1d` package's version, the Python that ships ``pydoc_data``), by
+        `tasks.data_sources`."""
+        return data_sources(name for name in (*self.settings.tasks, *self.settings.funnel_tasks)
+                            if not is_user_task(name))
 
     def plugins(self) -> dict[str, PluginRef]:
         """Each user task's function (import string and declared ``__automl_version__``), as

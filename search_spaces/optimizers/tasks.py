@@ -39,9 +39,11 @@ import functools
 import hashlib
 import json
 import os
+import platform
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import jax
@@ -424,12 +426,34 @@ def datasets_directory() -> str:
     return os.environ.get(DATASETS_ENV) or DEFAULT_DATASETS_DIRECTORY
 
 
+def data_sources(names: Iterable[str]) -> dict[str, str]:
+    """What made the data of the built-in tasks `names` beyond their own code: the `mnist1d`
+    package's version (its generator's output may change between releases) and the Python
+    version whose ``pydoc_data.topics`` the language model reads (regenerated each release).
+    Part of the optimizer space's cache key (`SearchSpace.data_sources`)."""
+    sources = {}
+    for name in names:
+        if "mnist1d" in name:
+            sources["mnist1d"] = _package_version("mnist1d")
+        if name.startswith("char_lm"):
+            sources["pydoc_data"] = f"python {platform.python_version()}"
+    return sources
+
+
+def _package_version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def mnist1d_arrays(directory: str | None = None) -> dict[str, np.ndarray]:
     """MNIST-1D (Greydanus 2020) made by the `mnist1d` package's own generator
     (`make_dataset`, the package's default arguments with `MNIST1D_ARGS`): 4,000 training and
     1,000 test signals of length 40, 10 classes. Never downloaded (the package's
     `get_dataset` would fetch a pickle from GitHub; it is not called). Cached as
-    ``mnist1d-<16 hex of the arguments' SHA-256>.npz`` under `directory` (default
+    ``mnist1d-<16 hex of the arguments' and the package version's SHA-256>.npz`` under
+    `directory` (default
     `datasets_directory()`) and read from there afterwards; the generator's global
     numpy/random seeding is undone after it runs. A missing package is one line naming the
     extra (`automl.extras.MissingExtraError`)."""
@@ -441,7 +465,9 @@ def mnist1d_arrays(directory: str | None = None) -> dict[str, np.ndarray]:
     args = get_dataset_args(as_dict=True)
     args.pop("url", None)
     args.update(MNIST1D_ARGS)
-    digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
+    # the version too: another release of the generator may make other data from these args
+    digest = hashlib.sha256(json.dumps({**args, "mnist1d": _package_version("mnist1d")},
+                                       sort_keys=True).encode()).hexdigest()[:16]
     path = os.path.join(directory or datasets_directory(), f"mnist1d-{digest}.npz")
     if os.path.isfile(path):
         with np.load(path, allow_pickle=False) as archive:
