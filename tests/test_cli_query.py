@@ -189,6 +189,17 @@ def test_every_shipped_autonumerics_zoo_program_reproduces():
         assert measured == ({"relative_time"} if float32_mode else set())
 
 
+@pytest.mark.slow
+def test_every_shipped_optimizer_zoo_program_reproduces():
+    """Each header's settings must say everything its scores depend on: when the default
+    schedule became warmup-cosine, headers without `lr_schedule` stopped reproducing."""
+    entries = [e for e in payload("zoo") if e["space"] == "optimizers"]
+    assert entries
+    for entry in entries:
+        outcome = payload("reproduce", entry["file"])
+        assert outcome["ok"], outcome
+
+
 def test_a_wall_clock_objective_is_shown_but_never_fails_a_reproduction():
     from automl.reproduce import Reproduction, compare
 
