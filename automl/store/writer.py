@@ -24,7 +24,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
@@ -137,8 +148,15 @@ _DELETE_CHUNK = 900
 
 
 def delete_landed(conn: Connection, campaign_id: int, numbers: list[int]) -> None:
-    """Forget the in-flight records of the candidates `numbers`: a few set-based DELETEs (an
-    executemany of one DELETE per row cost PostgreSQL a round trip each)."""
+    """Forget the in-flight records of the candidates `numbers`: set-based DELETEs (an
+    executemany of one DELETE per row cost PostgreSQL a round trip each). PostgreSQL takes the
+    numbers as one array parameter (``= ANY``: no statement with thousands of placeholders to
+    parse); SQLite in chunks of ``IN (...)``."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(delete(IN_FLIGHT).where(
+            IN_FLIGHT.c.campaign_id == campaign_id,
+            IN_FLIGHT.c.number == any_(bindparam("numbers", numbers, type_=ARRAY(Integer)))))
+        return
     for start in range(0, len(numbers), _DELETE_CHUNK):
         conn.execute(delete(IN_FLIGHT).where(
             IN_FLIGHT.c.campaign_id == campaign_id,
