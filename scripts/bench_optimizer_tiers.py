@@ -22,9 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_optimizer_eval import mutants  # noqa: E402 - the same AdamW mutants
 
 from automl.batching import resolve_program_batching  # noqa: E402
 from search_spaces.optimizers import interpreter  # noqa: E402
@@ -32,17 +33,6 @@ from search_spaces.optimizers.space import OptimizersSpace  # noqa: E402
 from search_spaces.optimizers.tasks import DEFAULT_TIERS, TASK_NAMES, get_task  # noqa: E402
 
 FUNNEL_OF = {"mlp_mnist1d_x": "mlp_mnist1d", "cnn_digits_shift_x": "cnn_digits_shift"}
-
-
-def mutants(space: OptimizersSpace, count: int, seed: int) -> list:
-    rng = np.random.default_rng(seed)
-    programs = []
-    while len(programs) < count:
-        program = space.adamw
-        for _ in range(int(rng.integers(1, 4))):
-            program = space.simplify(space.mutate(program, rng)[0])[0]
-        programs.append(program)
-    return programs
 
 
 def main() -> None:
