@@ -82,6 +82,7 @@ def test_export_computes_what_the_program_computes(flavor):
         space.export(program, "c")
 
 
+@pytest.mark.slow
 def test_bad_programs_fail_with_their_reason_and_good_ones_train():
     """Not finite on the probe or constant: rejected before training; finite there but
     overflowing in float32 training: failed as diverged; ReLU and Swish learn digits."""
@@ -99,6 +100,7 @@ def test_bad_programs_fail_with_their_reason_and_good_ones_train():
     assert relu.objectives["cost"] == 1.0 and swish.objectives["cost"] == 3.0
 
 
+@pytest.mark.slow
 def test_evaluation_is_seeded():
     space = get_space("activations", QUICK)
     program = space.parse("y = tanh(x)\n")

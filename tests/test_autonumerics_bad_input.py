@@ -72,6 +72,7 @@ def test_an_interval_across_a_pole(tmp_path, monkeypatch, precision):
                                  "'mpmath:log' has none"), output
 
 
+@pytest.mark.slow
 def test_the_float32_benchmark_refuses_an_interval_across_a_pole():
     import subprocess
     import sys

@@ -53,6 +53,7 @@ def test_default_names_can_be_typed_back(workdir):
     assert invoke("status", "small-2", "--db", db).exit_code == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [100, 80, 40])
 def test_tables_never_cut_what_one_copies(workdir, columns):
     """At 80 columns (and narrower) `ls` shows whole campaign names and `zoo` whole file

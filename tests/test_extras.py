@@ -146,6 +146,7 @@ HEAVY = ("jax", "ray", "alembic", "sqlalchemy.orm", "scipy", "sklearn", "matplot
          "search_spaces", "psycopg")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["--help"], ["ls"], ["ls", "--json"]])
 def test_the_everyday_commands_load_nothing_heavy(tmp_path, command):
     db = f"sqlite:///{tmp_path / 'ls.db'}"

@@ -97,6 +97,7 @@ def _trainer(space, task, seed=0, batch_size=4, **options):
                                     **options)
 
 
+@pytest.mark.slow
 def test_a_program_and_seed_train_alike_whatever_shares_the_batch(space):
     task = user_tasks.minibatch_task()
     adamw, sgd = space.parse(adamw_dsl(0.0)), space.parse(SGD_MOMENTUM)
@@ -123,6 +124,7 @@ def test_a_program_and_seed_train_alike_whatever_shares_the_batch(space):
                                other[:3], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_minibatch_training_is_optax_on_the_same_batches(space):
     """The interpreter's SGD with momentum on the task's batches (warmup-cosine rate, clipped
     gradients) against optax.chain(clip_by_global_norm, sgd(schedule, momentum)) fed
@@ -186,6 +188,7 @@ def test_gradient_clip_enters_the_cache_key_only_when_set():
         OptimizersSpace({"gradient_clip": 0})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("task", "batching"), [
     ("nan_minibatch_task", "map"), ("diverging_minibatch_task", "map"),
     ("nan_minibatch_task", "vmap")])
@@ -335,6 +338,7 @@ def _meta_validate_script():
     return module
 
 
+@pytest.mark.slow
 def test_meta_validate_ratios_are_paired_by_seed_with_a_bootstrap_interval():
     script = _meta_validate_script()
     result = script.evaluate_task("user_optimizer_tasks:minibatch_task", [0, 1, 2],
