@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 LIBRARIES = ("automl-evolution", "jax", "jaxlib", "numpy", "ray", "sqlalchemy", "optax")
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
+    """The installed version of `package` (distribution name), None when it is not installed."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -50,7 +51,7 @@ def capture(plugins: Mapping[str, PluginRef] | None = None) -> dict[str, Any]:
     settings field) also each user plug-in's import string and declared version, under
     ``plugins`` (only when there are any, so other campaigns record what they always did)."""
     captured: dict[str, Any] = {
-        "versions": {name: _version(name) for name in LIBRARIES},
+        "versions": {name: package_version(name) for name in LIBRARIES},
         "python": platform.python_version(),
         "host": f"{platform.system()} {platform.machine()}",
         "device": _device(),

@@ -129,12 +129,11 @@ def print_table(table: Table, whole: tuple[str, ...] = ()) -> None:
     give way; when the console is too narrow even so, each row prints as lines instead: the
     whole values first, then ``header: value``, indented."""
     from rich.measure import Measurement
+    from rich.text import Text
 
     def fits() -> bool:
         needed = Measurement.get(console, console.options.update_width(10**6), table).minimum
         return needed <= console.width
-
-    from rich.text import Text
 
     for column in table.columns:
         if column.header in whole:  # rich measures a cell by its longest word: say the whole

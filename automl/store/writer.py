@@ -96,8 +96,9 @@ class BatchWriter:
     """Writes `Batch`es on one database dialect (the cache upsert is dialect-specific)."""
 
     def __init__(self, dialect_name: str) -> None:
-        self._cache_upsert = cache_upsert(dialect_name)
         self._copy = dialect_name == "postgresql"
+        # PostgreSQL upserts through `upsert_cache_recordset`
+        self._cache_upsert = None if self._copy else cache_upsert(dialect_name)
 
     def write(self, conn: Connection, batch: Batch,
               directions: Callable[[Connection, int], Any]) -> None:
@@ -113,10 +114,6 @@ class BatchWriter:
             delete_landed(conn, campaign_id, [row["number"] for row in batch.landed])
         if self._copy:
             _copy_rows_and_front(conn, batch, directions)
-            _forget(conn, batch.forgotten)
-            if batch.cache_entries:
-                upsert_cache_recordset(conn, _stamped(conn, campaign_id, batch.cache_entries))
-            return
         else:
             insert_rows(conn, IN_FLIGHT, batch.dispatched)
             insert_rows(conn, CANDIDATES, batch.candidates)
@@ -129,7 +126,11 @@ class BatchWriter:
                     derived.update_front(conn, campaign_id, registered, batch.evaluations)
         _forget(conn, batch.forgotten)
         if batch.cache_entries:
-            conn.execute(self._cache_upsert, _stamped(conn, campaign_id, batch.cache_entries))
+            entries = _stamped(conn, campaign_id, batch.cache_entries)
+            if self._copy:
+                upsert_cache_recordset(conn, entries)
+            else:
+                conn.execute(self._cache_upsert, entries)
 
 
 def _forget(conn: Connection, forgotten: list[dict[str, Any]]) -> None:

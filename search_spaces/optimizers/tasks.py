@@ -43,13 +43,13 @@ import platform
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from automl.environment import package_version
 from automl.imports import made_by
 
 Params = list[jax.Array]
@@ -441,10 +441,7 @@ def data_sources(names: Iterable[str]) -> dict[str, str]:
 
 
 def _package_version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    return package_version(package) or "not installed"
 
 
 def mnist1d_arrays(directory: str | None = None) -> dict[str, np.ndarray]:
