@@ -2,11 +2,12 @@
 
 For every task of `DEFAULT_TIERS` (or --tasks): a batch of AdamW mutants trained by the
 compile-once interpreter over the space's default learning-rate grid and schedule; prints one
-JSON line per task with the compile time, the training seconds per candidate (best of
---repeats, compile excluded), the task's steps, batch size and parameters, and its cost
-(steps x parameters) relative to the proxy it scales (funnel tasks). The process's CPU
-seconds are reported beside the wall-clock ones: on a shared machine they are what one idle
-core would take. Run it on one core, XLA single-threaded:
+JSON line per task (on JAX's default device: scripts/gpu_check.sh runs it on the GPU for the
+language models and the GPU tiers) with the compile time, the training seconds per candidate
+(best of --repeats, compile excluded) and per batched step, the task's steps, batch size and
+parameters, and its cost (steps x parameters) relative to the proxy it scales (funnel
+tasks). The process's CPU seconds are reported beside the wall-clock ones: on a shared machine
+they are what one idle core would take. Run it on one core, XLA single-threaded:
 
     XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
         taskset -c 0 .venv/bin/python scripts/bench_optimizer_tiers.py
@@ -22,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import jax
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,7 +35,8 @@ from search_spaces.optimizers import interpreter  # noqa: E402
 from search_spaces.optimizers.space import OptimizersSpace  # noqa: E402
 from search_spaces.optimizers.tasks import DEFAULT_TIERS, TASK_NAMES, get_task  # noqa: E402
 
-FUNNEL_OF = {"mlp_mnist1d_x": "mlp_mnist1d", "cnn_digits_shift_x": "cnn_digits_shift"}
+FUNNEL_OF = {"mlp_mnist1d_x": "mlp_mnist1d", "cnn_digits_shift_x": "cnn_digits_shift",
+             "mlp_mnist1d_xl": "mlp_mnist1d_l", "cnn_digits_shift_xl": "cnn_digits_shift_l"}
 
 
 def main() -> None:
@@ -49,7 +53,8 @@ def main() -> None:
     encoded = interpreter.encode(programs, settings.max_statements, settings.max_constants)
     context = {"learning_rates": len(settings.learning_rates),
                "lr_schedule": settings.lr_schedule, "candidates": options.candidates,
-               "cpus_allowed": len(os.sched_getaffinity(0)), "machine": platform.machine()}
+               "cpus_allowed": len(os.sched_getaffinity(0)), "machine": platform.machine(),
+               "device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}"}
     for name in options.tasks:
         task = get_task(name)
         run = interpreter.make_trainer(
@@ -72,7 +77,9 @@ def main() -> None:
                    round(s / options.candidates, 3) for s in seconds],
                "cpu_seconds_per_candidate": round(min(cpu_seconds) / options.candidates, 3),
                "first_call_seconds_with_compile": round(first, 1), "steps": task.steps,
-               "batch_size": task.batch_size, "parameters": task.parameter_count, **context}
+               "batch_size": task.batch_size, "parameters": task.parameter_count,
+               # one training step of every candidate at every grid point, all at once
+               "batched_step_ms": round(1000 * min(seconds) / task.steps, 3), **context}
         if name in FUNNEL_OF:
             proxy = get_task(FUNNEL_OF[name])
             row["cost_over_proxy"] = round(cost / (proxy.steps * proxy.parameter_count), 1)

@@ -19,8 +19,11 @@
 # `space.evaluate` on JAX's default device (must be a GPU; programs then run all at once, see
 # automl.batching.resolve_program_batching) and in another process with JAX_PLATFORMS=cpu;
 # after compiling, the median of up to 3 timed calls (fewer once they pass 40 s). Then the
-# GPU/CPU ratio, and (GPU_CHECK_BENCHES=1, the default) the compile-once
-# benchmarks on the GPU: scripts/bench_optimizer_eval.py and scripts/bench_evonorm.py --part
+# GPU/CPU ratio (the optimizer space's default tasks: the minibatch proxies on MNIST-1D and
+# shifted digits), then the language model's batched step time and the GPU tiers' seconds per
+# candidate (scripts/bench_optimizer_tiers.py on the GPU; the CPU's are in
+# scripts/results/optimizer_tiers_*.jsonl), and (GPU_CHECK_BENCHES=1, the default) the
+# compile-once benchmarks on the GPU: scripts/bench_optimizer_eval.py and scripts/bench_evonorm.py --part
 # speedup (batched interpreter vs per-candidate jit on the same device), and
 # scripts/bench_float32.py (float32 approximations of 2^x vs jnp.exp2 on the GPU). Exits
 # non-zero with one line on stderr ("gpu_check: FAILED: ...") when no GPU is visible, a step
@@ -45,7 +48,8 @@ LOGS=${OUT:-$(mktemp -d)}  # the device tool brings $OUT back: logs of failed st
 # packages the GPU image lacks (its list: .library/device/KINDS.md), pinned to what the
 # project's venv runs
 WHEELS="pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
-moocore==0.3.2 cffi==2.1.1 pycparser==3.12 platformdirs==4.14.8 typing-extensions==4.16.0"
+moocore==0.3.2 cffi==2.1.1 pycparser==3.12 platformdirs==4.14.8 typing-extensions==4.16.0
+mnist1d==0.0.2.post1"
 
 fail() {
     echo "gpu_check: FAILED: $*" >&2
@@ -87,7 +91,7 @@ fetch_wheels() {
 ready() {
     timeout 120 "$PYTHON" -c "
 from automl.plugins import available_spaces
-import jax, pydantic, moocore, xxhash, scipy, sklearn
+import jax, pydantic, moocore, xxhash, scipy, sklearn, mnist1d
 assert 'optimizers' in available_spaces()" >/dev/null 2>&1
 }
 
@@ -266,6 +270,9 @@ print(json.dumps({"metric": "gpu_check_gpus", "value": len(gpus), "unit": "GPUs"
     if [ "$gpu" = 1 ]; then
         gpu_step gpu_half_optimizer 120 -c "$CHECK_PY" gpu "$BATCH" "$REPEATS" \
             "$TIMED_BUDGET" "$EVONORM_BATCH" optimizer || exit 1
+        # the language models' step time and the GPU tiers, 16 programs x the default grid
+        gpu_step bench_optimizer_tiers 150 scripts/bench_optimizer_tiers.py --candidates 16 \
+            --repeats 1 --tasks char_lm char_lm_wide mlp_mnist1d_l cnn_digits_shift_l
         if [ "$BENCHES" = 1 ]; then  # compile once vs per-candidate jit, on the GPU
             gpu_step bench_optimizer_eval 120 scripts/bench_optimizer_eval.py --per-candidate 4
             gpu_step bench_float32 60 scripts/bench_float32.py

@@ -7,6 +7,7 @@ cached under the datasets directory, digits shifted, CPython's help text)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -298,6 +299,32 @@ def test_the_default_tiers_are_minibatch_tasks_and_the_funnel_is_4_to_10x_the_pr
         assert 4 <= ratio <= 10, (funnel, ratio)
 
 
+def test_the_gpu_tiers_keep_the_roles_and_the_gpu_config_uses_them():
+    from automl.config import load_config
+
+    tiers = tasks_module.GPU_TIERS
+    searched = set(tiers["proxy"]) | set(tiers["funnel"])
+    held_out = tiers["meta_validation"]
+    assert len(held_out) >= 4 and "char_lm_wide" in held_out and not set(held_out) & searched
+    # nothing either tier searches on is held out by the other
+    assert not searched & set(tasks_module.DEFAULT_TIERS["meta_validation"])
+    assert not set(held_out) & set(tasks_module.DEFAULT_TIERS["proxy"])
+    for tier, names in tiers.items():
+        assert all(tasks_module.TASK_NAMES[name] == tier for name in names)
+    for funnel, proxy in zip(tiers["funnel"], tiers["proxy"], strict=True):
+        big, small = tasks_module.get_task(funnel), tasks_module.get_task(proxy)
+        ratio = big.steps * big.parameter_count / (small.steps * small.parameter_count)
+        assert 4 <= ratio <= 10, (funnel, ratio)
+    for gpu, cpu in zip(tiers["proxy"], tasks_module.DEFAULT_TIERS["proxy"], strict=True):
+        big, small = tasks_module.get_task(gpu), tasks_module.get_task(cpu)
+        assert big.steps * big.parameter_count > 10 * small.steps * small.parameter_count
+    config = load_config(Path(__file__).resolve().parents[1] / "configs"
+                         / "optimizer_minibatch_gpu.yaml")
+    assert tuple(config.space.settings["tasks"]) == tiers["proxy"]
+    assert tuple(config.space.settings["funnel_tasks"]) == tiers["funnel"]
+    assert config.executor.num_gpus_per_worker == 1
+
+
 MINIBATCH_TASKS = ("mlp_mnist1d", "cnn_digits_shift", "mlp_mnist1d_x", "cnn_digits_shift_x",
                    "char_lm", "cnn1d_mnist1d", "mlp_mnist1d_deep", "cnn_digits_shift_wide")
 
@@ -329,7 +356,6 @@ def test_minibatch_task_contract_and_adamw_learns_it(name, space):
 
 def _meta_validate_script():
     import importlib.util
-    from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "scripts" / "meta_validate.py"
     spec = importlib.util.spec_from_file_location("meta_validate_script", path)
@@ -350,7 +376,7 @@ def test_meta_validate_ratios_are_paired_by_seed_with_a_bootstrap_interval():
                for point in points)
     rows = script.summarize(result, np.random.default_rng(0), 2000)
     assert rows["adamw"] == {"geometric_mean_ratio": 1.0, "ci95": [1.0, 1.0],
-                             "per_seed_ratio": [1.0, 1.0, 1.0]}
+                             "ci95_t": [1.0, 1.0], "per_seed_ratio": [1.0, 1.0, 1.0]}
     for name, row in rows.items():
         expected = np.exp(np.mean(np.log(np.asarray(result["best_loss"][name]))
                                   - np.log(np.asarray(result["best_loss"]["adamw"]))))
@@ -359,6 +385,8 @@ def test_meta_validate_ratios_are_paired_by_seed_with_a_bootstrap_interval():
         slack = 1 + 1e-9  # exp(mean(log)) of one seed repeated rounds in the last bit
         assert min(row["per_seed_ratio"]) / slack <= low <= row["geometric_mean_ratio"] * slack
         assert row["geometric_mean_ratio"] / slack <= high <= max(row["per_seed_ratio"]) * slack
+        low_t, high_t = row["ci95_t"]
+        assert low_t <= row["geometric_mean_ratio"] * slack and high_t * slack >= high
     assert len({rows[name]["geometric_mean_ratio"] for name in rows}) == len(rows)
     # one seed diverging everywhere: an infinite ratio and interval, not an exception
     result["best_loss"]["sign_sgd"][0] = float("inf")
@@ -373,3 +401,48 @@ def test_the_space_requires_mnist1d_only_for_tasks_on_it():
     assert full_batch.requirements() == {"sklearn": "optimizers"}
     funnel_only = OptimizersSpace({"tasks": ["logreg_digits"], "funnel_tasks": ["mlp_mnist1d_x"]})
     assert "mnist1d" in funnel_only.requirements()
+
+
+def test_meta_validate_overall_ratio_pairs_seeds_across_tasks_and_has_two_intervals():
+    script = _meta_validate_script()
+    # two tasks, four seeds: "found" is 0.9x AdamW on the first task and 1.2x on the second
+    # on every seed, so it wins one task and its overall geometric mean is sqrt(0.9 * 1.2)
+    adamw = [1.0, 2.0, 3.0, 4.0]
+    results = [{"best_loss": {"adamw": adamw, "found": [0.9 * x for x in adamw]}},
+               {"best_loss": {"adamw": adamw, "found": [1.2 * x for x in adamw]}}]
+    overall = script.summarize_overall(results, np.random.default_rng(0), 500)
+    row = overall["found"]
+    assert row["geometric_mean_ratio"] == pytest.approx(np.sqrt(0.9 * 1.2))
+    assert row["tasks_won"] == 1
+    # no spread between seeds: both intervals are the point itself
+    assert row["ci95_t"] == pytest.approx([np.sqrt(1.08)] * 2)
+    assert row["ci95"] == pytest.approx([np.sqrt(1.08)] * 2)
+    assert overall["adamw"]["geometric_mean_ratio"] == 1.0
+    # with spread, the t interval (3 degrees of freedom) is wider than the percentile
+    # bootstrap over 4 seeds, which undercovers
+    log_ratios = np.log([0.8, 0.95, 1.0, 0.9])
+    low, high = script.t_interval(log_ratios)
+    boot_low, boot_high = script.bootstrap_interval(log_ratios, np.random.default_rng(0), 5000)
+    assert low < boot_low < np.exp(log_ratios.mean()) < boot_high < high
+    # a seed diverging everywhere: infinite, and null in the JSON written
+    results[0]["best_loss"]["found"][2] = float("inf")
+    assert script.summarize_overall(results, np.random.default_rng(0), 10)["found"][
+        "geometric_mean_ratio"] == float("inf")
+    assert script.finite_json({"a": [1.0, float("inf")], "b": float("nan")}) == {
+        "a": [1.0, None], "b": None}
+
+
+def test_meta_validate_reads_programs_by_name_and_refuses_bad_ones(tmp_path):
+    script = _meta_validate_script()
+    program = tmp_path / "found.dsl"
+    program.write_text("update = sign(g)\nupdate = update * lr\n")
+    programs = script.read_programs([f"found={program}"], ["lion"])
+    assert list(programs) == ["adamw", "lion", "found"]
+    assert programs["found"] == program.read_text()
+    for specs, references, message in (
+            ([], ["adam"], "unknown 'adam'"),
+            (["found"], [], "expected NAME=FILE"),
+            ([f"lion={program}"], ["lion"], "'lion' is taken"),
+            ([f"x={tmp_path / 'missing.dsl'}"], [], "No such file")):
+        with pytest.raises(SystemExit, match=message):
+            script.read_programs(specs, references)

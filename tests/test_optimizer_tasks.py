@@ -20,6 +20,9 @@ MINIBATCH_TASKS = {  # tests/test_optimizer_minibatch.py
     "cnn_digits_shift_x": "funnel", "char_lm": "meta_validation",
     "cnn1d_mnist1d": "meta_validation", "mlp_mnist1d_deep": "meta_validation",
     "cnn_digits_shift_wide": "meta_validation",
+    # the GPU tiers
+    "mlp_mnist1d_l": "proxy", "cnn_digits_shift_l": "proxy", "mlp_mnist1d_xl": "funnel",
+    "cnn_digits_shift_xl": "funnel", "char_lm_wide": "meta_validation",
 }
 EXPECTED_TASKS = {  # full-batch
     "logreg_digits": "proxy", "mlp_digits": "proxy", "linreg_noisy": "proxy",

@@ -9,6 +9,9 @@ The default tiers (`DEFAULT_TIERS`, issue 27) are minibatch tasks on data made o
 * ``meta_validation`` tasks are held out of the search: a 2-layer character transformer on
   CPython's help text, a 1-D CNN and a deep MLP on MNIST-1D, a wider digits convnet.
 
+`GPU_TIERS` gives the same roles to larger models for a GPU, the CPU tier's held-out tasks
+beside a longer-trained, wider language model.
+
 The full-batch tasks of before remain by name: proxies ``logreg_digits``, ``mlp_digits``,
 ``linreg_noisy``, ``spirals``; funnel ``mlp_digits_x10``, ``spirals_x10``; held out
 ``convnet_digits``, ``mlp_digits_wide``, ``spirals_deep``, ``linreg_large``.
@@ -721,6 +724,13 @@ _BUILDERS: dict[str, tuple[str, Callable[[str, str], Task]]] = {
                          lambda n, k: _mnist1d_mlp(n, k, 400, (64, 64, 64), 64)),
     "cnn_digits_shift_wide": ("meta_validation",
                               lambda n, k: _digits_shift_cnn(n, k, 300, (24, 48), 64)),
+    # the GPU tiers (GPU_TIERS): the same families, larger models, longer training
+    "mlp_mnist1d_l": ("proxy", lambda n, k: _mnist1d_mlp(n, k, 1000, (256, 256), 128)),
+    "cnn_digits_shift_l": ("proxy", lambda n, k: _digits_shift_cnn(n, k, 600, (32, 64), 128)),
+    "mlp_mnist1d_xl": ("funnel", lambda n, k: _mnist1d_mlp(n, k, 2000, (384, 384), 128)),
+    "cnn_digits_shift_xl": ("funnel",
+                            lambda n, k: _digits_shift_cnn(n, k, 1500, (48, 96), 128)),
+    "char_lm_wide": ("meta_validation", lambda n, k: _char_lm(n, k, 2000, 128, 32)),
 }
 
 TASK_NAMES: dict[str, str] = {name: kind for name, (kind, _) in _BUILDERS.items()}
@@ -731,6 +741,17 @@ DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
     "proxy": ("mlp_mnist1d", "cnn_digits_shift"),
     "funnel": ("mlp_mnist1d_x", "cnn_digits_shift_x"),
     "meta_validation": ("char_lm", "cnn1d_mnist1d", "mlp_mnist1d_deep", "cnn_digits_shift_wide"),
+}
+# the same roles for a GPU (configs/optimizer_minibatch_gpu.yaml): proxies 18-80x the CPU
+# proxies' steps x parameters (batches of 128), a funnel 4-10x those, and held out the
+# language model at width 128 trained 10x longer on 4x the sequences (the CPU's char_lm stays
+# near a bigram model's loss), beside the CPU tier's other three held-out tasks. Too slow to
+# search on one core.
+GPU_TIERS: dict[str, tuple[str, ...]] = {
+    "proxy": ("mlp_mnist1d_l", "cnn_digits_shift_l"),
+    "funnel": ("mlp_mnist1d_xl", "cnn_digits_shift_xl"),
+    "meta_validation": ("char_lm_wide", "cnn1d_mnist1d", "mlp_mnist1d_deep",
+                        "cnn_digits_shift_wide"),
 }
 
 
