@@ -86,3 +86,17 @@ def test_the_float32_benchmark_refuses_an_interval_across_a_pole():
     lines = result.stderr.strip().splitlines()
     assert lines == ["error: --interval [0, 1]: log is not finite at x = 0 (a pole or outside "
                      "its domain): give an interval where it is finite"], result.stderr
+
+
+@pytest.mark.parametrize("extra,message", [
+    ("    float32_subnormal_inputs: false\n",
+     "float32_subnormal_inputs applies only with precision: float32"),
+    ("    fit_method: cma\n    fit_least_squares_evaluations: 20\n",
+     "fit_least_squares_evaluations applies only with fit_method: lsq_minimax"),
+])
+def test_a_setting_that_changes_nothing_is_refused_not_keyed(tmp_path, monkeypatch, extra,
+                                                             message):
+    """Keyed, such a setting would only split the cache (everything re-evaluated) and tell the
+    reader something that is not so."""
+    code, output = run(tmp_path, monkeypatch, "exp2", extra)
+    assert code == 2 and output.startswith("error: bad.yaml") and message in output, output

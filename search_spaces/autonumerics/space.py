@@ -232,6 +232,16 @@ class AutoNumericsSettings(SpaceSettings):
                              f"{', '.join(float32.REFERENCE_FUNCTIONS)})")
         return self
 
+    @pydantic.model_validator(mode="after")
+    def _no_inert_settings(self) -> AutoNumericsSettings:
+        """A setting that changes nothing under the others is refused, not keyed: it would
+        only split the cache (re-evaluating what is stored) and mislead the reader."""
+        if not self.float32_subnormal_inputs and self.precision != "float32":
+            raise _InertSetting("float32_subnormal_inputs", "precision: float32")
+        if self.fit_least_squares_evaluations is not None and self.fit_method != "lsq_minimax":
+            raise _InertSetting("fit_least_squares_evaluations", "fit_method: lsq_minimax")
+        return self
+
     @pydantic.field_validator("ops")
     @classmethod
     def _known_ops(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -240,6 +250,11 @@ class AutoNumericsSettings(SpaceSettings):
             raise ValueError(f"ops must be a non-empty subset of {', '.join(ALLOWED_OPS)}; "
                              f"got {', '.join(unknown) or 'none'}")
         return value
+
+
+class _InertSetting(ValueError):
+    def __init__(self, setting: str, needs: str) -> None:
+        super().__init__(f"{setting} applies only with {needs}: remove it, or set {needs}")
 
 
 class AutoNumericsSpace(SearchSpace):
