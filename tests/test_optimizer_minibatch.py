@@ -282,6 +282,20 @@ def test_the_language_model_data_is_cpython_help_text_split_by_position():
                                                           valid_x.max()) < vocabulary
 
 
+def cost(name: str) -> int:
+    task = tasks_module.get_task(name)
+    return task.steps * task.parameter_count
+
+
+def assert_roles_and_funnel_cost(tiers: dict[str, tuple[str, ...]]) -> None:
+    """Each task is registered in its tier's role, and each funnel task costs 4-10x (steps x
+    parameters) the proxy it scales."""
+    for tier, names in tiers.items():
+        assert all(tasks_module.TASK_NAMES[name] == tier for name in names)
+    for funnel, proxy in zip(tiers["funnel"], tiers["proxy"], strict=True):
+        assert 4 <= cost(funnel) / cost(proxy) <= 10, (funnel, cost(funnel) / cost(proxy))
+
+
 def test_the_default_tiers_are_minibatch_tasks_and_the_funnel_is_4_to_10x_the_proxies():
     tiers = tasks_module.DEFAULT_TIERS
     assert OptimizersSpace({}).settings.tasks == tiers["proxy"]
@@ -291,12 +305,7 @@ def test_the_default_tiers_are_minibatch_tasks_and_the_funnel_is_4_to_10x_the_pr
     assert len(held_out) >= 4 and "char_lm" in held_out
     assert MetaValidationOptions().tasks == held_out  # what automl validate trains on
     assert not set(held_out) & (set(tiers["proxy"]) | set(tiers["funnel"]))
-    for tier, names in tiers.items():
-        assert all(tasks_module.TASK_NAMES[name] == tier for name in names)
-    for funnel, proxy in zip(tiers["funnel"], tiers["proxy"], strict=True):
-        big, small = tasks_module.get_task(funnel), tasks_module.get_task(proxy)
-        ratio = big.steps * big.parameter_count / (small.steps * small.parameter_count)
-        assert 4 <= ratio <= 10, (funnel, ratio)
+    assert_roles_and_funnel_cost(tiers)
 
 
 def test_the_gpu_tiers_keep_the_roles_and_the_gpu_config_uses_them():
@@ -309,15 +318,9 @@ def test_the_gpu_tiers_keep_the_roles_and_the_gpu_config_uses_them():
     # nothing either tier searches on is held out by the other
     assert not searched & set(tasks_module.DEFAULT_TIERS["meta_validation"])
     assert not set(held_out) & set(tasks_module.DEFAULT_TIERS["proxy"])
-    for tier, names in tiers.items():
-        assert all(tasks_module.TASK_NAMES[name] == tier for name in names)
-    for funnel, proxy in zip(tiers["funnel"], tiers["proxy"], strict=True):
-        big, small = tasks_module.get_task(funnel), tasks_module.get_task(proxy)
-        ratio = big.steps * big.parameter_count / (small.steps * small.parameter_count)
-        assert 4 <= ratio <= 10, (funnel, ratio)
+    assert_roles_and_funnel_cost(tiers)
     for gpu, cpu in zip(tiers["proxy"], tasks_module.DEFAULT_TIERS["proxy"], strict=True):
-        big, small = tasks_module.get_task(gpu), tasks_module.get_task(cpu)
-        assert big.steps * big.parameter_count > 10 * small.steps * small.parameter_count
+        assert cost(gpu) > 10 * cost(cpu)
     config = load_config(Path(__file__).resolve().parents[1] / "configs"
                          / "optimizer_minibatch_gpu.yaml")
     assert tuple(config.space.settings["tasks"]) == tiers["proxy"]
