@@ -9,8 +9,11 @@ Faults:
   `max_batch_retries` deaths its candidates are recorded as failed, marked transient so the
   cache does not remember them. No candidate is lost or counted twice.
 * with `evaluation_timeout_s`, a batch still running after that long per candidate has its
-  actor killed (and restarted); a batch of one is then recorded as failed with the reason,
-  a larger batch is split and its candidates retried one by one, so only the runaway fails.
+  actor killed (and restarted); a larger batch is split and its candidates retried one by
+  one, so only the runaway fails. A lone candidate that overruns gets one more try on a
+  restarted worker and is recorded as failed (with the reason) only if it overruns again:
+  the clock starts when the batch is sent, so a loaded node's scheduling delay can push an
+  innocent candidate past it once, and the cache remembers a timeout for good.
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ class RayExecutor(Executor):
         self._healthy = [True] * workers
         self._pings: dict[ray.ObjectRef, int] = {}  # liveness checks of restarting workers
         self._waiting: list[tuple[list[EvaluationTask], int]] = []  # no live worker yet
+        self._overran_once: set[int] = set()  # candidate numbers on their second (last) try
 
     @classmethod
     def from_config(cls, config: CampaignConfig, space: SearchSpace) -> RayExecutor:
@@ -191,7 +195,7 @@ class RayExecutor(Executor):
         batch = self._outstanding.pop(reference)
         self._dequeue(batch.worker, reference)
         try:
-            return list(ray.get(reference))
+            results = list(ray.get(reference))
         except RayActorError as error:  # the worker died: the batch itself is innocent
             self._worker_lost(batch.worker)
             if batch.attempt + 1 < self.max_batch_retries:
@@ -202,6 +206,9 @@ class RayExecutor(Executor):
         except RayError as error:  # the batch evaluator raised: retrying would repeat it
             return self._failed(batch.tasks, f"batch evaluation raised: {error}",
                                 transient=True)
+        for result in results:
+            self._overran_once.discard(result.candidate_number)
+        return results
 
     def _dequeue(self, worker: int, reference: ray.ObjectRef) -> None:
         queue = self._queues[worker]
@@ -224,27 +231,36 @@ class RayExecutor(Executor):
         return left if timeout is None else min(timeout, left)
 
     def _expire_runaways(self) -> list[EvaluationResult]:
-        """Kill the worker of every batch past its deadline (Ray restarts it); a single
-        candidate fails with the reason, a batch is retried one candidate at a time. The other
-        batches queued on that worker are retried elsewhere (they see the worker die)."""
+        """Kill the worker of every batch past its deadline (Ray restarts it); a batch is
+        retried one candidate at a time, a lone candidate once more, then fails with the
+        reason. The batches queued behind it on that worker go elsewhere at once: left there
+        until the kill reaches them, they would be charged the dead worker's time."""
         now = time.monotonic()
         results: list[EvaluationResult] = []
         for reference, batch in list(self._outstanding.items()):
             deadline = self._deadline(batch)
             if deadline is None or now < deadline:
                 continue
+            queued_behind = [self._outstanding.pop(r) for r in self._queues[batch.worker]
+                             if r != reference]
             del self._outstanding[reference]
-            self._dequeue(batch.worker, reference)
+            self._queues[batch.worker].clear()
             ray.kill(self.actors[batch.worker], no_restart=False)
             self._worker_lost(batch.worker)
-            if len(batch.tasks) == 1:
+            number = batch.tasks[0].candidate_number
+            if len(batch.tasks) == 1 and number in self._overran_once:
+                self._overran_once.discard(number)
                 results += self._failed(
                     batch.tasks, f"evaluation exceeded the timeout of "
-                                 f"{self.evaluation_timeout_s:g} s (its worker was restarted)",
-                    transient=False)
+                                 f"{self.evaluation_timeout_s:g} s twice (its worker was "
+                                 f"restarted)", transient=False)
             else:
+                if len(batch.tasks) == 1:
+                    self._overran_once.add(number)
                 for task in batch.tasks:
                     self._dispatch([task], batch.attempt)
+            for innocent in queued_behind:  # not a death of their own: same attempt
+                self._dispatch(innocent.tasks, innocent.attempt)
         return results
 
     @staticmethod
