@@ -11,6 +11,9 @@ ratio of the reference's best validation loss to tuned AdamW's from the same see
 (a check of the pairing). The programs train in one compiled batch per task, compiled once
 for all seeds.
 
+`--adamw-b1s 0.65 0.8 0.9` tunes the AdamW reference over its first-moment rate too (per seed
+its best variant counts), the way a search with `reference_b1s` does.
+
 `--program NAME=FILE` adds a program of the DSL (a discovered one, e.g. a zoo file) beside the
 references; `--references adamw` keeps only those named (AdamW always stays: every ratio is
 taken against it). Beside the bootstrap interval each row has a Student-t interval of the
@@ -195,6 +198,35 @@ def read_programs(specs: list[str], references: list[str]) -> dict[str, str]:
     return programs
 
 
+def adamw_variants(programs: dict[str, str], b1s: list[float]) -> dict[str, str]:
+    """`programs` with AdamW replaced by one variant per first-moment rate of `b1s` (named
+    ``adamw_b1=B1``; `tuned_over_b1` makes them one reference again); unchanged for [0.9]."""
+    if list(b1s) == [0.9]:
+        return programs
+    if any(not 0 < b1 < 1 for b1 in b1s):
+        raise SystemExit(f"meta_validate: --adamw-b1s {b1s}: each must be in (0, 1)")
+    variants = {f"adamw_b1={b1:g}": adamw_dsl(0.0, b1) for b1 in b1s}
+    return {**variants, **{name: text for name, text in programs.items() if name != "adamw"}}
+
+
+def tuned_over_b1(result: dict) -> dict:
+    """`result` (of `evaluate_task`) with the AdamW variants folded into "adamw": per seed,
+    the best variant's loss and grid point (its b1 appended); the variants' own losses move
+    to ``adamw_variants``."""
+    names = [name for name in result["best_loss"] if name.startswith("adamw_b1=")]
+    if not names:
+        return result
+    losses = np.array([result["best_loss"].pop(name) for name in names])  # (variants, seeds)
+    points = [result["best_grid_point"].pop(name) for name in names]
+    best = np.argmin(np.where(np.isfinite(losses), losses, np.inf), axis=0)
+    result["adamw_variants"] = {name: row.tolist() for name, row in zip(names, losses, strict=True)}
+    result["best_loss"] = {"adamw": [float(losses[b, seed]) for seed, b in enumerate(best)],
+                           **result["best_loss"]}
+    result["best_grid_point"]["adamw"] = [
+        (*points[b][seed], float(names[b].partition("=")[2])) for seed, b in enumerate(best)]
+    return result
+
+
 def cell(row: dict) -> str:
     low, high = row["ci95"]
     low_t, high_t = row["ci95_t"]
@@ -216,9 +248,13 @@ def main() -> None:
                         help="a DSL program to validate beside the references (repeatable)")
     parser.add_argument("--references", nargs="+", default=list(REFERENCES),
                         help=f"which of {', '.join(REFERENCES)} to train (adamw always)")
+    parser.add_argument("--adamw-b1s", nargs="+", type=float, default=[0.9],
+                        help="tune the AdamW reference over these first-moment rates too")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     options = parser.parse_args()
     programs = read_programs(options.program, options.references)
+    names = [name for name in programs if name != "adamw"]
+    programs = adamw_variants(programs, options.adamw_b1s)
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     report = {"settings": {k: (str(v) if isinstance(v, Path) else v)
@@ -229,13 +265,13 @@ def main() -> None:
         if options.json:
             options.json.write_text(json.dumps(finite_json(report), indent=1))
 
-    names = [name for name in programs if name != "adamw"]
     print(f"| task | {' | '.join(names)} |")
     print(f"|---|{'---|' * len(names)}")
     for task_name in options.tasks:
         result = evaluate_task(task_name, options.seeds, tuple(options.rates),
                                tuple(options.decays), options.schedule, options.gradient_clip,
                                programs)
+        result = tuned_over_b1(result)
         result["ratios"] = summarize(result, rng, options.resamples)
         report["tasks"].append(result)
         print(f"| {task_name} | {' | '.join(cell(result['ratios'][n]) for n in names)} |",
@@ -254,7 +290,8 @@ def main() -> None:
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(f"geometric mean over seeds {options.seeds} of the best validation loss over "
           f"{len(options.rates)} rates x {len(options.decays)} decays ({options.schedule}) "
-          f"relative to tuned AdamW's, [95% bootstrap interval] t[95% Student-t interval]; "
+          f"relative to tuned AdamW's (b1 {options.adamw_b1s}), [95% bootstrap interval] "
+          f"t[95% Student-t interval]; "
           f"{report['seconds']} s")
     write()
 

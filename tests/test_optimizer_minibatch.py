@@ -449,3 +449,49 @@ def test_meta_validate_reads_programs_by_name_and_refuses_bad_ones(tmp_path):
             ([f"x={tmp_path / 'missing.dsl'}"], [], "No such file")):
         with pytest.raises(SystemExit, match=message):
             script.read_programs(specs, references)
+
+
+def test_meta_validate_folds_adamw_variants_into_one_reference_tuned_over_b1():
+    script = _meta_validate_script()
+    programs = script.adamw_variants({"adamw": adamw_dsl(0.0), "found": "x"}, [0.65, 0.9])
+    assert list(programs) == ["adamw_b1=0.65", "adamw_b1=0.9", "found"]
+    assert programs["adamw_b1=0.9"] == adamw_dsl(0.0)
+    assert "interp(g, m, 0.65)" in programs["adamw_b1=0.65"]
+    assert script.adamw_variants({"adamw": "a"}, [0.9]) == {"adamw": "a"}
+    with pytest.raises(SystemExit, match="each must be in"):
+        script.adamw_variants({"adamw": "a"}, [0.9, 1.0])
+    # per seed the better variant is the reference: 0.65 wins seeds 0 and 2, 0.9 seed 1;
+    # a variant diverging everywhere on a seed (inf) never is
+    result = {"best_loss": {"adamw_b1=0.65": [1.0, 3.0, float("inf")],
+                            "adamw_b1=0.9": [2.0, 2.5, 4.0], "found": [0.5, 0.5, 0.5]},
+              "best_grid_point": {"adamw_b1=0.65": [(0.01, 0.0), (0.1, 0.1), (None, None)],
+                                  "adamw_b1=0.9": [(0.03, 0.0), (0.01, 0.1), (0.3, 0.0)],
+                                  "found": [(0.1, 0.0)] * 3}}
+    folded = script.tuned_over_b1(result)
+    assert list(folded["best_loss"]) == ["adamw", "found"]
+    assert folded["best_loss"]["adamw"] == [1.0, 2.5, 4.0]
+    assert folded["best_grid_point"]["adamw"] == [(0.01, 0.0, 0.65), (0.01, 0.1, 0.9),
+                                                  (0.3, 0.0, 0.9)]
+    assert folded["adamw_variants"]["adamw_b1=0.65"] == [1.0, 3.0, float("inf")]
+    rows = script.summarize(folded, np.random.default_rng(0), 100)
+    assert rows["found"]["per_seed_ratio"] == pytest.approx([0.5, 0.2, 0.125])
+
+
+def test_the_search_reference_is_adamw_at_its_best_b1_too():
+    """`reference_b1s`: per task the best of the AdamW variants over the grid and decays,
+    trained for real; each variant alone gives the same loss as a space tuned over it alone."""
+    task = "user_optimizer_tasks:minibatch_task"
+    common = {"tasks": [task], "funnel_tasks": [], "learning_rates": [0.01, 0.1],
+              "reference_weight_decays": [0.0]}
+    alone = [OptimizersSpace({**common, "reference_b1s": [b1]}).reference_losses([task])[task]
+             for b1 in (0.5, 0.9)]
+    both = OptimizersSpace({**common, "reference_b1s": [0.5, 0.9]})
+    assert both.reference_losses([task])[task] == min(alone)
+    assert alone[0] != alone[1]
+    default = OptimizersSpace({**common, "reference_b1s": [0.9]})
+    assert "reference_b1s" not in default.evaluation_settings()["settings"]
+    assert default.settings_hash() == OptimizersSpace(common).settings_hash()
+    assert both.settings_hash() != default.settings_hash()
+    for bad in ([], [1.0], [0.0]):
+        with pytest.raises(ValueError, match="reference_b1s must be"):
+            OptimizersSpace({**common, "reference_b1s": bad})
