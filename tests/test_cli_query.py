@@ -207,19 +207,28 @@ MINIBATCH_ZOO = ("search_spaces/optimizers/discovered/adamw_short_momentum.dsl",
 @pytest.mark.parametrize("path", MINIBATCH_ZOO)
 def test_every_minibatch_optimizer_zoo_program_reproduces(path):
     """Each header's settings must say everything its scores depend on: when the default
-    schedule became warmup-cosine, headers without `lr_schedule` stopped reproducing."""
-    result = invoke("reproduce", path, "--json")
-    outcome = json.loads(result.stdout)
-    if outcome["ok"]:
-        return
+    schedule became warmup-cosine, headers without `lr_schedule` stopped reproducing. Trained
+    on the proxies only (a third of `automl reproduce`'s time, which adds the 4-10x larger
+    funnel): a program that passed the funnel scores its proxy ratio, so every recorded
+    objective must come back; one whose score the funnel set would not."""
+    from automl.plugins import get_space
+    from automl.zoo import read_entry
+
+    zoo = read_entry(Path(path))
+    space = get_space("optimizers", {**zoo.settings, "funnel_tasks": []})
+    (evaluation,) = space.evaluate([space.parse(zoo.program, path)])
+    assert evaluation.ok, evaluation.error
+    assert set(evaluation.objectives) == set(zoo.objectives)
     # Training in float32 is exact on the kind of CPU a file was made on, not across kinds: on
     # a Xeon with AVX512-FP16 (2026-12-08) the two full-batch entries made elsewhere trained
     # mlp_digits to a loss 0.7% and 6.7% off what they record (every other task to the last
     # bit), while the entry made there reproduced exactly. Off the recording machine each
     # objective must still be within 10%: a wrong program, setting or task is further off.
-    assert result.exit_code == 1 and outcome["error"] is None, outcome
-    for check in outcome["objectives"]:
-        assert check["reproduced"] == pytest.approx(check["recorded"], rel=0.1), (path, check)
+    exact = all(evaluation.objectives[name] == pytest.approx(recorded, rel=1e-6)
+                for name, recorded in zoo.objectives.items())
+    if not exact:
+        for name, recorded in zoo.objectives.items():
+            assert evaluation.objectives[name] == pytest.approx(recorded, rel=0.1), (path, name)
 
 
 def test_every_optimizer_zoo_header_names_its_settings_and_parses():
