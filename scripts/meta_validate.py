@@ -26,7 +26,7 @@ program diverged at every grid point on some seed).
 
     .venv/bin/python scripts/meta_validate.py                       # the defaults below
     .venv/bin/python scripts/meta_validate.py --tasks mlp_mnist1d --seeds 0 1 --json out.json
-    .venv/bin/python scripts/meta_validate.py --references adamw \
+    .venv/bin/python scripts/meta_validate.py --jobs 2 --adamw-b1s 0.65 0.8 0.9 \
         --program found=search_spaces/optimizers/discovered/FILE.dsl --json heldout.json
 """
 
@@ -35,8 +35,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +230,24 @@ def tuned_over_b1(result: dict) -> dict:
     return result
 
 
+def trained_tasks(options: argparse.Namespace, programs: dict[str, str]) -> Iterator[dict]:
+    """`evaluate_task` of each of `options.tasks`, in order; with `options.jobs` > 1 that many
+    tasks train at once, in spawned processes (JAX does not survive a fork). The numbers are
+    the one-process run's: each task's training is seeded, and the intervals are drawn in the
+    parent, in task order."""
+    def arguments(name: str) -> tuple:
+        return (name, options.seeds, tuple(options.rates), tuple(options.decays),
+                options.schedule, options.gradient_clip, programs)
+
+    if options.jobs <= 1:
+        yield from (evaluate_task(*arguments(name)) for name in options.tasks)
+        return
+    with ProcessPoolExecutor(options.jobs, mp_context=multiprocessing.get_context("spawn")
+                             ) as pool:
+        futures = [pool.submit(evaluate_task, *arguments(name)) for name in options.tasks]
+        yield from (future.result() for future in futures)
+
+
 def cell(row: dict) -> str:
     low, high = row["ci95"]
     low_t, high_t = row["ci95_t"]
@@ -250,6 +271,8 @@ def main() -> None:
                         help=f"which of {', '.join(REFERENCES)} to train (adamw always)")
     parser.add_argument("--adamw-b1s", nargs="+", type=float, default=[0.9],
                         help="tune the AdamW reference over these first-moment rates too")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="train this many tasks at once, one process each")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     options = parser.parse_args()
     programs = read_programs(options.program, options.references)
@@ -267,10 +290,7 @@ def main() -> None:
 
     print(f"| task | {' | '.join(names)} |")
     print(f"|---|{'---|' * len(names)}")
-    for task_name in options.tasks:
-        result = evaluate_task(task_name, options.seeds, tuple(options.rates),
-                               tuple(options.decays), options.schedule, options.gradient_clip,
-                               programs)
+    for task_name, result in zip(options.tasks, trained_tasks(options, programs), strict=True):
         result = tuned_over_b1(result)
         result["ratios"] = summarize(result, rng, options.resamples)
         report["tasks"].append(result)
