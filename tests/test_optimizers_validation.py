@@ -36,6 +36,9 @@ class StandInSpace:
         ("adamw", "linreg_large"): {0.0: (0.6, 0.1), 0.01: (0.55, 0.01), 0.1: (0.3, 0.01)},
         ("candidate", "spirals_deep"): {0.0: (0.1, 0.01), 0.01: (0.2, 0.01), 0.1: (0.3, 0.1)},
         ("adamw", "spirals_deep"): {0.0: (0.5, 0.01), 0.01: (0.4, 0.01), 0.1: (0.2, 0.1)},
+        # AdamW with b1 0.65: better than 0.9 at decays 0 and 0.1, worse at 0.01
+        ("adamw_b1_0.65", "linreg_large"): {0.0: (0.35, 0.01), 0.01: (0.7, 0.1),
+                                            0.1: (0.25, 0.1)},
     }
 
     def __init__(self, settings):
@@ -43,7 +46,9 @@ class StandInSpace:
         self.settings.model_dump = lambda: dict(settings)
 
     def parse(self, text, name):
-        return "candidate" if text == CANDIDATE else "adamw"
+        if text == CANDIDATE:
+            return "candidate"
+        return "adamw_b1_0.65" if "interp(g, m, 0.65)" in text else "adamw"
 
     def simplify(self, program):
         return program, 0
@@ -67,17 +72,40 @@ def run(options, **keywords):
     return validation.meta_validate(
         stand_in(), {"my.dsl": CANDIDATE},
         validation.MetaValidationOptions.model_validate(options),
-        adamw_text=adamw_dsl(0.0), aggregate=aggregate_ratios, **keywords)
+        adamw_texts=[adamw_dsl(0.0)], aggregate=aggregate_ratios, **keywords)
 
 
 def test_compare_takes_each_side_at_its_best_decay_and_as_written():
     space = stand_in(weight_decays=(0.0, 0.01, 0.1))
-    row = validation.compare(space, "linreg_large", "candidate", "adamw")
+    row = validation.compare(space, "linreg_large", "candidate", ["adamw"])
     assert row == {"value": 0.4, "weight_decay": 0.01, "learning_rate": 0.1,
                    "adamw": 0.3, "adamw_weight_decay": 0.1, "adamw_learning_rate": 0.01,
                    "as_written": 0.5, "adamw_seed_decay": 0.55}
     assert validation.outcome(row) == {"both_tuned": False, "tuned_decay": False,
                                        "seed_decay": True}
+
+
+def test_adamw_tuned_over_b1_is_its_best_variant_at_each_decay(monkeypatch):
+    space = stand_in(weight_decays=(0.0, 0.01, 0.1))
+    row = validation.compare(space, "linreg_large", "candidate", ["adamw", "adamw_b1_0.65"])
+    # b1 0.65's 0.25 at decay 0.1 (rate 0.1) is AdamW's best; at the seed's decay 0.01,
+    # b1 0.9's 0.55 is
+    assert (row["adamw"], row["adamw_weight_decay"], row["adamw_learning_rate"]) == (
+        0.25, 0.1, 0.1)
+    assert row["adamw_seed_decay"] == 0.55
+    # the space passes one text per b1: the options', else its own reference_b1s
+    texts = {}
+
+    def meta_validate(space, programs, options, *, adamw_texts, **_):
+        texts[options.adamw_b1s] = adamw_texts
+
+    monkeypatch.setattr("search_spaces.optimizers.space.meta_validate", meta_validate)
+    OptimizersSpace({"reference_b1s": [0.65, 0.9]}).validate({"a": CANDIDATE}, {})
+    OptimizersSpace().validate({"a": CANDIDATE}, {"adamw_b1s": [0.8]})
+    assert texts == {None: [adamw_dsl(0.0, 0.65), adamw_dsl(0.0)],
+                     (0.8,): [adamw_dsl(0.0, 0.8)]}
+    with pytest.raises(ValueError, match="adamw_b1s"):
+        OptimizersSpace().validate({"a": CANDIDATE}, {"adamw_b1s": [1.5]})
 
 
 def test_one_seed_rows_and_the_three_counts():
@@ -124,7 +152,7 @@ def test_several_seeds_compare_geometric_means():
 def test_one_program_at_a_time_and_options_checked():
     with pytest.raises(ValueError, match="compares one program with AdamW, got 2"):
         validation.meta_validate(stand_in(), {"a": CANDIDATE, "b": CANDIDATE},
-                                 validation.MetaValidationOptions(), adamw_text="",
+                                 validation.MetaValidationOptions(), adamw_texts=[""],
                                  aggregate=aggregate_ratios)
     space = OptimizersSpace()
     for options, message in (({"tasks": ["spirals"]}, "not meta-validation task"),

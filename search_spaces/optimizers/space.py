@@ -501,7 +501,9 @@ class OptimizersSpace(BatchEvaluatedSpace):
         """Meta-validation: the one program and AdamW on the held-out tasks, both tuned over
         this space's learning rates x decoupled weight decays (`validation.meta_validate`)."""
         chosen = read_options(self.ValidationOptions, options, f"automl validate ({self.name})")
-        return meta_validate(self, programs, chosen, adamw_text=adamw_dsl(0.0),
+        b1s = chosen.adamw_b1s or self.settings.reference_b1s
+        return meta_validate(self, programs, chosen,
+                             adamw_texts=[adamw_dsl(0.0, b1) for b1 in b1s],
                              aggregate=aggregate_ratios, origin=origin, on_row=on_row)
 
 

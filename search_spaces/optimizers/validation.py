@@ -65,6 +65,9 @@ class MetaValidationOptions(WorkflowOptions):
     learning_rates: tuple[float, ...] | None = None
     # the schedule both train under (default: the space's, i.e. the campaign's)
     lr_schedule: str | None = None
+    # AdamW's first-moment rates it is tuned over too (default: the space's `reference_b1s`,
+    # i.e. the campaign's): the best variant per task and decay counts
+    adamw_b1s: tuple[float, ...] | None = None
 
     @pydantic.field_validator("weight_decays")
     @classmethod
@@ -101,6 +104,13 @@ class MetaValidationOptions(WorkflowOptions):
             raise ValueError("a non-empty list of positive numbers")
         return value
 
+    @pydantic.field_validator("adamw_b1s")
+    @classmethod
+    def _b1s(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and (not value or any(not 0 < b1 < 1 for b1 in value)):
+            raise ValueError("a non-empty list of numbers in (0, 1)")
+        return value
+
     @pydantic.field_validator("lr_schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
@@ -123,13 +133,17 @@ def best_candidate(results: Any, campaign: str | int) -> Candidates:
         "proxy_score": best.objectives["score"], "evaluations": len(evaluations)})
 
 
-def compare(space: Any, task: str, candidate: Program, adamw: Program) -> dict[str, Any]:
-    """Both programs on `task` from `space`'s initialization (an `OptimizersSpace` whose grid
-    has decays 0 and `SEED_DECAY`): each at its best (rate, decay), the candidate as written (no
-    added decay), and AdamW at the seed's decay."""
+def compare(space: Any, task: str, candidate: Program, adamw: Sequence[Program]
+            ) -> dict[str, Any]:
+    """The candidate and AdamW (its variants `adamw`, the best per decay counting) on `task`
+    from `space`'s initialization (an `OptimizersSpace` whose grid has decays 0 and
+    `SEED_DECAY`): each at its best (rate, decay), the candidate as written (no added decay),
+    and AdamW at the seed's decay."""
     # one program per call: a batch of two would be padded to four
     ours = space.losses_by_weight_decay(task, candidate)
-    theirs = space.losses_by_weight_decay(task, adamw)
+    variants = [space.losses_by_weight_decay(task, program) for program in adamw]
+    theirs = {decay: min((variant[decay] for variant in variants), key=lambda lr: lr[0])
+              for decay in variants[0]}
     ours_decay = min(ours, key=lambda d: ours[d][0])
     theirs_decay = min(theirs, key=lambda d: theirs[d][0])
     return {"value": ours[ours_decay][0], "weight_decay": ours_decay,
@@ -146,10 +160,11 @@ def outcome(row: Mapping[str, float]) -> dict[str, bool]:
 
 
 def meta_validate(space: Any, programs: Mapping[str, str], options: MetaValidationOptions, *,
-                  adamw_text: str, aggregate: Callable[[Sequence[float], str], float],
+                  adamw_texts: Sequence[str], aggregate: Callable[[Sequence[float], str], float],
                   origin: Mapping[str, Any] | None = None, on_row: RowSink | None = None
                   ) -> WorkflowReport:
-    """The candidate (the one program of `programs`) and AdamW without decay (`adamw_text`)
+    """The candidate (the one program of `programs`) and AdamW without decay (`adamw_texts`:
+    one per first-moment rate it is tuned over)
     on `options.tasks`, per init seed in a copy of `space` (an `OptimizersSpace`: its other
     settings, e.g. `max_statements`, kept) with those tasks, the options' rates, decays and
     schedule (default: `space`'s); losses over seeds combine by `aggregate(values,
@@ -168,7 +183,7 @@ def meta_validate(space: Any, programs: Mapping[str, str], options: MetaValidati
                            "learning_rates": rates, "weight_decays": decays,
                            "lr_schedule": schedule, "init_seed": seed}) for seed in seeds]
     candidate = spaces[0].simplify(spaces[0].parse(text, name))[0]
-    adamw = spaces[0].parse(adamw_text, "adamw without weight decay")
+    adamw = [spaces[0].parse(text, "adamw without weight decay") for text in adamw_texts]
     record = RowRecorder(on_row)
     start = time.perf_counter()
     counts = {"both_tuned": 0, "tuned_decay": 0, "seed_decay": 0}
