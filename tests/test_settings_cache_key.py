@@ -69,6 +69,8 @@ PINNED: list[tuple[str, dict[str, Any], str]] = [
     # at their defaults, the two later settings leave the key as it was before them
     ("optimizers", {"weight_decays": None, "lr_schedule": "warmup_cosine"}, OPTIMIZERS_DEFAULT),
     ("optimizers", {"lr_schedule": "constant"}, "251fc12dc193844c02b00830f7d0ed3d"),
+    ("optimizers", {"reference_b1s": [0.9]}, OPTIMIZERS_DEFAULT),  # its default: as before it
+    ("optimizers", {"reference_b1s": [0.65, 0.8, 0.9]}, "8c1394ad67e354be8604ad3cbb1d3f63"),
     ("optimizers", {"mantissa_bits": 30}, "5503b29121cfa8a85d2069c39b5e1735"),  # in its key
     ("optimizers", {"program_batching": "map"}, OPTIMIZERS_DEFAULT),
     ("optimizers", {"program_batching": "vmap", "max_statements": 10, "max_constants": 4},
