@@ -142,7 +142,7 @@ def compare(space: Any, task: str, candidate: Program, adamw: Sequence[Program]
     # one program per call: a batch of two would be padded to four
     ours = space.losses_by_weight_decay(task, candidate)
     variants = [space.losses_by_weight_decay(task, program) for program in adamw]
-    theirs = {decay: min((variant[decay] for variant in variants), key=lambda lr: lr[0])
+    theirs = {decay: min((variant[decay] for variant in variants), key=lambda pair: pair[0])
               for decay in variants[0]}
     ours_decay = min(ours, key=lambda d: ours[d][0])
     theirs_decay = min(theirs, key=lambda d: theirs[d][0])
