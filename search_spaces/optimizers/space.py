@@ -56,6 +56,7 @@ from search_spaces.optimizers.tasks import (
 from search_spaces.optimizers.validation import (
     MetaValidationOptions,
     best_candidate,
+    check_b1s,
     meta_validate,
 )
 
@@ -187,9 +188,7 @@ class OptimizersSettings(SpaceSettings):
     @pydantic.field_validator("reference_b1s")
     @classmethod
     def _rates_of_a_moving_average(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if not value or any(not 0 < b1 < 1 for b1 in value):
-            raise ValueError("reference_b1s must be a non-empty list of numbers in (0, 1)")
-        return value
+        return check_b1s(value, "reference_b1s")
 
     @pydantic.field_validator("reference_weight_decays", "weight_decays")
     @classmethod

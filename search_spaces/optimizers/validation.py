@@ -107,9 +107,7 @@ class MetaValidationOptions(WorkflowOptions):
     @pydantic.field_validator("adamw_b1s")
     @classmethod
     def _b1s(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if value is not None and (not value or any(not 0 < b1 < 1 for b1 in value)):
-            raise ValueError("a non-empty list of numbers in (0, 1)")
-        return value
+        return value if value is None else check_b1s(value, "")
 
     @pydantic.field_validator("lr_schedule")
     @classmethod
@@ -117,6 +115,15 @@ class MetaValidationOptions(WorkflowOptions):
         if value is not None and value not in LR_SCHEDULES:
             raise ValueError(f"allowed: {', '.join(LR_SCHEDULES)}")
         return value
+
+
+def check_b1s(value: tuple[float, ...], name: str) -> tuple[float, ...]:
+    """`value` if it is a non-empty list of AdamW first-moment rates, each in (0, 1);
+    ValueError naming `name` (e.g. the setting) otherwise."""
+    if not value or any(not 0 < b1 < 1 for b1 in value):
+        raise ValueError(f"{name + ' must be ' if name else ''}a non-empty list of numbers "
+                         f"in (0, 1)")
+    return value
 
 
 def best_candidate(results: Any, campaign: str | int) -> Candidates:
